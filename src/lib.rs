@@ -1,0 +1,10 @@
+//! roleguard: guards AWS IAM roles as they change.
+//!
+//! The core is pure: [`policy`] parses documents, [`catalog`] knows every IAM
+//! action and AWS managed policy, [`rules`] judges trust and permission
+//! policies, [`event`] reads CloudTrail events and [`plan`] says what the
+//! Lambda would do about them. [`check`] ties these together for one input,
+//! and [`report`] renders results for people and machines.
+
+pub mod pattern;
+pub mod policy;
