@@ -8,3 +8,10 @@
 
 pub mod pattern;
 pub mod policy;
+pub mod catalog;
+pub mod config;
+pub mod rules;
+pub mod event;
+pub mod plan;
+pub mod check;
+pub mod report;

@@ -681,3 +681,34 @@ mod tests {
         assert_eq!(principal_account("arn:aws:s3:::bucket"), None);
     }
 }
+
+impl Policy {
+    /// A permission policy names no principal, and every statement has
+    /// Resource or NotResource (IAM refuses the document otherwise).
+    pub fn validate_permissions(&self) -> Result<(), PolicyError> {
+        for s in &self.statements {
+            let at = format!("Statement[{}]", s.index);
+            if s.principal.is_some() {
+                return Err(invalid(at, "a permission policy names no Principal (is this a trust policy?)"));
+            }
+            if s.resource.is_none() {
+                return Err(invalid(at, "has neither Resource nor NotResource"));
+            }
+        }
+        Ok(())
+    }
+
+    /// A trust policy names a principal in every statement and no resource.
+    pub fn validate_trust(&self) -> Result<(), PolicyError> {
+        for s in &self.statements {
+            let at = format!("Statement[{}]", s.index);
+            if s.principal.is_none() {
+                return Err(invalid(at, "has neither Principal nor NotPrincipal (is this a permission policy?)"));
+            }
+            if s.resource.is_some() {
+                return Err(invalid(at, "a trust policy has no Resource"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,1 +1,234 @@
-fn main(){}
+//! `roleguard`: judge IAM policies and CloudTrail events offline.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use roleguard::check::{self, CheckResult, Kind};
+use roleguard::config::Config;
+use roleguard::report;
+use roleguard::rules::{self, Severity};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "roleguard", version, about = "Guards AWS IAM roles: least-privilege rules for trust and permission policies")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Auto,
+    Permissions,
+    Trust,
+    Event,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Judge permission policies, trust policies and CloudTrail events.
+    ///
+    /// Exit status: 0 when nothing is at or above --fail-on, 1 when something
+    /// is, 2 when an input could not be read or understood.
+    Check {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Configuration file (YAML); the embedded default otherwise.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Lowest severity that fails the check.
+        #[arg(long, default_value = "high", value_parser = parse_severity)]
+        fail_on: Severity,
+        /// What the inputs are.
+        #[arg(long, value_enum, default_value = "auto")]
+        kind: KindArg,
+        /// The account that owns the policies (for the cross-account rules).
+        #[arg(long, value_parser = parse_account)]
+        account: Option<String>,
+        /// Files, directories (their *.json files, recursively), or - for standard input.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List the rules.
+    Rules {
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Explain one rule.
+    Explain {
+        /// Rule id, e.g. trust-any-principal.
+        rule: String,
+    },
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+fn parse_account(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not a 12-digit account id"))
+    }
+}
+
+/// Expand directories into their JSON files, sorted, recursively.
+fn inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            out.push(dir.to_path_buf());
+            return;
+        };
+        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "json") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(s);
+    }
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    // Larger than any event or policy roleguard accepts: say so without reading it.
+    let limit = roleguard::event::MAX_EVENT_BYTES as u64;
+    if meta.len() > limit {
+        return Err(format!("{} is {} bytes, over the {limit}-byte limit", path.display(), meta.len()));
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn print(s: &str) {
+    let mut out = anstream::stdout();
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check {
+            format,
+            config,
+            fail_on,
+            kind,
+            account,
+            paths,
+        } => {
+            let config = match config.as_deref().map_or_else(|| Ok(Config::default()), Config::load) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("roleguard: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let kind = match kind {
+                KindArg::Auto => None,
+                KindArg::Permissions => Some(Kind::Permissions),
+                KindArg::Trust => Some(Kind::Trust),
+                KindArg::Event => Some(Kind::Event),
+            };
+            let results: Vec<CheckResult> = inputs(&paths)
+                .iter()
+                .map(|p| {
+                    let shown = p.display().to_string();
+                    match read(p) {
+                        Ok(text) => check::check_text(&shown, &text, kind, &config, account.as_deref()),
+                        Err(e) => CheckResult {
+                            path: shown,
+                            kind: None,
+                            findings: vec![],
+                            notes: vec![],
+                            plan: None,
+                            skipped: None,
+                            error: Some(e),
+                        },
+                    }
+                })
+                .collect();
+            print(&match format {
+                Format::Text => report::text(&results),
+                Format::Json => report::json(&results),
+                Format::Sarif => report::sarif(&results),
+            });
+            if results.iter().any(|r| r.error.is_some()) {
+                ExitCode::from(2)
+            } else if results.iter().any(|r| r.max_severity().is_some_and(|s| s >= fail_on)) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Command::Rules { format } => {
+            match format {
+                Format::Json | Format::Sarif => {
+                    print(&(serde_json::to_string_pretty(rules::RULES).unwrap_or_default() + "\n"))
+                }
+                Format::Text => {
+                    let mut s = String::new();
+                    for r in rules::RULES {
+                        s += &format!("{:<36} {:<9} {}\n", r.id, r.severity.as_str(), r.title);
+                    }
+                    print(&s);
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Explain { rule } => match rules::rule(&rule) {
+            Some(r) => {
+                let mut s = format!(
+                    "{}: {}\nseverity: {}   target: {:?}   default action: {:?}\n\n{}\n\nRemediation: {}\n",
+                    r.id, r.title, r.severity, r.target, r.response, r.rationale, r.remediation
+                )
+                .replace("target: Trust", "target: trust policy")
+                .replace("target: Permissions", "target: permission policy")
+                .replace("target: Role", "target: role settings");
+                if r.id == "perm-privilege-escalation" {
+                    s += "\nEscalation paths:\n";
+                    for p in rules::escalation::PATHS {
+                        s += &format!("  {:<42} {:<8} {}\n      {}\n", p.id, p.severity.as_str(), p.actions.join(" + "), p.how);
+                    }
+                }
+                s += "\nReferences:\n";
+                for u in r.references {
+                    s += &format!("  {u}\n");
+                }
+                print(&s.replace("default action: Notify", "default action: notify").replace("default action: Tag", "default action: tag").replace("default action: Revert", "default action: revert"));
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("roleguard: no rule {rule:?}; `roleguard rules` lists them");
+                ExitCode::from(2)
+            }
+        },
+    }
+}

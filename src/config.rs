@@ -1,0 +1,334 @@
+//! roleguard's configuration: a YAML file, or the embedded default
+//! (`config/roleguard.yaml`, which documents every key).
+//!
+//! An invalid configuration is refused with an error that names the key.
+
+use crate::pattern;
+use crate::rules::{self, Severity};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The embedded default configuration, with every key documented.
+pub const DEFAULT_YAML: &str = include_str!("../config/roleguard.yaml");
+
+/// What roleguard does about a finding, from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Response {
+    /// Report it to the alert channels.
+    Notify,
+    /// Notify, and tag the role with what was found.
+    Tag,
+    /// Notify, tag, and undo the change.
+    Revert,
+}
+
+/// Per-rule settings; what is left out keeps the rule's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSettings {
+    pub enabled: Option<bool>,
+    pub severity: Option<Severity>,
+    pub action: Option<Response>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExemptRoles {
+    /// Role-name globs (`*`, `?`), e.g. `OrganizationAccountAccessRole`, `break-glass-*`.
+    pub names: Vec<String>,
+    /// Role-path globs, e.g. `/legacy/*`.
+    pub paths: Vec<String>,
+    /// Service-linked roles (path `/aws-service-role/`): AWS owns them.
+    pub service_linked: bool,
+}
+
+impl Default for ExemptRoles {
+    fn default() -> Self {
+        ExemptRoles {
+            names: vec![],
+            paths: vec![],
+            service_linked: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The account that owns the policies checked from files (events carry their own).
+    pub account: Option<String>,
+    /// The AWS Organization's id; trust narrowed by `aws:PrincipalOrgID` to it is trusted.
+    pub organization_id: Option<String>,
+    /// Accounts that may be trusted without an ExternalId. When not empty, any
+    /// other foreign account in a trust policy is a finding.
+    pub trusted_accounts: Vec<String>,
+    /// When not empty, the only service principals roles may trust (globs).
+    pub allowed_services: Vec<String>,
+    /// Service principals whose use of a role is already gated by `iam:PassRole`
+    /// in the role's own account; no confused-deputy finding for them (globs).
+    pub confused_deputy_exempt_services: Vec<String>,
+    /// When not empty, the only OIDC providers roles may trust (host globs).
+    pub allowed_oidc_providers: Vec<String>,
+    /// When not empty, the only OIDC subjects roles may trust (globs).
+    pub allowed_oidc_subjects: Vec<String>,
+    pub exempt_roles: ExemptRoles,
+    /// roleguard's own roles (name globs): changes they make are never acted on.
+    pub roleguard_roles: Vec<String>,
+    /// Longest allowed MaxSessionDuration, in seconds.
+    pub max_session_duration: u32,
+    /// ARN of the permissions boundary every role must have, if any.
+    pub required_boundary: Option<String>,
+    /// Report every inline policy (rule role-inline-policy).
+    pub forbid_inline_policies: bool,
+    /// When a critical change cannot be reverted, attach an inline deny-all policy.
+    pub quarantine: bool,
+    /// AWS managed policies that must not be attached, by name, with the severity.
+    pub denied_managed_policies: BTreeMap<String, Severity>,
+    /// Per-rule settings, by rule id.
+    pub rules: BTreeMap<String, RuleSettings>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let denied = [
+            ("AdministratorAccess", Severity::Critical),
+            ("AdministratorAccess-Amplify", Severity::High),
+            ("AdministratorAccess-AWSElasticBeanstalk", Severity::High),
+            ("AWSOrganizationsFullAccess", Severity::High),
+            ("IAMFullAccess", Severity::Critical),
+            ("PowerUserAccess", Severity::High),
+            ("AWSCloudFormationFullAccess", Severity::High),
+            ("AWSLambda_FullAccess", Severity::High),
+            ("AmazonEC2FullAccess", Severity::High),
+            ("AWSKeyManagementServicePowerUser", Severity::High),
+            ("SecretsManagerReadWrite", Severity::High),
+        ];
+        Config {
+            account: None,
+            organization_id: None,
+            trusted_accounts: vec![],
+            allowed_services: vec![],
+            confused_deputy_exempt_services: [
+                "lambda.amazonaws.com",
+                "edgelambda.amazonaws.com",
+                "ec2.amazonaws.com",
+                "ecs-tasks.amazonaws.com",
+                "eks.amazonaws.com",
+                "eks-fargate-pods.amazonaws.com",
+                "pods.eks.amazonaws.com",
+                "states.amazonaws.com",
+                "glue.amazonaws.com",
+                "codebuild.amazonaws.com",
+                "batch.amazonaws.com",
+                "sagemaker.amazonaws.com",
+                "apprunner.amazonaws.com",
+                "build.apprunner.amazonaws.com",
+                "tasks.apprunner.amazonaws.com",
+            ]
+            .map(String::from)
+            .to_vec(),
+            allowed_oidc_providers: vec![],
+            allowed_oidc_subjects: vec![],
+            exempt_roles: ExemptRoles::default(),
+            roleguard_roles: vec!["roleguard-*".into()],
+            max_session_duration: 3600,
+            required_boundary: None,
+            forbid_inline_policies: false,
+            quarantine: false,
+            denied_managed_policies: denied.iter().map(|(n, s)| (n.to_string(), *s)).collect(),
+            rules: BTreeMap::new(),
+        }
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit())
+}
+
+impl Config {
+    /// Parse and validate YAML text. Keys left out keep their defaults.
+    pub fn from_yaml(text: &str) -> Result<Config, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        let de = serde_yaml_ng::Deserializer::from_str(text);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let message = e.inner().to_string();
+            // serde_yaml appends its own position; keep it, it helps.
+            invalid(if key == "." { "(top level)".into() } else { key }, message)
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Read a configuration file.
+    pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_yaml(&text)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(a) = &self.account {
+            if !is_account_id(a) {
+                return Err(invalid("account", format!("{a:?} is not a 12-digit account id")));
+            }
+        }
+        for (i, a) in self.trusted_accounts.iter().enumerate() {
+            if !is_account_id(a) {
+                return Err(invalid(
+                    format!("trusted_accounts[{i}]"),
+                    format!("{a:?} is not a 12-digit account id"),
+                ));
+            }
+        }
+        if let Some(o) = &self.organization_id {
+            let ok = o.len() >= 12
+                && o.starts_with("o-")
+                && o[2..].bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            if !ok {
+                return Err(invalid(
+                    "organization_id",
+                    format!("{o:?} is not an organization id (o- and 10 to 32 lower-case letters or digits)"),
+                ));
+            }
+        }
+        if !(3600..=43200).contains(&self.max_session_duration) {
+            return Err(invalid(
+                "max_session_duration",
+                format!("{} is outside IAM's range of 3600 to 43200 seconds", self.max_session_duration),
+            ));
+        }
+        if let Some(b) = &self.required_boundary {
+            if !b.starts_with("arn:") || !b.contains(":policy/") {
+                return Err(invalid("required_boundary", format!("{b:?} is not a managed policy ARN")));
+            }
+        }
+        for id in self.rules.keys() {
+            if rules::rule(id).is_none() {
+                return Err(invalid(
+                    format!("rules.{id}"),
+                    "no such rule (`roleguard rules` lists them)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The settings a rule runs with: its own, or the rule's defaults.
+    pub fn rule_enabled(&self, rule: &rules::Rule) -> bool {
+        self.rules
+            .get(rule.id)
+            .and_then(|s| s.enabled)
+            .unwrap_or(rule.enabled_by_default)
+    }
+    pub fn rule_severity(&self, id: &str) -> Option<Severity> {
+        self.rules.get(id).and_then(|s| s.severity)
+    }
+    pub fn rule_response(&self, rule: &rules::Rule) -> Response {
+        self.rules
+            .get(rule.id)
+            .and_then(|s| s.action)
+            .unwrap_or(rule.response)
+    }
+
+    /// Is this role exempt from roleguard? `path` is known for some calls only.
+    pub fn is_exempt(&self, role_name: &str, path: Option<&str>) -> bool {
+        let e = &self.exempt_roles;
+        let service_linked = path.is_some_and(|p| p.starts_with("/aws-service-role/"))
+            || role_name.starts_with("AWSServiceRoleFor");
+        (e.service_linked && service_linked)
+            || e.names.iter().any(|g| pattern::matches(g, role_name, false))
+            || path.is_some_and(|p| e.paths.iter().any(|g| pattern::matches(g, p, false)))
+    }
+
+    /// Is this one of roleguard's own roles?
+    pub fn is_roleguard_role(&self, role_name: &str) -> bool {
+        self.roleguard_roles
+            .iter()
+            .any(|g| pattern::matches(g, role_name, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_documents_the_built_in_default() {
+        assert_eq!(Config::from_yaml(DEFAULT_YAML).unwrap(), Config::default());
+        assert_eq!(Config::from_yaml("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn partial_files_keep_defaults() {
+        let c = Config::from_yaml(
+            "trusted_accounts: ['111122223333']\nrules:\n  trust-service-confused-deputy: {enabled: false}\n  perm-write-unconstrained: {severity: high, action: tag}\n",
+        )
+        .unwrap();
+        assert_eq!(c.trusted_accounts, vec!["111122223333"]);
+        assert_eq!(c.max_session_duration, 3600);
+        let deputy = rules::rule("trust-service-confused-deputy").unwrap();
+        assert!(!c.rule_enabled(deputy));
+        let write = rules::rule("perm-write-unconstrained").unwrap();
+        assert_eq!(c.rule_severity(write.id), Some(Severity::High));
+        assert_eq!(c.rule_response(write), Response::Tag);
+        assert!(c.rule_enabled(write));
+    }
+
+    fn refused(yaml: &str) -> String {
+        Config::from_yaml(yaml).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn invalid_configurations_name_the_key() {
+        assert!(refused("trusted_acounts: []").starts_with("configuration key `(top level)`: unknown field `trusted_acounts`"), "{}", refused("trusted_acounts: []"));
+        assert!(refused("rules:\n  perm-full-admin: {severity: huge}").starts_with("configuration key `rules.perm-full-admin.severity`: unknown variant `huge`"), "{}", refused("rules:\n  perm-full-admin: {severity: huge}"));
+        assert!(refused("rules:\n  perm-full-admin: {action: delete}").starts_with("configuration key `rules.perm-full-admin.action`"));
+        assert_eq!(refused("rules:\n  no-such-rule: {enabled: true}"), "configuration key `rules.no-such-rule`: no such rule (`roleguard rules` lists them)");
+        assert_eq!(refused("trusted_accounts: ['1234']"), "configuration key `trusted_accounts[0]`: \"1234\" is not a 12-digit account id");
+        assert_eq!(refused("max_session_duration: 60"), "configuration key `max_session_duration`: 60 is outside IAM's range of 3600 to 43200 seconds");
+        assert!(refused("max_session_duration: soon").starts_with("configuration key `max_session_duration`: invalid type"));
+        assert!(refused("organization_id: org1").starts_with("configuration key `organization_id`"));
+        assert!(refused("exempt_roles: {names: [a], path: []}").starts_with("configuration key `exempt_roles`: unknown field `path`"));
+        assert!(refused("required_boundary: boundary").starts_with("configuration key `required_boundary`"));
+    }
+
+    #[test]
+    fn exemptions() {
+        let c = Config::from_yaml("exempt_roles: {names: ['break-glass-*'], paths: ['/legacy/*']}").unwrap();
+        assert!(c.is_exempt("AWSServiceRoleForECS", None));
+        assert!(c.is_exempt("anything", Some("/aws-service-role/ecs.amazonaws.com/")));
+        assert!(c.is_exempt("break-glass-admin", None));
+        assert!(c.is_exempt("app", Some("/legacy/team/")));
+        assert!(!c.is_exempt("app", Some("/")));
+        assert!(!c.is_exempt("Break-Glass-admin", None));
+        let none = Config::from_yaml("exempt_roles: {service_linked: false}").unwrap();
+        assert!(!none.is_exempt("AWSServiceRoleForECS", None));
+        assert!(c.is_roleguard_role("roleguard-remediation"));
+        assert!(!c.is_roleguard_role("app"));
+    }
+}

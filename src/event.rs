@@ -1,0 +1,490 @@
+//! CloudTrail events as EventBridge delivers them, and the role changes they
+//! describe.
+//!
+//! roleguard owns these types rather than using `aws_lambda_events`' CloudTrail
+//! struct, which drops `errorCode` and `recipientAccountId` and rejects events
+//! without `userAgent`. Every field but `eventName` may be absent, and unknown
+//! fields are ignored.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The largest event roleguard will read: EventBridge's own limit is 256 KiB.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EventError {
+    #[error("the event is {size} bytes, over the {limit}-byte limit")]
+    TooLarge { size: usize, limit: usize },
+    #[error("not a CloudTrail event: {0}")]
+    Malformed(String),
+    #[error("unsupported call {service}:{name} (roleguard handles {handled})", handled = HANDLED.join(", "))]
+    Unsupported { service: String, name: String },
+    #[error("{name}: requestParameters.{field} is missing or not a string")]
+    MissingField { name: String, field: &'static str },
+}
+
+/// The calls roleguard handles.
+pub const HANDLED: &[&str] = &[
+    "CreateRole",
+    "UpdateAssumeRolePolicy",
+    "AttachRolePolicy",
+    "PutRolePolicy",
+    "CreatePolicyVersion",
+    "SetDefaultPolicyVersion",
+    "PutRolePermissionsBoundary",
+    "DeleteRolePermissionsBoundary",
+    "UpdateRole",
+    "TagRole",
+    "UntagRole",
+];
+
+/// The prefix of roleguard's own role tags.
+pub const TAG_PREFIX: &str = "roleguard:";
+
+/// The EventBridge envelope.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Envelope {
+    pub id: Option<String>,
+    #[serde(rename = "detail-type")]
+    pub detail_type: Option<String>,
+    pub source: Option<String>,
+    pub account: Option<String>,
+    pub time: Option<String>,
+    pub region: Option<String>,
+    pub detail: Option<CloudTrail>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SessionIssuer {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub arn: Option<String>,
+    pub account_id: Option<String>,
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SessionContext {
+    pub session_issuer: Option<SessionIssuer>,
+    pub attributes: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct UserIdentity {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub principal_id: Option<String>,
+    pub arn: Option<String>,
+    pub account_id: Option<String>,
+    pub invoked_by: Option<String>,
+    pub session_context: Option<SessionContext>,
+}
+
+/// A CloudTrail record, as in an event's `detail`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CloudTrail {
+    pub event_version: Option<String>,
+    pub user_identity: Option<UserIdentity>,
+    pub event_time: Option<String>,
+    pub event_source: Option<String>,
+    pub event_name: String,
+    pub aws_region: Option<String>,
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub request_parameters: Option<Value>,
+    pub response_elements: Option<Value>,
+    #[serde(rename = "requestID")]
+    pub request_id: Option<String>,
+    #[serde(rename = "eventID")]
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub recipient_account_id: Option<String>,
+}
+
+/// One event, whether it came in an EventBridge envelope or as a bare record.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: Option<String>,
+    pub account: Option<String>,
+    pub time: Option<String>,
+    pub trail: CloudTrail,
+}
+
+impl Event {
+    /// Parse an EventBridge event (or a bare CloudTrail record).
+    pub fn parse(text: &str) -> Result<Event, EventError> {
+        if text.len() > MAX_EVENT_BYTES {
+            return Err(EventError::TooLarge {
+                size: text.len(),
+                limit: MAX_EVENT_BYTES,
+            });
+        }
+        let value: Value = serde_json::from_str(text).map_err(|e| EventError::Malformed(e.to_string()))?;
+        Event::from_value(value)
+    }
+
+    pub fn from_value(value: Value) -> Result<Event, EventError> {
+        let Value::Object(map) = &value else {
+            return Err(EventError::Malformed("expected a JSON object".into()));
+        };
+        let malformed = |e: serde_json::Error| EventError::Malformed(e.to_string());
+        if map.contains_key("detail") {
+            let env: Envelope = serde_json::from_value(value).map_err(malformed)?;
+            let trail = env
+                .detail
+                .ok_or_else(|| EventError::Malformed("`detail` is null".into()))?;
+            if trail.event_name.is_empty() {
+                return Err(EventError::Malformed("`detail.eventName` is missing".into()));
+            }
+            Ok(Event {
+                id: env.id.or(trail.event_id.clone()),
+                account: trail.recipient_account_id.clone().or(env.account),
+                time: env.time.or(trail.event_time.clone()),
+                trail,
+            })
+        } else if map.contains_key("eventName") {
+            let trail: CloudTrail = serde_json::from_value(value).map_err(malformed)?;
+            Ok(Event {
+                id: trail.event_id.clone(),
+                account: trail
+                    .recipient_account_id
+                    .clone()
+                    .or_else(|| trail.user_identity.as_ref().and_then(|u| u.account_id.clone())),
+                time: trail.event_time.clone(),
+                trail,
+            })
+        } else {
+            Err(EventError::Malformed(
+                "neither an EventBridge event (`detail`) nor a CloudTrail record (`eventName`)".into(),
+            ))
+        }
+    }
+
+    /// The ARN of the role or user that made the call (for an assumed role:
+    /// the role, not the session).
+    pub fn actor(&self) -> Option<&str> {
+        let u = self.trail.user_identity.as_ref()?;
+        u.session_context
+            .as_ref()
+            .and_then(|c| c.session_issuer.as_ref())
+            .and_then(|i| i.arn.as_deref())
+            .or(u.arn.as_deref())
+    }
+
+    /// The name of the role that made the call, when a role made it.
+    pub fn actor_role_name(&self) -> Option<&str> {
+        let arn = self.actor()?;
+        let (_, rest) = arn.split_once(":role/")?;
+        rest.rsplit('/').next()
+    }
+
+    /// Parse the change the event describes.
+    pub fn change(&self) -> Result<Change, EventError> {
+        Change::from_trail(&self.trail)
+    }
+}
+
+/// A role change roleguard judges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "call", rename_all = "PascalCase")]
+pub enum Change {
+    CreateRole {
+        role_name: String,
+        path: Option<String>,
+        trust_policy: String,
+        max_session_duration: Option<u32>,
+        permissions_boundary: Option<String>,
+    },
+    UpdateAssumeRolePolicy {
+        role_name: String,
+        trust_policy: String,
+    },
+    AttachRolePolicy {
+        role_name: String,
+        policy_arn: String,
+    },
+    PutRolePolicy {
+        role_name: String,
+        policy_name: String,
+        document: String,
+    },
+    CreatePolicyVersion {
+        policy_arn: String,
+        document: String,
+        set_as_default: bool,
+        version_id: Option<String>,
+    },
+    SetDefaultPolicyVersion {
+        policy_arn: String,
+        version_id: String,
+    },
+    PutRolePermissionsBoundary {
+        role_name: String,
+        boundary: String,
+    },
+    DeleteRolePermissionsBoundary {
+        role_name: String,
+    },
+    UpdateRole {
+        role_name: String,
+        max_session_duration: Option<u32>,
+    },
+    TagRole {
+        role_name: String,
+        keys: Vec<String>,
+    },
+    UntagRole {
+        role_name: String,
+        keys: Vec<String>,
+    },
+}
+
+impl Change {
+    pub fn from_trail(t: &CloudTrail) -> Result<Change, EventError> {
+        let name = t.event_name.as_str();
+        let source = t.event_source.as_deref().unwrap_or("iam.amazonaws.com");
+        if source != "iam.amazonaws.com" || !HANDLED.contains(&name) {
+            return Err(EventError::Unsupported {
+                service: source.trim_end_matches(".amazonaws.com").into(),
+                name: name.into(),
+            });
+        }
+        let empty = Value::Null;
+        let p = t.request_parameters.as_ref().unwrap_or(&empty);
+        let s = |field: &'static str| -> Result<String, EventError> {
+            document_text(p.get(field)).ok_or_else(|| EventError::MissingField {
+                name: name.into(),
+                field,
+            })
+        };
+        let opt = |field: &str| p.get(field).and_then(Value::as_str).map(str::to_owned);
+        let num = |field: &str| {
+            p.get(field).and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    .and_then(|n| u32::try_from(n).ok())
+            })
+        };
+        let tag_keys = |field: &str| -> Vec<String> {
+            match p.get(field) {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().or_else(|| i.get("key").and_then(Value::as_str)))
+                    .map(str::to_owned)
+                    .collect(),
+                _ => vec![],
+            }
+        };
+        Ok(match name {
+            "CreateRole" => Change::CreateRole {
+                role_name: s("roleName")?,
+                path: opt("path"),
+                trust_policy: s("assumeRolePolicyDocument")?,
+                max_session_duration: num("maxSessionDuration"),
+                permissions_boundary: opt("permissionsBoundary"),
+            },
+            "UpdateAssumeRolePolicy" => Change::UpdateAssumeRolePolicy {
+                role_name: s("roleName")?,
+                trust_policy: s("policyDocument")?,
+            },
+            "AttachRolePolicy" => Change::AttachRolePolicy {
+                role_name: s("roleName")?,
+                policy_arn: s("policyArn")?,
+            },
+            "PutRolePolicy" => Change::PutRolePolicy {
+                role_name: s("roleName")?,
+                policy_name: s("policyName")?,
+                document: s("policyDocument")?,
+            },
+            "CreatePolicyVersion" => Change::CreatePolicyVersion {
+                policy_arn: s("policyArn")?,
+                document: s("policyDocument")?,
+                set_as_default: p
+                    .get("setAsDefault")
+                    .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
+                version_id: t
+                    .response_elements
+                    .as_ref()
+                    .and_then(|r| r.pointer("/policyVersion/versionId"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            },
+            "SetDefaultPolicyVersion" => Change::SetDefaultPolicyVersion {
+                policy_arn: s("policyArn")?,
+                version_id: s("versionId")?,
+            },
+            "PutRolePermissionsBoundary" => Change::PutRolePermissionsBoundary {
+                role_name: s("roleName")?,
+                boundary: s("permissionsBoundary")?,
+            },
+            "DeleteRolePermissionsBoundary" => Change::DeleteRolePermissionsBoundary {
+                role_name: s("roleName")?,
+            },
+            "UpdateRole" => Change::UpdateRole {
+                role_name: s("roleName")?,
+                max_session_duration: num("maxSessionDuration"),
+            },
+            "TagRole" => Change::TagRole {
+                role_name: s("roleName")?,
+                keys: tag_keys("tags"),
+            },
+            "UntagRole" => Change::UntagRole {
+                role_name: s("roleName")?,
+                keys: tag_keys("tagKeys"),
+            },
+            _ => unreachable!("HANDLED was checked above"),
+        })
+    }
+
+    pub fn call(&self) -> &'static str {
+        match self {
+            Change::CreateRole { .. } => "CreateRole",
+            Change::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
+            Change::AttachRolePolicy { .. } => "AttachRolePolicy",
+            Change::PutRolePolicy { .. } => "PutRolePolicy",
+            Change::CreatePolicyVersion { .. } => "CreatePolicyVersion",
+            Change::SetDefaultPolicyVersion { .. } => "SetDefaultPolicyVersion",
+            Change::PutRolePermissionsBoundary { .. } => "PutRolePermissionsBoundary",
+            Change::DeleteRolePermissionsBoundary { .. } => "DeleteRolePermissionsBoundary",
+            Change::UpdateRole { .. } => "UpdateRole",
+            Change::TagRole { .. } => "TagRole",
+            Change::UntagRole { .. } => "UntagRole",
+        }
+    }
+
+    /// The role the change is about; managed-policy changes name a policy instead.
+    pub fn role_name(&self) -> Option<&str> {
+        match self {
+            Change::CreateRole { role_name, .. }
+            | Change::UpdateAssumeRolePolicy { role_name, .. }
+            | Change::AttachRolePolicy { role_name, .. }
+            | Change::PutRolePolicy { role_name, .. }
+            | Change::PutRolePermissionsBoundary { role_name, .. }
+            | Change::DeleteRolePermissionsBoundary { role_name }
+            | Change::UpdateRole { role_name, .. }
+            | Change::TagRole { role_name, .. }
+            | Change::UntagRole { role_name, .. } => Some(role_name),
+            Change::CreatePolicyVersion { .. } | Change::SetDefaultPolicyVersion { .. } => None,
+        }
+    }
+}
+
+/// A document in requestParameters: a JSON string (possibly URL-encoded), or,
+/// from some producers, an object.
+fn document_text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        o @ Value::Object(_) => Some(o.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(detail: Value) -> String {
+        serde_json::json!({
+            "version": "0", "id": "ev-1", "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.iam", "account": "111122223333", "time": "2026-11-22T10:00:00Z",
+            "region": "us-east-1", "resources": [], "detail": detail
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn minimal_event_without_optional_fields() {
+        let e = Event::parse(&envelope(serde_json::json!({
+            "eventName": "AttachRolePolicy",
+            "requestParameters": {"roleName": "app", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
+        })))
+        .unwrap();
+        assert_eq!(e.id.as_deref(), Some("ev-1"));
+        assert_eq!(e.account.as_deref(), Some("111122223333"));
+        assert!(e.trail.user_agent.is_none() && e.actor().is_none());
+        assert_eq!(
+            e.change().unwrap(),
+            Change::AttachRolePolicy {
+                role_name: "app".into(),
+                policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into()
+            }
+        );
+    }
+
+    #[test]
+    fn keeps_error_code_recipient_and_actor() {
+        let e = Event::parse(&envelope(serde_json::json!({
+            "eventName": "PutRolePolicy", "eventSource": "iam.amazonaws.com",
+            "errorCode": "AccessDenied", "recipientAccountId": "444455556666", "extraField": [1, 2],
+            "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::444455556666:assumed-role/deployer/s1",
+              "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::444455556666:role/ci/deployer"}}},
+            "requestParameters": {"roleName": "app", "policyName": "p", "policyDocument": "{}"}
+        })))
+        .unwrap();
+        assert_eq!(e.trail.error_code.as_deref(), Some("AccessDenied"));
+        assert_eq!(e.account.as_deref(), Some("444455556666"));
+        assert_eq!(e.actor(), Some("arn:aws:iam::444455556666:role/ci/deployer"));
+        assert_eq!(e.actor_role_name(), Some("deployer"));
+    }
+
+    #[test]
+    fn bare_cloudtrail_record() {
+        let e = Event::parse(r#"{"eventName":"UpdateRole","eventID":"x","userIdentity":{"accountId":"111122223333"},"requestParameters":{"roleName":"r","maxSessionDuration":43200}}"#).unwrap();
+        assert_eq!(e.id.as_deref(), Some("x"));
+        assert_eq!(e.account.as_deref(), Some("111122223333"));
+        assert_eq!(
+            e.change().unwrap(),
+            Change::UpdateRole {
+                role_name: "r".into(),
+                max_session_duration: Some(43200)
+            }
+        );
+    }
+
+    #[test]
+    fn tags_and_versions() {
+        let tag = Change::from_trail(&serde_json::from_value(serde_json::json!({
+            "eventName": "TagRole", "requestParameters": {"roleName": "r", "tags": [{"key": "roleguard:status", "value": "ok"}]}
+        })).unwrap()).unwrap();
+        assert_eq!(tag, Change::TagRole { role_name: "r".into(), keys: vec!["roleguard:status".into()] });
+        let untag = Change::from_trail(&serde_json::from_value(serde_json::json!({
+            "eventName": "UntagRole", "requestParameters": {"roleName": "r", "tagKeys": ["roleguard:status"]}
+        })).unwrap()).unwrap();
+        assert_eq!(untag, Change::UntagRole { role_name: "r".into(), keys: vec!["roleguard:status".into()] });
+        let v = Change::from_trail(&serde_json::from_value(serde_json::json!({
+            "eventName": "CreatePolicyVersion",
+            "requestParameters": {"policyArn": "arn:aws:iam::111122223333:policy/p", "policyDocument": "{}", "setAsDefault": true},
+            "responseElements": {"policyVersion": {"versionId": "v3", "isDefaultVersion": true}}
+        })).unwrap()).unwrap();
+        assert!(matches!(v, Change::CreatePolicyVersion { set_as_default: true, version_id: Some(ref id), .. } if id == "v3"));
+    }
+
+    #[test]
+    fn bad_events_say_why() {
+        assert!(matches!(Event::parse("{"), Err(EventError::Malformed(_))));
+        assert_eq!(
+            Event::parse("[]").unwrap_err().to_string(),
+            "not a CloudTrail event: expected a JSON object"
+        );
+        assert!(Event::parse(r#"{"foo":1}"#).unwrap_err().to_string().contains("neither an EventBridge event"));
+        assert!(Event::parse(r#"{"detail":{"eventName":5}}"#).unwrap_err().to_string().starts_with("not a CloudTrail event: invalid type"));
+        let big = format!("{{\"x\":\"{}\"}}", "a".repeat(MAX_EVENT_BYTES));
+        assert!(matches!(Event::parse(&big), Err(EventError::TooLarge { .. })));
+        let e = Event::parse(&envelope(serde_json::json!({"eventName": "DeleteUser", "eventSource": "iam.amazonaws.com"}))).unwrap();
+        assert!(e.change().unwrap_err().to_string().starts_with("unsupported call iam:DeleteUser (roleguard handles CreateRole,"));
+        let e = Event::parse(&envelope(serde_json::json!({"eventName": "CreateRole", "requestParameters": {"roleName": "r"}}))).unwrap();
+        assert_eq!(
+            e.change().unwrap_err().to_string(),
+            "CreateRole: requestParameters.assumeRolePolicyDocument is missing or not a string"
+        );
+    }
+}

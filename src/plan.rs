@@ -1,0 +1,397 @@
+//! Judge one CloudTrail event and plan what to do about it.
+//!
+//! [`assess`] is the whole decision, pure: whether to act at all (failed
+//! calls, exempt roles and roleguard's own changes are left alone), the
+//! findings, and the steps that the Lambda carries out in order. Each step
+//! is named after the IAM call that performs it. Any document a step removes
+//! or replaces travels in the step itself, so nothing is lost.
+
+use crate::config::{Config, Response};
+use crate::event::{Change, Event, EventError, TAG_PREFIX};
+use crate::policy::{self, Policy, PolicyError};
+use crate::rules::{self, permissions, role::RoleSettings, trust, Context, Finding, Judgement, Severity, Target};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The inline policy put on a role that cannot be reverted (`quarantine: true`).
+pub const QUARANTINE_POLICY_NAME: &str = "roleguard-quarantine";
+
+/// IAM's limit on a tag value.
+const TAG_VALUE_MAX: usize = 256;
+
+/// One step of a plan, named after the IAM call that carries it out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Step {
+    DetachRolePolicy {
+        role_name: String,
+        policy_arn: String,
+    },
+    DeleteRolePolicy {
+        role_name: String,
+        policy_name: String,
+        /// The inline policy being removed.
+        removed_document: Value,
+    },
+    PutRolePolicy {
+        role_name: String,
+        policy_name: String,
+        policy_document: Value,
+    },
+    UpdateAssumeRolePolicy {
+        role_name: String,
+        /// The trust policy without its offending statements (deny-all if
+        /// none is left). The Lambda puts back the previous trust policy
+        /// instead when it knows it.
+        policy_document: Value,
+        /// The trust policy being replaced.
+        replaced_document: Value,
+    },
+    SetDefaultPolicyVersion {
+        policy_arn: String,
+        /// `null`: the version that was the default before the change,
+        /// looked up when the plan is carried out.
+        version_id: Option<String>,
+    },
+    DeletePolicyVersion {
+        policy_arn: String,
+        version_id: String,
+        /// The version's document, being removed.
+        removed_document: Value,
+    },
+    PutRolePermissionsBoundary {
+        role_name: String,
+        permissions_boundary: String,
+    },
+    UpdateRole {
+        role_name: String,
+        max_session_duration: u32,
+    },
+    TagRole {
+        role_name: String,
+        tags: BTreeMap<String, String>,
+    },
+    Notify {
+        severity: Severity,
+        rules: Vec<String>,
+    },
+}
+
+/// Why a check of an event failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("{call}: the policy document in the event is invalid: {source}")]
+    Policy {
+        call: &'static str,
+        source: PolicyError,
+    },
+}
+
+/// The verdict on one event.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assessment {
+    pub event_id: Option<String>,
+    pub account: Option<String>,
+    pub call: &'static str,
+    pub role_name: Option<String>,
+    pub actor: Option<String>,
+    /// Set when the event is deliberately left alone, with the reason.
+    pub skipped: Option<String>,
+    #[serde(flatten)]
+    pub judgement: Judgement,
+    pub plan: Vec<Step>,
+}
+
+fn parse(call: &'static str, text: &str) -> Result<Policy, AssessError> {
+    Policy::parse(text).map_err(|source| AssessError::Policy { call, source })
+}
+
+/// The document as JSON for the record; the raw text when it does not decode.
+fn document_value(text: &str) -> Value {
+    policy::decode(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+/// Judge an event and plan the response.
+pub fn assess(event: &Event, config: &Config) -> Result<Assessment, AssessError> {
+    let change = event.change()?;
+    let call = change.call();
+    let mut a = Assessment {
+        event_id: event.id.clone(),
+        account: event.account.clone(),
+        call,
+        role_name: change.role_name().map(str::to_owned),
+        actor: event.actor().map(str::to_owned),
+        skipped: None,
+        judgement: Judgement::default(),
+        plan: vec![],
+    };
+    if let Some(code) = &event.trail.error_code {
+        a.skipped = Some(format!("the call failed ({code}): nothing changed"));
+        return Ok(a);
+    }
+    if let Some(actor) = event.actor_role_name().filter(|r| config.is_roleguard_role(r)) {
+        a.skipped = Some(format!("made by roleguard's own role {actor}"));
+        return Ok(a);
+    }
+    let path = match &change {
+        Change::CreateRole { path, .. } => path.as_deref(),
+        _ => None,
+    };
+    if let Some(role) = change.role_name().filter(|r| config.is_exempt(r, path)) {
+        a.skipped = Some(format!("role {role} is exempt"));
+        return Ok(a);
+    }
+    let ctx = Context {
+        config,
+        account: event.account.as_deref(),
+    };
+    let mut j = Judgement::default();
+    let mut settings = RoleSettings::default();
+    let mut trust_policy = None;
+    match &change {
+        Change::CreateRole {
+            trust_policy: doc,
+            max_session_duration,
+            permissions_boundary,
+            ..
+        } => {
+            let p = parse(call, doc)?;
+            j.extend(trust::judge(&p, &ctx));
+            trust_policy = Some(p);
+            settings.max_session_duration = *max_session_duration;
+            settings.permissions_boundary = Some(permissions_boundary.clone());
+        }
+        Change::UpdateAssumeRolePolicy { trust_policy: doc, .. } => {
+            let p = parse(call, doc)?;
+            j.extend(trust::judge(&p, &ctx));
+            trust_policy = Some(p);
+        }
+        Change::AttachRolePolicy { policy_arn, .. } => j.extend(permissions::judge_attachment(policy_arn, &ctx)),
+        Change::PutRolePolicy {
+            document, policy_name, ..
+        } => {
+            j.extend(permissions::judge(&parse(call, document)?, &ctx));
+            settings.inline_policy = Some(policy_name.clone());
+        }
+        Change::CreatePolicyVersion { document, .. } => {
+            j.extend(permissions::judge(&parse(call, document)?, &ctx));
+            j.notes.push("the policy's attachments to roles are looked up when the plan is carried out".into());
+        }
+        Change::SetDefaultPolicyVersion { policy_arn, version_id } => j.notes.push(format!(
+            "{policy_arn} version {version_id}: the document is fetched from IAM when the event is handled"
+        )),
+        Change::PutRolePermissionsBoundary { boundary, .. } => {
+            settings.permissions_boundary = Some(Some(boundary.clone()));
+        }
+        Change::DeleteRolePermissionsBoundary { .. } => settings.permissions_boundary = Some(None),
+        Change::UpdateRole {
+            max_session_duration, ..
+        } => settings.max_session_duration = *max_session_duration,
+        Change::TagRole { keys, .. } | Change::UntagRole { keys, .. } => {
+            settings.guard_tags_touched = keys.iter().filter(|k| k.starts_with(TAG_PREFIX)).cloned().collect();
+        }
+    }
+    j.extend(rules::role::judge(&settings, &ctx));
+    a.judgement = j.finish(config);
+    a.plan = plan(&change, &a.judgement.findings, trust_policy.as_ref(), event.time.as_deref(), config);
+    Ok(a)
+}
+
+fn response(f: &Finding, config: &Config) -> Response {
+    rules::rule(f.rule).map_or(Response::Notify, |r| config.rule_response(r))
+}
+
+/// The steps for a change's findings.
+pub fn plan(
+    change: &Change,
+    findings: &[Finding],
+    trust_policy: Option<&Policy>,
+    time: Option<&str>,
+    config: &Config,
+) -> Vec<Step> {
+    let Some(strongest) = findings.iter().map(|f| response(f, config)).max() else {
+        return vec![];
+    };
+    let reverting: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| response(f, config) == Response::Revert)
+        .collect();
+    let mut steps = Vec::new();
+    if strongest == Response::Revert {
+        steps = revert(change, &reverting, trust_policy, config);
+        let critical = reverting.iter().any(|f| f.severity == Severity::Critical);
+        if steps.is_empty() && critical && config.quarantine {
+            if let Some(role) = change.role_name() {
+                steps.push(Step::PutRolePolicy {
+                    role_name: role.to_owned(),
+                    policy_name: QUARANTINE_POLICY_NAME.into(),
+                    policy_document: json!({"Version": "2012-10-17", "Statement": [{
+                        "Sid": "RoleguardQuarantine", "Effect": "Deny", "Action": "*", "Resource": "*"}]}),
+                });
+            }
+        }
+    }
+    let mut rule_ids: Vec<String> = findings.iter().map(|f| f.rule.to_string()).collect();
+    rule_ids.dedup();
+    if strongest >= Response::Tag {
+        if let Some(role) = change.role_name() {
+            let status = if steps.is_empty() { "non-compliant" } else { "reverted" };
+            let mut tags = BTreeMap::from([
+                (format!("{TAG_PREFIX}status"), status.to_owned()),
+                (format!("{TAG_PREFIX}findings"), tag_value(&rule_ids.join(" "))),
+            ]);
+            if let Some(t) = time {
+                tags.insert(format!("{TAG_PREFIX}checked-at"), tag_value(t));
+            }
+            steps.push(Step::TagRole {
+                role_name: role.to_owned(),
+                tags,
+            });
+        }
+    }
+    steps.push(Step::Notify {
+        severity: findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Info),
+        rules: rule_ids,
+    });
+    steps
+}
+
+/// Cut a tag value to IAM's limit, at a word boundary when it can.
+fn tag_value(s: &str) -> String {
+    if s.len() <= TAG_VALUE_MAX {
+        return s.to_owned();
+    }
+    let cut = &s[..TAG_VALUE_MAX - 4];
+    let cut = cut.rfind(' ').map_or(cut, |i| &cut[..i]);
+    format!("{cut} ...")
+}
+
+fn revert(change: &Change, reverting: &[&Finding], trust_policy: Option<&Policy>, config: &Config) -> Vec<Step> {
+    let has = |rule: &str| reverting.iter().any(|f| f.rule == rule);
+    let of_target = |t: Target| {
+        reverting
+            .iter()
+            .any(|f| rules::rule(f.rule).is_some_and(|r| r.target == t))
+    };
+    let mut steps = Vec::new();
+    match change {
+        Change::CreateRole {
+            role_name,
+            trust_policy: doc,
+            ..
+        }
+        | Change::UpdateAssumeRolePolicy {
+            role_name,
+            trust_policy: doc,
+        } => {
+            if of_target(Target::Trust) {
+                let offending: Vec<usize> = reverting
+                    .iter()
+                    .filter(|f| rules::rule(f.rule).is_some_and(|r| r.target == Target::Trust))
+                    .flat_map(|f| f.statements.iter().copied())
+                    .collect();
+                steps.push(Step::UpdateAssumeRolePolicy {
+                    role_name: role_name.clone(),
+                    policy_document: without_statements(doc, trust_policy, &offending),
+                    replaced_document: document_value(doc),
+                });
+            }
+        }
+        Change::AttachRolePolicy { role_name, policy_arn } => {
+            if of_target(Target::Permissions) {
+                steps.push(Step::DetachRolePolicy {
+                    role_name: role_name.clone(),
+                    policy_arn: policy_arn.clone(),
+                });
+            }
+        }
+        Change::PutRolePolicy {
+            role_name,
+            policy_name,
+            document,
+        } => {
+            if of_target(Target::Permissions) || has("role-inline-policy") {
+                steps.push(Step::DeleteRolePolicy {
+                    role_name: role_name.clone(),
+                    policy_name: policy_name.clone(),
+                    removed_document: document_value(document),
+                });
+            }
+        }
+        Change::CreatePolicyVersion {
+            policy_arn,
+            document,
+            set_as_default,
+            version_id,
+        } => {
+            if of_target(Target::Permissions) {
+                if *set_as_default {
+                    steps.push(Step::SetDefaultPolicyVersion {
+                        policy_arn: policy_arn.clone(),
+                        version_id: None,
+                    });
+                }
+                if let Some(v) = version_id {
+                    steps.push(Step::DeletePolicyVersion {
+                        policy_arn: policy_arn.clone(),
+                        version_id: v.clone(),
+                        removed_document: document_value(document),
+                    });
+                }
+            }
+        }
+        Change::SetDefaultPolicyVersion { .. } | Change::TagRole { .. } | Change::UntagRole { .. } => {}
+        Change::PutRolePermissionsBoundary { .. } | Change::DeleteRolePermissionsBoundary { .. } => {}
+        Change::UpdateRole { .. } => {}
+    }
+    // Settings, whatever call changed them.
+    if let Some(role) = change.role_name() {
+        if has("role-max-session-duration") {
+            steps.push(Step::UpdateRole {
+                role_name: role.to_owned(),
+                max_session_duration: config.max_session_duration,
+            });
+        }
+        if has("role-missing-boundary") {
+            if let Some(b) = &config.required_boundary {
+                steps.push(Step::PutRolePermissionsBoundary {
+                    role_name: role.to_owned(),
+                    permissions_boundary: b.clone(),
+                });
+            }
+        }
+    }
+    steps
+}
+
+/// A deny-all trust policy: what is left when every statement offends.
+pub fn deny_all_trust_policy() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "RoleguardDenyAll", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+}
+
+/// The document without the statements at the given indices.
+fn without_statements(text: &str, parsed: Option<&Policy>, offending: &[usize]) -> Value {
+    let Ok(mut doc) = policy::decode(text) else {
+        return deny_all_trust_policy();
+    };
+    let total = parsed.map_or(0, |p| p.statements.len());
+    let kept: Vec<Value> = match doc.get("Statement") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !offending.contains(i))
+            .map(|(_, s)| s.clone())
+            .collect(),
+        Some(single @ Value::Object(_)) if !offending.contains(&0) => vec![single.clone()],
+        _ => vec![],
+    };
+    if kept.is_empty() || total == 0 || offending.is_empty() {
+        return deny_all_trust_policy();
+    }
+    doc["Statement"] = Value::Array(kept);
+    doc
+}

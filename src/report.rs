@@ -1,0 +1,204 @@
+//! Render check results: text for people, JSON and SARIF for machines.
+
+use crate::check::CheckResult;
+use crate::plan::Step;
+use crate::rules::{Severity, RULES};
+use anstyle::{AnsiColor, Style};
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+fn severity_style(s: Severity) -> Style {
+    let color = match s {
+        Severity::Critical => AnsiColor::BrightRed,
+        Severity::High => AnsiColor::Red,
+        Severity::Medium => AnsiColor::Yellow,
+        Severity::Low => AnsiColor::Cyan,
+        Severity::Info => AnsiColor::BrightBlack,
+    };
+    Style::new().fg_color(Some(color.into())).bold()
+}
+
+/// One line per step: the action and its main arguments.
+pub fn describe_step(step: &Step) -> String {
+    let v = serde_json::to_value(step).unwrap_or(Value::Null);
+    let mut out = v["action"].as_str().unwrap_or("?").to_string();
+    if let Value::Object(map) = &v {
+        for (k, val) in map {
+            if k == "action" || k.ends_with("document") {
+                continue;
+            }
+            let shown = match val {
+                Value::String(s) => s.clone(),
+                Value::Null => "(previous)".into(),
+                other => other.to_string(),
+            };
+            let _ = write!(out, " {k}={shown}");
+        }
+    }
+    out
+}
+
+/// Text for people. ANSI styles are written; the caller's stream strips them
+/// when the output is not a terminal.
+pub fn text(results: &[CheckResult]) -> String {
+    let bold = Style::new().bold();
+    let dim = Style::new().dimmed();
+    let mut out = String::new();
+    for r in results {
+        let kind = r.kind.map_or("?", |k| k.as_str());
+        let _ = writeln!(out, "{bold}{}{bold:#} {dim}({kind}){dim:#}", r.path);
+        if let Some(e) = &r.error {
+            let st = severity_style(Severity::Critical);
+            let _ = writeln!(out, "  {st}error{st:#}: {e}");
+            continue;
+        }
+        if let Some(why) = &r.skipped {
+            let _ = writeln!(out, "  skipped: {why}");
+        }
+        if r.findings.is_empty() && r.skipped.is_none() {
+            let _ = writeln!(out, "  no findings");
+        }
+        for f in &r.findings {
+            let st = severity_style(f.severity);
+            let sev = f.severity.as_str().to_uppercase();
+            let _ = writeln!(out, "  {st}{sev:<8}{st:#} {} {dim}{}{dim:#}", f.rule, f.title());
+            let _ = writeln!(out, "           {}", f.message);
+        }
+        for n in &r.notes {
+            let _ = writeln!(out, "  {dim}note: {n}{dim:#}");
+        }
+        if let Some(plan) = &r.plan {
+            if !plan.is_empty() {
+                let _ = writeln!(out, "  plan:");
+                for (i, step) in plan.iter().enumerate() {
+                    let _ = writeln!(out, "    {}. {}", i + 1, describe_step(step));
+                }
+            }
+        }
+    }
+    let _ = writeln!(out, "{}", summary(results));
+    out
+}
+
+/// `3 inputs checked: 1 critical, 2 high; 1 error`.
+pub fn summary(results: &[CheckResult]) -> String {
+    let errors = results.iter().filter(|r| r.error.is_some()).count();
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .filter_map(|s| {
+            let n = results
+                .iter()
+                .flat_map(|r| &r.findings)
+                .filter(|f| f.severity == *s)
+                .count();
+            (n > 0).then(|| format!("{n} {s}"))
+        })
+        .collect();
+    let findings = if counts.is_empty() {
+        "no findings".to_string()
+    } else {
+        counts.join(", ")
+    };
+    let noun = if results.len() == 1 { "input" } else { "inputs" };
+    let mut s = format!("{} {noun} checked: {findings}", results.len());
+    if errors > 0 {
+        let _ = write!(s, "; {errors} could not be checked");
+    }
+    s
+}
+
+/// Exactly one JSON document: `{"results": [...]}`.
+pub fn json(results: &[CheckResult]) -> String {
+    let results: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            if let Value::Array(fs) = &mut v["findings"] {
+                for (f, finding) in fs.iter_mut().zip(&r.findings) {
+                    f["title"] = Value::String(finding.title().into());
+                }
+            }
+            v
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&json!({ "results": results })).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// GitHub code scanning reads `security-severity` (0.0 to 10.0).
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "1.0",
+    }
+}
+
+/// SARIF 2.1.0, for code-scanning views.
+pub fn sarif(results: &[CheckResult]) -> String {
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.title,
+                "shortDescription": {"text": r.title},
+                "fullDescription": {"text": r.rationale},
+                "help": {"text": format!("{}\n\n{}", r.remediation, r.references.join("\n")), "markdown": format!("{}\n\n{}", r.remediation, r.references.iter().map(|u| format!("- <{u}>")).collect::<Vec<_>>().join("\n"))},
+                "helpUri": r.references[0],
+                "defaultConfiguration": {"level": sarif_level(r.severity)},
+                "properties": {"security-severity": security_severity(r.severity), "tags": ["security", "iam", format!("{:?}", r.target).to_lowercase()]}
+            })
+        })
+        .collect();
+    let mut sarif_results = Vec::new();
+    let mut notifications = Vec::new();
+    for r in results {
+        if let Some(e) = &r.error {
+            notifications.push(json!({
+                "level": "error",
+                "message": {"text": format!("{}: {e}", r.path)},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.path}}}]
+            }));
+        }
+        for f in &r.findings {
+            let index = RULES.iter().position(|x| x.id == f.rule).unwrap_or(0);
+            sarif_results.push(json!({
+                "ruleId": f.rule,
+                "ruleIndex": index,
+                "level": sarif_level(f.severity),
+                "message": {"text": f.message},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.path}}}],
+                "properties": {"severity": f.severity, "security-severity": security_severity(f.severity), "statements": f.statements, "details": f.details}
+            }));
+        }
+    }
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "roleguard",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules
+            }},
+            "invocations": [{"executionSuccessful": notifications.is_empty(), "toolExecutionNotifications": notifications}],
+            "results": sarif_results
+        }]
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
