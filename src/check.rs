@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::event::Event;
 use crate::plan::{self, Step};
-use crate::policy::Policy;
+use crate::policy::{self, Policy};
 use crate::rules::{permissions, trust, Context, Finding, Judgement, Severity};
 use serde::Serialize;
 use serde_json::Value;
@@ -63,28 +63,37 @@ impl CheckResult {
     }
 }
 
-/// Tell what a document is from its content.
-pub fn detect(text: &str) -> Result<Kind, String> {
-    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) {
-        if map.contains_key("detail") || map.contains_key("eventName") {
-            return Ok(Kind::Event);
-        }
-    }
-    let policy = Policy::parse(text).map_err(|e| e.to_string())?;
-    Ok(if policy.has_principals() {
+/// Tell what a decoded document is from its content.
+pub fn detect(value: &Value) -> Kind {
+    let is_event = matches!(value, Value::Object(map) if map.contains_key("detail") || map.contains_key("eventName"));
+    let names_principal = || {
+        let statements = match value.get("Statement") {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(one) => vec![one],
+            None => vec![],
+        };
+        statements
+            .iter()
+            .any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some())
+    };
+    if is_event {
+        Kind::Event
+    } else if names_principal() {
         Kind::Trust
     } else {
         Kind::Permissions
-    })
+    }
 }
 
 /// Check one input's text. `kind` is `None` to detect it; `account` is the
 /// owner account for policies given as files.
 pub fn check_text(path: &str, text: &str, kind: Option<Kind>, config: &Config, account: Option<&str>) -> CheckResult {
-    let kind = match kind.map_or_else(|| detect(text), Ok) {
-        Ok(k) => k,
-        Err(e) => return CheckResult::failed(path, None, e),
+    // One decoding for detection and judging: plain, string-wrapped or URL-encoded JSON.
+    let value = match policy::decode(text) {
+        Ok(v) => v,
+        Err(e) => return CheckResult::failed(path, kind, e.to_string()),
     };
+    let kind = kind.unwrap_or_else(|| detect(&value));
     let account = account.or(config.account.as_deref());
     let ctx = Context { config, account };
     let judged = |j: Judgement| {
@@ -100,16 +109,16 @@ pub fn check_text(path: &str, text: &str, kind: Option<Kind>, config: &Config, a
         }
     };
     match kind {
-        Kind::Permissions => match Policy::parse(text).and_then(|p| p.validate_permissions().map(|_| p)) {
+        Kind::Permissions => match Policy::from_value(&value).and_then(|p| p.validate_permissions().map(|_| p)) {
             Ok(p) => judged(permissions::judge(&p, &ctx)),
             Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
         },
-        Kind::Trust => match Policy::parse(text).and_then(|p| p.validate_trust().map(|_| p)) {
+        Kind::Trust => match Policy::from_value(&value).and_then(|p| p.validate_trust().map(|_| p)) {
             Ok(p) => judged(trust::judge(&p, &ctx)),
             Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
         },
         Kind::Event => {
-            let assessed = Event::parse(text)
+            let assessed = Event::from_value(value)
                 .map_err(plan::AssessError::from)
                 .and_then(|e| plan::assess(&e, config));
             match assessed {

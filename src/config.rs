@@ -23,6 +23,16 @@ pub enum Response {
     Revert,
 }
 
+impl Response {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Response::Notify => "notify",
+            Response::Tag => "tag",
+            Response::Revert => "revert",
+        }
+    }
+}
+
 /// Per-rule settings; what is left out keeps the rule's default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -305,7 +315,7 @@ mod tests {
 
     #[test]
     fn invalid_configurations_name_the_key() {
-        assert!(refused("trusted_acounts: []").starts_with("configuration key `(top level)`: unknown field `trusted_acounts`"), "{}", refused("trusted_acounts: []"));
+        assert!(refused("trusted_acounts: []").starts_with("configuration key `trusted_acounts`: unknown field `trusted_acounts`, expected one of"));
         assert!(refused("rules:\n  perm-full-admin: {severity: huge}").starts_with("configuration key `rules.perm-full-admin.severity`: unknown variant `huge`"), "{}", refused("rules:\n  perm-full-admin: {severity: huge}"));
         assert!(refused("rules:\n  perm-full-admin: {action: delete}").starts_with("configuration key `rules.perm-full-admin.action`"));
         assert_eq!(refused("rules:\n  no-such-rule: {enabled: true}"), "configuration key `rules.no-such-rule`: no such rule (`roleguard rules` lists them)");
@@ -313,7 +323,7 @@ mod tests {
         assert_eq!(refused("max_session_duration: 60"), "configuration key `max_session_duration`: 60 is outside IAM's range of 3600 to 43200 seconds");
         assert!(refused("max_session_duration: soon").starts_with("configuration key `max_session_duration`: invalid type"));
         assert!(refused("organization_id: org1").starts_with("configuration key `organization_id`"));
-        assert!(refused("exempt_roles: {names: [a], path: []}").starts_with("configuration key `exempt_roles`: unknown field `path`"));
+        assert!(refused("exempt_roles: {names: [a], path: []}").starts_with("configuration key `exempt_roles.path`: unknown field `path`"));
         assert!(refused("required_boundary: boundary").starts_with("configuration key `required_boundary`"));
     }
 

@@ -119,18 +119,26 @@ fn read(path: &Path) -> Result<String, String> {
     }
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     // Larger than any event or policy roleguard accepts: say so without reading it.
-    let limit = roleguard::event::MAX_EVENT_BYTES as u64;
+    let limit = roleguard::policy::MAX_DOCUMENT_BYTES.max(roleguard::event::MAX_EVENT_BYTES) as u64;
     if meta.len() > limit {
         return Err(format!("{} is {} bytes, over the {limit}-byte limit", path.display(), meta.len()));
     }
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-fn print(s: &str) {
-    let mut out = anstream::stdout();
+/// Write to standard output; `styled` text loses its colours when standard
+/// output is not a terminal (or NO_COLOR is set).
+fn print(s: &str, styled: bool) {
     // A closed pipe (`| head`) is not an error worth a panic.
-    let _ = out.write_all(s.as_bytes());
-    let _ = out.flush();
+    if styled {
+        let mut out = anstream::stdout();
+        let _ = out.write_all(s.as_bytes());
+        let _ = out.flush();
+    } else {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(s.as_bytes());
+        let _ = out.flush();
+    }
 }
 
 fn main() -> ExitCode {
@@ -157,29 +165,41 @@ fn main() -> ExitCode {
                 KindArg::Trust => Some(Kind::Trust),
                 KindArg::Event => Some(Kind::Event),
             };
-            let results: Vec<CheckResult> = inputs(&paths)
-                .iter()
-                .map(|p| {
-                    let shown = p.display().to_string();
-                    match read(p) {
-                        Ok(text) => check::check_text(&shown, &text, kind, &config, account.as_deref()),
-                        Err(e) => CheckResult {
-                            path: shown,
-                            kind: None,
-                            findings: vec![],
-                            notes: vec![],
-                            plan: None,
-                            skipped: None,
-                            error: Some(e),
-                        },
-                    }
+            let files = inputs(&paths);
+            let check_one = |p: &PathBuf| {
+                let shown = p.display().to_string();
+                match read(p) {
+                    Ok(text) => check::check_text(&shown, &text, kind, &config, account.as_deref()),
+                    Err(e) => CheckResult {
+                        path: shown,
+                        kind: None,
+                        findings: vec![],
+                        notes: vec![],
+                        plan: None,
+                        skipped: None,
+                        error: Some(e),
+                    },
+                }
+            };
+            // Inputs are independent: spread them over the cores, keeping their order.
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+            let results: Vec<CheckResult> = if files.len() < 64 || workers == 1 {
+                files.iter().map(check_one).collect()
+            } else {
+                let chunk = files.len().div_ceil(workers);
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = files
+                        .chunks(chunk)
+                        .map(|part| scope.spawn(move || part.iter().map(check_one).collect::<Vec<_>>()))
+                        .collect();
+                    handles.into_iter().flat_map(|h| h.join().expect("check worker panicked")).collect()
                 })
-                .collect();
-            print(&match format {
-                Format::Text => report::text(&results),
-                Format::Json => report::json(&results),
-                Format::Sarif => report::sarif(&results),
-            });
+            };
+            match format {
+                Format::Text => print(&report::text(&results), true),
+                Format::Json => print(&report::json(&results), false),
+                Format::Sarif => print(&report::sarif(&results), false),
+            }
             if results.iter().any(|r| r.error.is_some()) {
                 ExitCode::from(2)
             } else if results.iter().any(|r| r.max_severity().is_some_and(|s| s >= fail_on)) {
@@ -191,14 +211,14 @@ fn main() -> ExitCode {
         Command::Rules { format } => {
             match format {
                 Format::Json | Format::Sarif => {
-                    print(&(serde_json::to_string_pretty(rules::RULES).unwrap_or_default() + "\n"))
+                    print(&(serde_json::to_string_pretty(rules::RULES).unwrap_or_default() + "\n"), false)
                 }
                 Format::Text => {
                     let mut s = String::new();
                     for r in rules::RULES {
                         s += &format!("{:<36} {:<9} {}\n", r.id, r.severity.as_str(), r.title);
                     }
-                    print(&s);
+                    print(&s, false);
                 }
             }
             ExitCode::SUCCESS
@@ -206,12 +226,9 @@ fn main() -> ExitCode {
         Command::Explain { rule } => match rules::rule(&rule) {
             Some(r) => {
                 let mut s = format!(
-                    "{}: {}\nseverity: {}   target: {:?}   default action: {:?}\n\n{}\n\nRemediation: {}\n",
-                    r.id, r.title, r.severity, r.target, r.response, r.rationale, r.remediation
-                )
-                .replace("target: Trust", "target: trust policy")
-                .replace("target: Permissions", "target: permission policy")
-                .replace("target: Role", "target: role settings");
+                    "{}: {}\nseverity: {}   judges: {}   default action: {}\n\n{}\n\nRemediation: {}\n",
+                    r.id, r.title, r.severity, r.target.describe(), r.response.as_str(), r.rationale, r.remediation
+                );
                 if r.id == "perm-privilege-escalation" {
                     s += "\nEscalation paths:\n";
                     for p in rules::escalation::PATHS {
@@ -222,7 +239,7 @@ fn main() -> ExitCode {
                 for u in r.references {
                     s += &format!("  {u}\n");
                 }
-                print(&s.replace("default action: Notify", "default action: notify").replace("default action: Tag", "default action: tag").replace("default action: Revert", "default action: revert"));
+                print(&s, false);
                 ExitCode::SUCCESS
             }
             None => {

@@ -74,6 +74,16 @@ pub enum Target {
     Role,
 }
 
+impl Target {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Target::Trust => "trust policy",
+            Target::Permissions => "permission policy",
+            Target::Role => "role settings",
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Rule {
     pub id: &'static str,

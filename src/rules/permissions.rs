@@ -84,6 +84,10 @@ const CREDENTIALS: &[&str] = &[
     "appsync:GetDataSource",
 ];
 
+/// IAM files some reads under permissions management (`GetResourcePolicy`,
+/// `DescribeDataSetPermissions`); they change nothing and are not reported.
+const READ_VERBS: &[&str] = &["Get", "Describe", "List", "View", "Search", "BatchGet"];
+
 /// Services whose whole-service wildcard is high rather than medium.
 const SENSITIVE_SERVICES: &[&str] = &["iam", "sts", "organizations", "kms"];
 
@@ -96,6 +100,8 @@ struct Tables {
     exfiltration: Vec<ActionId>,
     credentials: Vec<ActionId>,
     iam: ActionSet,
+    /// Permissions-management actions that only read (Get/Describe/List/View...).
+    pm_reads: ActionSet,
     pass_role: ActionId,
     assume_role: ActionId,
 }
@@ -109,6 +115,15 @@ fn tables() -> &'static Tables {
             exfiltration: ids(EXFILTRATION),
             credentials: ids(CREDENTIALS),
             iam: c.expand("iam:*"),
+            pm_reads: {
+                let mut s = ActionSet::empty();
+                for id in c.level(Level::PermissionsManagement).ids() {
+                    if READ_VERBS.iter().any(|v| c.get(id).name.starts_with(v)) {
+                        s.insert(id);
+                    }
+                }
+                s
+            },
             pass_role: c.lookup("iam:PassRole").expect("catalog has iam:PassRole"),
             assume_role: c.lookup("sts:AssumeRole").expect("catalog has sts:AssumeRole"),
         }
@@ -428,6 +443,7 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
     let mut pm = all.intersection(c.level(Level::PermissionsManagement));
     pm.intersect_with(c.scoped());
     pm.subtract(&reported);
+    pm.subtract(&t.pm_reads);
     let mut pass = ActionSet::empty();
     pass.insert(t.pass_role);
     pm.subtract(&pass);
@@ -476,17 +492,30 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
     out
 }
 
+/// At most this many action names go in a finding's details.
+pub const MAX_DETAILS: usize = 100;
+
 fn push_set(out: &mut Judgement, g: &Grants, rule: &'static str, severity: Severity, set: &ActionSet, what: &str) {
     if set.is_empty() {
         return;
     }
-    let names = catalog().names(set);
+    let count = set.len();
+    let names: Vec<String> = set.ids().take(MAX_DETAILS).map(|id| catalog().get(id).full_name()).collect();
     out.findings.push(
-        Finding::new(rule, severity, format!("allows {} {what}: {}", names.len(), list(&names, 5)))
+        Finding::new(rule, severity, format!("allows {count} {what}: {}", list_of(&names, count, 5)))
             .statements(g.statements_granting(set))
             .details(names)
             .lowered(g.lowering(set)),
     );
+}
+
+/// Like [`list`], for a list cut short of `total`.
+fn list_of(names: &[String], total: usize, shown: usize) -> String {
+    if total <= shown {
+        names.join(", ")
+    } else {
+        format!("{} and {} more", names[..shown.min(names.len())].join(", "), total - shown)
+    }
 }
 
 fn plural(n: usize, word: &str) -> String {
