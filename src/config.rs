@@ -184,9 +184,11 @@ impl Config {
         let de = serde_yaml_ng::Deserializer::from_str(text);
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
+            let key = if key == "." { "(top level)".to_string() } else { key };
+            // The YAML error may repeat the path; its position (line, column) helps and stays.
             let message = e.inner().to_string();
-            // serde_yaml appends its own position; keep it, it helps.
-            invalid(if key == "." { "(top level)".into() } else { key }, message)
+            let message = message.strip_prefix(&format!("{key}: ")).unwrap_or(&message).to_string();
+            invalid(key, message)
         })?;
         config.validate()?;
         Ok(config)
