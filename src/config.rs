@@ -187,7 +187,10 @@ impl Config {
             let key = if key == "." { "(top level)".to_string() } else { key };
             // The YAML error may repeat the path; its position (line, column) helps and stays.
             let message = e.inner().to_string();
-            let message = message.strip_prefix(&format!("{key}: ")).unwrap_or(&message).to_string();
+            let message = match message.split_once(": ") {
+                Some((path, rest)) if key.starts_with(path) => rest.to_string(),
+                _ => message,
+            };
             invalid(key, message)
         })?;
         config.validate()?;
