@@ -7,6 +7,7 @@
 //! the managed-policy documents are parsed only when one is asked for.
 
 use crate::pattern;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -92,9 +93,23 @@ impl ActionSet {
         self.words[id as usize / 64] |= 1 << (id % 64);
     }
     pub fn insert_range(&mut self, range: Range<ActionId>) {
-        for id in range {
+        let (mut id, end) = (range.start, range.end);
+        while id < end && id % 64 != 0 {
             self.insert(id);
+            id += 1;
         }
+        while id + 64 <= end {
+            self.words[id as usize / 64] = u64::MAX;
+            id += 64;
+        }
+        while id < end {
+            self.insert(id);
+            id += 1;
+        }
+    }
+    /// Do the two sets share an action?
+    pub fn intersects(&self, other: &ActionSet) -> bool {
+        self.words.iter().zip(&other.words).any(|(a, b)| a & b != 0)
     }
     pub fn contains(&self, id: ActionId) -> bool {
         self.words[id as usize / 64] & (1 << (id % 64)) != 0
@@ -142,6 +157,10 @@ pub struct Catalog {
     actions: Vec<Action>,
     /// (service prefix, range of its actions), sorted by lower-case prefix.
     services: Vec<(&'static str, Range<ActionId>)>,
+    /// Service prefix (lower case, as IAM writes them) to its index in `services`.
+    by_prefix: HashMap<&'static str, usize>,
+    /// Case-folded hash of `service:Action` to the actions with that hash.
+    by_name: HashMap<u64, ActionId, BuildNoHash>,
     levels: [ActionSet; 5],
     scoped: ActionSet,
 }
@@ -151,6 +170,40 @@ static CATALOG: OnceLock<Catalog> = OnceLock::new();
 /// The embedded catalog, parsed on first use.
 pub fn catalog() -> &'static Catalog {
     CATALOG.get_or_init(Catalog::load)
+}
+
+/// FNV-1a over `service:name`, ASCII case folded: a case-insensitive key
+/// with no allocation per look-up. Collisions are ruled out at load time.
+fn folded_hash(service: &str, name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in service.bytes().chain([b':']).chain(name.bytes()) {
+        h ^= u64::from(b.to_ascii_lowercase());
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The keys are already hashes: use them as they are.
+#[derive(Clone, Copy, Default)]
+struct BuildNoHash;
+#[derive(Default)]
+struct NoHash(u64);
+impl std::hash::Hasher for NoHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys")
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+impl std::hash::BuildHasher for BuildNoHash {
+    type Hasher = NoHash;
+    fn build_hasher(&self) -> NoHash {
+        NoHash(0)
+    }
 }
 
 fn cmp_ci(a: &str, b: &str) -> std::cmp::Ordering {
@@ -191,6 +244,12 @@ impl Catalog {
         // `s3-object-lambda:` sorts before `s3:` (`-` < `:`), so the services
         // need their own order for binary search by prefix.
         services.sort_by(|a, b| cmp_ci(a.0, b.0));
+        let by_prefix = services.iter().enumerate().map(|(i, (s, _))| (*s, i)).collect();
+        let mut by_name = HashMap::with_capacity_and_hasher(actions.len(), BuildNoHash);
+        for (id, a) in actions.iter().enumerate() {
+            by_name.insert(folded_hash(a.service, a.name), id as ActionId);
+        }
+        assert_eq!(by_name.len(), actions.len(), "data/actions.tsv: two actions share a folded hash");
         let n = actions.len().div_ceil(64);
         let mut levels: [ActionSet; 5] = std::array::from_fn(|_| ActionSet { words: vec![0; n] });
         let mut scoped = ActionSet { words: vec![0; n] };
@@ -204,6 +263,8 @@ impl Catalog {
         Catalog {
             actions,
             services,
+            by_prefix,
+            by_name,
             levels,
             scoped,
         }
@@ -224,21 +285,20 @@ impl Catalog {
 
     /// The actions of one service prefix (case-insensitive).
     pub fn service(&self, prefix: &str) -> Option<Range<ActionId>> {
-        self.services
-            .binary_search_by(|(s, _)| cmp_ci(s, prefix))
-            .ok()
-            .map(|i| self.services[i].1.clone())
+        let i = if prefix.bytes().any(|c| c.is_ascii_uppercase()) {
+            self.by_prefix.get(prefix.to_ascii_lowercase().as_str())
+        } else {
+            self.by_prefix.get(prefix)
+        };
+        i.map(|&i| self.services[i].1.clone())
     }
 
     /// One action by its full name (case-insensitive).
     pub fn lookup(&self, full_name: &str) -> Option<ActionId> {
         let (service, name) = full_name.split_once(':')?;
-        let range = self.service(service)?;
-        let slice = &self.actions[range.start as usize..range.end as usize];
-        slice
-            .binary_search_by(|a| cmp_ci(a.name, name))
-            .ok()
-            .map(|i| range.start + i as ActionId)
+        let id = *self.by_name.get(&folded_hash(service, name))?;
+        let a = &self.actions[id as usize];
+        (a.service.eq_ignore_ascii_case(service) && a.name.eq_ignore_ascii_case(name)).then_some(id)
     }
 
     /// Add every action that `pattern` (`s3:Get*`, `*`, `iam:*Role*`...)
@@ -268,11 +328,13 @@ impl Catalog {
             }
         } else if let Some(range) = self.service(service) {
             if !pattern::has_wildcard(name) {
-                if let Some(id) = self.lookup(pattern) {
-                    into.insert(id);
-                    return true;
-                }
-                return false;
+                return match self.lookup(pattern) {
+                    Some(id) => {
+                        into.insert(id);
+                        true
+                    }
+                    None => false,
+                };
             }
             scan(range);
         }
@@ -372,6 +434,8 @@ mod tests {
             assert_eq!(cmp_ci(&a, &b), std::cmp::Ordering::Less, "{a} before {b}");
         }
         let levels: usize = Level::ALL.iter().map(|l| c.level(*l).len()).sum();
+        // Service prefixes are lower case, which the prefix map relies on.
+        assert!(c.services.iter().all(|(s, _)| !s.bytes().any(|b| b.is_ascii_uppercase())));
         assert_eq!(levels, c.len());
     }
 

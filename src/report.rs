@@ -61,7 +61,7 @@ pub fn text(results: &[CheckResult]) -> String {
         for f in &r.findings {
             let st = severity_style(f.severity);
             let sev = f.severity.as_str().to_uppercase();
-            let _ = writeln!(out, "  {st}{sev:<8}{st:#} {} {dim}{}{dim:#}", f.rule, f.title());
+            let _ = writeln!(out, "  {st}{sev:<8}{st:#} {} {dim}{}{dim:#}", f.rule, f.title);
             let _ = writeln!(out, "           {}", f.message);
         }
         for n in &r.notes {
@@ -110,19 +110,11 @@ pub fn summary(results: &[CheckResult]) -> String {
 
 /// Exactly one JSON document: `{"results": [...]}`.
 pub fn json(results: &[CheckResult]) -> String {
-    let results: Vec<Value> = results
-        .iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-            if let Value::Array(fs) = &mut v["findings"] {
-                for (f, finding) in fs.iter_mut().zip(&r.findings) {
-                    f["title"] = Value::String(finding.title().into());
-                }
-            }
-            v
-        })
-        .collect();
-    let mut s = serde_json::to_string_pretty(&json!({ "results": results })).unwrap_or_default();
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        results: &'a [CheckResult],
+    }
+    let mut s = serde_json::to_string_pretty(&Doc { results }).unwrap_or_default();
     s.push('\n');
     s
 }

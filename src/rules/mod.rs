@@ -103,6 +103,7 @@ pub struct Rule {
 pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
+    pub title: &'static str,
     pub message: String,
     /// Indices of the statements that cause it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -121,6 +122,7 @@ impl Finding {
         Finding {
             rule,
             severity,
+            title: self::rule(rule).map_or("", |r| r.title),
             message: message.into(),
             statements: vec![],
             details: vec![],
@@ -138,9 +140,6 @@ impl Finding {
     pub fn lowered(mut self, steps: u8) -> Finding {
         self.lowered = steps;
         self
-    }
-    pub fn title(&self) -> &'static str {
-        rule(self.rule).map(|r| r.title).unwrap_or("")
     }
 }
 

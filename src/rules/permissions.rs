@@ -145,11 +145,11 @@ pub fn resource_is_broad(resource: &str) -> bool {
     if pattern::is_only_wildcards(resource) {
         return true;
     }
-    let parts: Vec<&str> = resource.splitn(6, ':').collect();
-    if parts.len() < 6 || parts[0] != "arn" {
+    let mut parts = resource.splitn(6, ':');
+    if parts.next() != Some("arn") {
         return false;
     }
-    let rest = parts[5];
+    let Some(rest) = parts.nth(4) else { return false };
     if pattern::is_only_wildcards(rest) {
         return true;
     }
@@ -258,7 +258,7 @@ impl<'p> Grants<'p> {
         let mut v: Vec<usize> = self
             .grants
             .iter()
-            .filter(|g| !g.actions.intersection(set).is_empty())
+            .filter(|g| g.actions.intersects(set))
             .map(|g| g.statement.index)
             .collect();
         v.dedup();
@@ -268,7 +268,7 @@ impl<'p> Grants<'p> {
     /// 1 when every one of the actions is granted only under conditions
     /// that narrow it, 0 when at least one is granted freely.
     fn lowering(&self, set: &ActionSet) -> u8 {
-        u8::from(set.intersection(&self.free).is_empty())
+        u8::from(!set.intersects(&self.free))
     }
 }
 
