@@ -542,3 +542,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod rule_tests;

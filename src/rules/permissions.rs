@@ -140,7 +140,8 @@ pub(crate) fn narrows(c: &Condition) -> bool {
 }
 
 /// Is a resource ARN (or `*`) every resource of its kind?
-/// `*`, `arn:aws:s3:::*`, `arn:aws:iam::*:role/*`, `arn:aws:lambda:*:*:function:*`.
+/// `*`, `arn:aws:s3:::*`, `arn:aws:iam::*:role/*`, `arn:aws:lambda:*:*:function:*`;
+/// not `arn:aws:s3:::bucket/*` nor `arn:aws:iam::*:role/app-*`.
 pub fn resource_is_broad(resource: &str) -> bool {
     if pattern::is_only_wildcards(resource) {
         return true;
@@ -149,9 +150,14 @@ pub fn resource_is_broad(resource: &str) -> bool {
     if parts.next() != Some("arn") {
         return false;
     }
-    let Some(rest) = parts.nth(4) else { return false };
+    let service = parts.nth(1);
+    let Some(rest) = parts.nth(2) else { return false };
     if pattern::is_only_wildcards(rest) {
         return true;
+    }
+    // S3 ARNs have no resource type: `bucket/key`. Every bucket is `*` or `*/...`.
+    if service == Some("s3") {
+        return rest.split('/').next().is_some_and(pattern::is_only_wildcards);
     }
     // `type/*` or `type:*`, the type itself literal.
     match rest.find(['/', ':']) {
@@ -439,14 +445,14 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
     // What the rules above reported is not repeated below.
     let mut reported = escalation_actions.clone();
     reported.union_with(&wildcard_set);
+    // Reported by their own rules below.
+    reported.insert(t.pass_role);
+    reported.insert(t.assume_role);
 
     let mut pm = all.intersection(c.level(Level::PermissionsManagement));
     pm.intersect_with(c.scoped());
     pm.subtract(&reported);
     pm.subtract(&t.pm_reads);
-    let mut pass = ActionSet::empty();
-    pass.insert(t.pass_role);
-    pm.subtract(&pass);
     push_set(&mut out, &g, "perm-permissions-management", Severity::High, &pm, "permissions-management actions on all resources");
 
     let mut write = all.intersection(c.level(Level::Write));
@@ -558,4 +564,21 @@ pub fn judge_attachment(policy_arn: &str, ctx: &Context) -> Judgement {
         )),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resource_is_broad;
+
+    #[test]
+    fn broad_resources() {
+        for r in ["*", "arn:aws:s3:::*", "arn:aws:s3:::*/*", "arn:aws:iam::*:role/*", "arn:aws:iam::111122223333:role/*",
+                  "arn:aws:lambda:*:*:function:*", "arn:*:*:*:*:*", "arn:aws:dynamodb:*:*:table/*"] {
+            assert!(resource_is_broad(r), "{r}");
+        }
+        for r in ["arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket", "arn:aws:iam::*:role/app-*", "arn:aws:iam::111122223333:role/app",
+                  "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/app:*", "arn:aws:s3:::*bucket", "bucket"] {
+            assert!(!resource_is_broad(r), "{r}");
+        }
+    }
 }
