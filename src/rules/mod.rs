@@ -367,7 +367,7 @@ pub static RULES: &[Rule] = &[
         response: Response::Notify,
         enabled_by_default: true,
         title: "Write actions on all resources",
-        rationale: "Write actions on `*` let the role change or delete every resource of that type in the account. Actions IAM cannot scope to a resource are not reported, nor those already reported by perm-service-wildcard or perm-privilege-escalation.",
+        rationale: "Write actions on `*` let the role change or delete every resource of that type in the account. Actions IAM cannot scope to a resource are not reported, nor those already reported by perm-service-wildcard or perm-privilege-escalation, nor telemetry writes every workload needs (logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents, xray:PutTraceSegments, xray:PutTelemetryRecords).",
         remediation: "Scope the actions to the resources the workload writes.",
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/access_controlling.html#access_controlling-resources"],
     },

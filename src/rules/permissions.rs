@@ -84,6 +84,19 @@ const CREDENTIALS: &[&str] = &[
     "appsync:GetDataSource",
 ];
 
+/// Telemetry writes that every workload needs and that reach no data of
+/// anyone else's: not reported by perm-write-unconstrained. (They are why
+/// AWS's own execution-role policies grant `logs:*LogStream`/`PutLogEvents`
+/// on `*`; reporting them would mark nearly every Lambda role.)
+const TELEMETRY_WRITES: &[&str] = &[
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "cloudwatch:PutMetricData",
+];
+
 /// IAM files some reads under permissions management (`GetResourcePolicy`,
 /// `DescribeDataSetPermissions`); they change nothing and are not reported.
 const READ_VERBS: &[&str] = &["Get", "Describe", "List", "View", "Search", "BatchGet"];
@@ -102,6 +115,7 @@ struct Tables {
     iam: ActionSet,
     /// Permissions-management actions that only read (Get/Describe/List/View...).
     pm_reads: ActionSet,
+    telemetry: Vec<ActionId>,
     pass_role: ActionId,
     assume_role: ActionId,
 }
@@ -114,6 +128,7 @@ fn tables() -> &'static Tables {
             paths: PATHS.iter().map(|p| ids(p.actions)).collect(),
             exfiltration: ids(EXFILTRATION),
             credentials: ids(CREDENTIALS),
+            telemetry: ids(TELEMETRY_WRITES),
             iam: c.expand("iam:*"),
             pm_reads: {
                 let mut s = ActionSet::empty();
@@ -324,7 +339,11 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
             Finding::new(
                 "perm-unknown-action",
                 Severity::Info,
-                format!("{} match no known IAM action: {}", plural(names.len(), "action"), list(&names, 5)),
+                format!(
+                    "{} no known IAM action: {}",
+                    if names.len() == 1 { "1 action matches".to_string() } else { format!("{} actions match", names.len()) },
+                    list(&names, 5)
+                ),
             )
             .statements(statements)
             .details(names),
@@ -458,6 +477,7 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
     let mut write = all.intersection(c.level(Level::Write));
     write.intersect_with(c.scoped());
     write.subtract(&reported);
+    write.subtract(&set_of(t.telemetry.iter().copied()));
     push_set(&mut out, &g, "perm-write-unconstrained", Severity::Medium, &write, "write actions on all resources, though each can be scoped to resources");
 
     let exfil = all.intersection(&set_of(t.exfiltration.iter().copied()));

@@ -149,6 +149,9 @@ fn write_unconstrained() {
     // Actions IAM cannot scope need `*`: no finding.
     assert_eq!(perm(json!([allow(json!("cloudwatch:PutMetricData"), json!("*"))])), vec![]);
     assert_eq!(perm(json!([allow(json!(["dynamodb:PutItem"]), json!("arn:aws:dynamodb:us-east-1:111122223333:table/t"))])), vec![]);
+    // Telemetry writes every Lambda role has are not reported.
+    assert_eq!(perm(json!([allow(json!(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]), json!("*"))])), vec![]);
+    assert_eq!(has(&perm(json!([allow(json!(["logs:DeleteLogGroup", "logs:PutLogEvents"]), json!("*"))])), "perm-write-unconstrained"), Some(Severity::Medium));
 }
 
 #[test]

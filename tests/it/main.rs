@@ -1,0 +1,11 @@
+//! Integration tests: one binary, a module per area.
+
+mod cli;
+mod events;
+
+use std::path::PathBuf;
+
+/// The crate's root, where `events/` and `tests/fixtures/` live.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
