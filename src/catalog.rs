@@ -141,13 +141,21 @@ impl ActionSet {
         s
     }
     pub fn is_superset(&self, other: &ActionSet) -> bool {
-        self.words.iter().zip(&other.words).all(|(a, b)| b & !a == 0)
+        self.words
+            .iter()
+            .zip(&other.words)
+            .all(|(a, b)| b & !a == 0)
     }
     pub fn ids(&self) -> impl Iterator<Item = ActionId> + '_ {
         self.words.iter().enumerate().flat_map(|(i, &w)| {
-            (0..64u32)
-                .filter(move |b| w & (1 << b) != 0)
-                .map(move |b| i as u32 * 64 + b)
+            let mut bits = w;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let b = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    i as u32 * 64 + b
+                })
+            })
         })
     }
 }
@@ -244,12 +252,20 @@ impl Catalog {
         // `s3-object-lambda:` sorts before `s3:` (`-` < `:`), so the services
         // need their own order for binary search by prefix.
         services.sort_by(|a, b| cmp_ci(a.0, b.0));
-        let by_prefix = services.iter().enumerate().map(|(i, (s, _))| (*s, i)).collect();
+        let by_prefix = services
+            .iter()
+            .enumerate()
+            .map(|(i, (s, _))| (*s, i))
+            .collect();
         let mut by_name = HashMap::with_capacity_and_hasher(actions.len(), BuildNoHash);
         for (id, a) in actions.iter().enumerate() {
             by_name.insert(folded_hash(a.service, a.name), id as ActionId);
         }
-        assert_eq!(by_name.len(), actions.len(), "data/actions.tsv: two actions share a folded hash");
+        assert_eq!(
+            by_name.len(),
+            actions.len(),
+            "data/actions.tsv: two actions share a folded hash"
+        );
         let n = actions.len().div_ceil(64);
         let mut levels: [ActionSet; 5] = std::array::from_fn(|_| ActionSet { words: vec![0; n] });
         let mut scoped = ActionSet { words: vec![0; n] };
@@ -417,7 +433,9 @@ pub fn managed_policy(arn_or_name: &str) -> Option<&'static ManagedPolicy> {
         return None;
     }
     let all = managed_policies();
-    all.binary_search_by(|p| p.name.cmp(name)).ok().map(|i| &all[i])
+    all.binary_search_by(|p| p.name.cmp(name))
+        .ok()
+        .map(|i| &all[i])
 }
 
 #[cfg(test)]
@@ -435,7 +453,10 @@ mod tests {
         }
         let levels: usize = Level::ALL.iter().map(|l| c.level(*l).len()).sum();
         // Service prefixes are lower case, which the prefix map relies on.
-        assert!(c.services.iter().all(|(s, _)| !s.bytes().any(|b| b.is_ascii_uppercase())));
+        assert!(c
+            .services
+            .iter()
+            .all(|(s, _)| !s.bytes().any(|b| b.is_ascii_uppercase())));
         assert_eq!(levels, c.len());
     }
 
@@ -444,7 +465,10 @@ mod tests {
         let c = catalog();
         let id = c.lookup("IAM:passrole").unwrap();
         let a = c.get(id);
-        assert_eq!((a.service, a.name, a.level), ("iam", "PassRole", Level::PermissionsManagement));
+        assert_eq!(
+            (a.service, a.name, a.level),
+            ("iam", "PassRole", Level::PermissionsManagement)
+        );
         assert!(a.scoped);
         assert!(c.lookup("iam:PassRoles").is_none());
         assert!(c.lookup("nosuchservice:Get").is_none());
@@ -457,14 +481,20 @@ mod tests {
         let c = catalog();
         assert_eq!(c.expand("*").len(), c.len());
         let get = c.names(&c.expand("s3:get*"));
-        assert!(get.len() > 40 && get.iter().all(|n| n.starts_with("s3:Get")), "{get:?}");
+        assert!(
+            get.len() > 40 && get.iter().all(|n| n.starts_with("s3:Get")),
+            "{get:?}"
+        );
         let role = c.names(&c.expand("iam:*Role*"));
         assert!(role.contains(&"iam:PassRole".to_string()));
         assert!(role.contains(&"iam:PutRolePolicy".to_string()));
         assert!(!role.contains(&"iam:CreateUser".to_string()));
         assert_eq!(c.expand("iam:*").len(), c.service("iam").unwrap().len());
         let any_service = c.names(&c.expand("*:GetSecretValue"));
-        assert_eq!(any_service, vec!["secretsmanager:GetSecretValue".to_string()]);
+        assert_eq!(
+            any_service,
+            vec!["secretsmanager:GetSecretValue".to_string()]
+        );
         let mut s = ActionSet::empty();
         assert!(!c.expand_into("s3:NoSuchThing*", &mut s));
         assert!(!c.expand_into("nosuch:*", &mut s));
@@ -491,11 +521,15 @@ mod tests {
         let admin = managed_policy("arn:aws:iam::aws:policy/AdministratorAccess").unwrap();
         assert_eq!(admin.arn(), "arn:aws:iam::aws:policy/AdministratorAccess");
         assert!(admin.document.contains("\"Action\":\"*\""));
-        let lambda = managed_policy("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole").unwrap();
+        let lambda =
+            managed_policy("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+                .unwrap();
         assert_eq!(lambda.path, "/service-role/");
         assert!(managed_policy("arn:aws:iam::123456789012:policy/AdministratorAccess").is_none());
         assert!(managed_policy("arn:aws:iam::aws:policy/NoSuchPolicy").is_none());
-        assert!(is_aws_managed_arn("arn:aws-cn:iam::aws:policy/ReadOnlyAccess"));
+        assert!(is_aws_managed_arn(
+            "arn:aws-cn:iam::aws:policy/ReadOnlyAccess"
+        ));
         assert!(!is_aws_managed_arn("arn:aws:iam::123456789012:policy/x"));
     }
 }

@@ -87,7 +87,13 @@ pub fn detect(value: &Value) -> Kind {
 
 /// Check one input's text. `kind` is `None` to detect it; `account` is the
 /// owner account for policies given as files.
-pub fn check_text(path: &str, text: &str, kind: Option<Kind>, config: &Config, account: Option<&str>) -> CheckResult {
+pub fn check_text(
+    path: &str,
+    text: &str,
+    kind: Option<Kind>,
+    config: &Config,
+    account: Option<&str>,
+) -> CheckResult {
     // One decoding for detection and judging: plain, string-wrapped or URL-encoded JSON.
     let value = match policy::decode(text) {
         Ok(v) => v,
@@ -109,11 +115,14 @@ pub fn check_text(path: &str, text: &str, kind: Option<Kind>, config: &Config, a
         }
     };
     match kind {
-        Kind::Permissions => match Policy::from_value(&value).and_then(|p| p.validate_permissions().map(|_| p)) {
-            Ok(p) => judged(permissions::judge(&p, &ctx)),
-            Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
-        },
-        Kind::Trust => match Policy::from_value(&value).and_then(|p| p.validate_trust().map(|_| p)) {
+        Kind::Permissions => {
+            match Policy::from_value(&value).and_then(|p| p.validate_permissions().map(|_| p)) {
+                Ok(p) => judged(permissions::judge(&p, &ctx)),
+                Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
+            }
+        }
+        Kind::Trust => match Policy::from_value(&value).and_then(|p| p.validate_trust().map(|_| p))
+        {
             Ok(p) => judged(trust::judge(&p, &ctx)),
             Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
         },

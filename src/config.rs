@@ -184,7 +184,11 @@ impl Config {
         let de = serde_yaml_ng::Deserializer::from_str(text);
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
-            let key = if key == "." { "(top level)".to_string() } else { key };
+            let key = if key == "." {
+                "(top level)".to_string()
+            } else {
+                key
+            };
             // The YAML error may repeat the path; its position (line, column) helps and stays.
             let message = e.inner().to_string();
             let message = match message.split_once(": ") {
@@ -209,7 +213,10 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         if let Some(a) = &self.account {
             if !is_account_id(a) {
-                return Err(invalid("account", format!("{a:?} is not a 12-digit account id")));
+                return Err(invalid(
+                    "account",
+                    format!("{a:?} is not a 12-digit account id"),
+                ));
             }
         }
         for (i, a) in self.trusted_accounts.iter().enumerate() {
@@ -223,7 +230,9 @@ impl Config {
         if let Some(o) = &self.organization_id {
             let ok = o.len() >= 12
                 && o.starts_with("o-")
-                && o[2..].bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+                && o[2..]
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
             if !ok {
                 return Err(invalid(
                     "organization_id",
@@ -234,12 +243,18 @@ impl Config {
         if !(3600..=43200).contains(&self.max_session_duration) {
             return Err(invalid(
                 "max_session_duration",
-                format!("{} is outside IAM's range of 3600 to 43200 seconds", self.max_session_duration),
+                format!(
+                    "{} is outside IAM's range of 3600 to 43200 seconds",
+                    self.max_session_duration
+                ),
             ));
         }
         if let Some(b) = &self.required_boundary {
             if !b.starts_with("arn:") || !b.contains(":policy/") {
-                return Err(invalid("required_boundary", format!("{b:?} is not a managed policy ARN")));
+                return Err(invalid(
+                    "required_boundary",
+                    format!("{b:?} is not a managed policy ARN"),
+                ));
             }
         }
         for id in self.rules.keys() {
@@ -276,7 +291,9 @@ impl Config {
         let service_linked = path.is_some_and(|p| p.starts_with("/aws-service-role/"))
             || role_name.starts_with("AWSServiceRoleFor");
         (e.service_linked && service_linked)
-            || e.names.iter().any(|g| pattern::matches(g, role_name, false))
+            || e.names
+                .iter()
+                .any(|g| pattern::matches(g, role_name, false))
             || path.is_some_and(|p| e.paths.iter().any(|g| pattern::matches(g, p, false)))
     }
 
@@ -320,21 +337,40 @@ mod tests {
 
     #[test]
     fn invalid_configurations_name_the_key() {
-        assert!(refused("trusted_acounts: []").starts_with("configuration key `trusted_acounts`: unknown field `trusted_acounts`, expected one of"));
-        assert!(refused("rules:\n  perm-full-admin: {severity: huge}").starts_with("configuration key `rules.perm-full-admin.severity`: unknown variant `huge`"), "{}", refused("rules:\n  perm-full-admin: {severity: huge}"));
-        assert!(refused("rules:\n  perm-full-admin: {action: delete}").starts_with("configuration key `rules.perm-full-admin.action`"));
-        assert_eq!(refused("rules:\n  no-such-rule: {enabled: true}"), "configuration key `rules.no-such-rule`: no such rule (`roleguard rules` lists them)");
-        assert_eq!(refused("trusted_accounts: ['1234']"), "configuration key `trusted_accounts[0]`: \"1234\" is not a 12-digit account id");
+        assert!(refused("trusted_acounts: []").starts_with(
+            "configuration key `trusted_acounts`: unknown field `trusted_acounts`, expected one of"
+        ));
+        assert!(
+            refused("rules:\n  perm-full-admin: {severity: huge}").starts_with(
+                "configuration key `rules.perm-full-admin.severity`: unknown variant `huge`"
+            ),
+            "{}",
+            refused("rules:\n  perm-full-admin: {severity: huge}")
+        );
+        assert!(refused("rules:\n  perm-full-admin: {action: delete}")
+            .starts_with("configuration key `rules.perm-full-admin.action`"));
+        assert_eq!(
+            refused("rules:\n  no-such-rule: {enabled: true}"),
+            "configuration key `rules.no-such-rule`: no such rule (`roleguard rules` lists them)"
+        );
+        assert_eq!(
+            refused("trusted_accounts: ['1234']"),
+            "configuration key `trusted_accounts[0]`: \"1234\" is not a 12-digit account id"
+        );
         assert_eq!(refused("max_session_duration: 60"), "configuration key `max_session_duration`: 60 is outside IAM's range of 3600 to 43200 seconds");
-        assert!(refused("max_session_duration: soon").starts_with("configuration key `max_session_duration`: invalid type"));
+        assert!(refused("max_session_duration: soon")
+            .starts_with("configuration key `max_session_duration`: invalid type"));
         assert!(refused("organization_id: org1").starts_with("configuration key `organization_id`"));
-        assert!(refused("exempt_roles: {names: [a], path: []}").starts_with("configuration key `exempt_roles.path`: unknown field `path`"));
-        assert!(refused("required_boundary: boundary").starts_with("configuration key `required_boundary`"));
+        assert!(refused("exempt_roles: {names: [a], path: []}")
+            .starts_with("configuration key `exempt_roles.path`: unknown field `path`"));
+        assert!(refused("required_boundary: boundary")
+            .starts_with("configuration key `required_boundary`"));
     }
 
     #[test]
     fn exemptions() {
-        let c = Config::from_yaml("exempt_roles: {names: ['break-glass-*'], paths: ['/legacy/*']}").unwrap();
+        let c = Config::from_yaml("exempt_roles: {names: ['break-glass-*'], paths: ['/legacy/*']}")
+            .unwrap();
         assert!(c.is_exempt("AWSServiceRoleForECS", None));
         assert!(c.is_exempt("anything", Some("/aws-service-role/ecs.amazonaws.com/")));
         assert!(c.is_exempt("break-glass-admin", None));

@@ -128,7 +128,8 @@ impl Event {
                 limit: MAX_EVENT_BYTES,
             });
         }
-        let value: Value = serde_json::from_str(text).map_err(|e| EventError::Malformed(e.to_string()))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| EventError::Malformed(e.to_string()))?;
         Event::from_value(value)
     }
 
@@ -143,7 +144,9 @@ impl Event {
                 .detail
                 .ok_or_else(|| EventError::Malformed("`detail` is null".into()))?;
             if trail.event_name.is_empty() {
-                return Err(EventError::Malformed("`detail.eventName` is missing".into()));
+                return Err(EventError::Malformed(
+                    "`detail.eventName` is missing".into(),
+                ));
             }
             Ok(Event {
                 id: env.id.or(trail.event_id.clone()),
@@ -155,16 +158,19 @@ impl Event {
             let trail: CloudTrail = serde_json::from_value(value).map_err(malformed)?;
             Ok(Event {
                 id: trail.event_id.clone(),
-                account: trail
-                    .recipient_account_id
-                    .clone()
-                    .or_else(|| trail.user_identity.as_ref().and_then(|u| u.account_id.clone())),
+                account: trail.recipient_account_id.clone().or_else(|| {
+                    trail
+                        .user_identity
+                        .as_ref()
+                        .and_then(|u| u.account_id.clone())
+                }),
                 time: trail.event_time.clone(),
                 trail,
             })
         } else {
             Err(EventError::Malformed(
-                "neither an EventBridge event (`detail`) nor a CloudTrail record (`eventName`)".into(),
+                "neither an EventBridge event (`detail`) nor a CloudTrail record (`eventName`)"
+                    .into(),
             ))
         }
     }
@@ -432,7 +438,10 @@ mod tests {
         .unwrap();
         assert_eq!(e.trail.error_code.as_deref(), Some("AccessDenied"));
         assert_eq!(e.account.as_deref(), Some("444455556666"));
-        assert_eq!(e.actor(), Some("arn:aws:iam::444455556666:role/ci/deployer"));
+        assert_eq!(
+            e.actor(),
+            Some("arn:aws:iam::444455556666:role/ci/deployer")
+        );
         assert_eq!(e.actor_role_name(), Some("deployer"));
     }
 
@@ -455,17 +464,31 @@ mod tests {
         let tag = Change::from_trail(&serde_json::from_value(serde_json::json!({
             "eventName": "TagRole", "requestParameters": {"roleName": "r", "tags": [{"key": "roleguard:status", "value": "ok"}]}
         })).unwrap()).unwrap();
-        assert_eq!(tag, Change::TagRole { role_name: "r".into(), keys: vec!["roleguard:status".into()] });
+        assert_eq!(
+            tag,
+            Change::TagRole {
+                role_name: "r".into(),
+                keys: vec!["roleguard:status".into()]
+            }
+        );
         let untag = Change::from_trail(&serde_json::from_value(serde_json::json!({
             "eventName": "UntagRole", "requestParameters": {"roleName": "r", "tagKeys": ["roleguard:status"]}
         })).unwrap()).unwrap();
-        assert_eq!(untag, Change::UntagRole { role_name: "r".into(), keys: vec!["roleguard:status".into()] });
+        assert_eq!(
+            untag,
+            Change::UntagRole {
+                role_name: "r".into(),
+                keys: vec!["roleguard:status".into()]
+            }
+        );
         let v = Change::from_trail(&serde_json::from_value(serde_json::json!({
             "eventName": "CreatePolicyVersion",
             "requestParameters": {"policyArn": "arn:aws:iam::111122223333:policy/p", "policyDocument": "{}", "setAsDefault": true},
             "responseElements": {"policyVersion": {"versionId": "v3", "isDefaultVersion": true}}
         })).unwrap()).unwrap();
-        assert!(matches!(v, Change::CreatePolicyVersion { set_as_default: true, version_id: Some(ref id), .. } if id == "v3"));
+        assert!(
+            matches!(v, Change::CreatePolicyVersion { set_as_default: true, version_id: Some(ref id), .. } if id == "v3")
+        );
     }
 
     #[test]
@@ -475,13 +498,32 @@ mod tests {
             Event::parse("[]").unwrap_err().to_string(),
             "not a CloudTrail event: expected a JSON object"
         );
-        assert!(Event::parse(r#"{"foo":1}"#).unwrap_err().to_string().contains("neither an EventBridge event"));
-        assert!(Event::parse(r#"{"detail":{"eventName":5}}"#).unwrap_err().to_string().starts_with("not a CloudTrail event: invalid type"));
+        assert!(Event::parse(r#"{"foo":1}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("neither an EventBridge event"));
+        assert!(Event::parse(r#"{"detail":{"eventName":5}}"#)
+            .unwrap_err()
+            .to_string()
+            .starts_with("not a CloudTrail event: invalid type"));
         let big = format!("{{\"x\":\"{}\"}}", "a".repeat(MAX_EVENT_BYTES));
-        assert!(matches!(Event::parse(&big), Err(EventError::TooLarge { .. })));
-        let e = Event::parse(&envelope(serde_json::json!({"eventName": "DeleteUser", "eventSource": "iam.amazonaws.com"}))).unwrap();
-        assert!(e.change().unwrap_err().to_string().starts_with("unsupported call iam:DeleteUser (roleguard handles CreateRole,"));
-        let e = Event::parse(&envelope(serde_json::json!({"eventName": "CreateRole", "requestParameters": {"roleName": "r"}}))).unwrap();
+        assert!(matches!(
+            Event::parse(&big),
+            Err(EventError::TooLarge { .. })
+        ));
+        let e = Event::parse(&envelope(
+            serde_json::json!({"eventName": "DeleteUser", "eventSource": "iam.amazonaws.com"}),
+        ))
+        .unwrap();
+        assert!(e
+            .change()
+            .unwrap_err()
+            .to_string()
+            .starts_with("unsupported call iam:DeleteUser (roleguard handles CreateRole,"));
+        let e = Event::parse(&envelope(
+            serde_json::json!({"eventName": "CreateRole", "requestParameters": {"roleName": "r"}}),
+        ))
+        .unwrap();
         assert_eq!(
             e.change().unwrap_err().to_string(),
             "CreateRole: requestParameters.assumeRolePolicyDocument is missing or not a string"

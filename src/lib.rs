@@ -6,12 +6,12 @@
 //! Lambda would do about them. [`check`] ties these together for one input,
 //! and [`report`] renders results for people and machines.
 
-pub mod pattern;
-pub mod policy;
 pub mod catalog;
-pub mod config;
-pub mod rules;
-pub mod event;
-pub mod plan;
 pub mod check;
+pub mod config;
+pub mod event;
+pub mod pattern;
+pub mod plan;
+pub mod policy;
 pub mod report;
+pub mod rules;

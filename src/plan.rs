@@ -9,7 +9,9 @@
 use crate::config::{Config, Response};
 use crate::event::{Change, Event, EventError, TAG_PREFIX};
 use crate::policy::{self, Policy, PolicyError};
-use crate::rules::{self, permissions, role::RoleSettings, trust, Context, Finding, Judgement, Severity, Target};
+use crate::rules::{
+    self, permissions, role::RoleSettings, trust, Context, Finding, Judgement, Severity, Target,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -132,7 +134,10 @@ pub fn assess(event: &Event, config: &Config) -> Result<Assessment, AssessError>
         a.skipped = Some(format!("the call failed ({code}): nothing changed"));
         return Ok(a);
     }
-    if let Some(actor) = event.actor_role_name().filter(|r| config.is_roleguard_role(r)) {
+    if let Some(actor) = event
+        .actor_role_name()
+        .filter(|r| config.is_roleguard_role(r))
+    {
         a.skipped = Some(format!("made by roleguard's own role {actor}"));
         return Ok(a);
     }
@@ -196,7 +201,13 @@ pub fn assess(event: &Event, config: &Config) -> Result<Assessment, AssessError>
     }
     j.extend(rules::role::judge(&settings, &ctx));
     a.judgement = j.finish(config);
-    a.plan = plan(&change, &a.judgement.findings, trust_policy.as_ref(), event.time.as_deref(), config);
+    a.plan = plan(
+        &change,
+        &a.judgement.findings,
+        trust_policy.as_ref(),
+        event.time.as_deref(),
+        config,
+    );
     Ok(a)
 }
 
@@ -238,10 +249,17 @@ pub fn plan(
     rule_ids.dedup();
     if strongest >= Response::Tag {
         if let Some(role) = change.role_name() {
-            let status = if steps.is_empty() { "non-compliant" } else { "reverted" };
+            let status = if steps.is_empty() {
+                "non-compliant"
+            } else {
+                "reverted"
+            };
             let mut tags = BTreeMap::from([
                 (format!("{TAG_PREFIX}status"), status.to_owned()),
-                (format!("{TAG_PREFIX}findings"), tag_value(&rule_ids.join(" "))),
+                (
+                    format!("{TAG_PREFIX}findings"),
+                    tag_value(&rule_ids.join(" ")),
+                ),
             ]);
             if let Some(t) = time {
                 tags.insert(format!("{TAG_PREFIX}checked-at"), tag_value(t));
@@ -253,7 +271,11 @@ pub fn plan(
         }
     }
     steps.push(Step::Notify {
-        severity: findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Info),
+        severity: findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(Severity::Info),
         rules: rule_ids,
     });
     steps
@@ -269,7 +291,12 @@ fn tag_value(s: &str) -> String {
     format!("{cut} ...")
 }
 
-fn revert(change: &Change, reverting: &[&Finding], trust_policy: Option<&Policy>, config: &Config) -> Vec<Step> {
+fn revert(
+    change: &Change,
+    reverting: &[&Finding],
+    trust_policy: Option<&Policy>,
+    config: &Config,
+) -> Vec<Step> {
     let has = |rule: &str| reverting.iter().any(|f| f.rule == rule);
     let of_target = |t: Target| {
         reverting
@@ -300,7 +327,10 @@ fn revert(change: &Change, reverting: &[&Finding], trust_policy: Option<&Policy>
                 });
             }
         }
-        Change::AttachRolePolicy { role_name, policy_arn } => {
+        Change::AttachRolePolicy {
+            role_name,
+            policy_arn,
+        } => {
             if of_target(Target::Permissions) {
                 steps.push(Step::DetachRolePolicy {
                     role_name: role_name.clone(),
@@ -343,8 +373,11 @@ fn revert(change: &Change, reverting: &[&Finding], trust_policy: Option<&Policy>
                 }
             }
         }
-        Change::SetDefaultPolicyVersion { .. } | Change::TagRole { .. } | Change::UntagRole { .. } => {}
-        Change::PutRolePermissionsBoundary { .. } | Change::DeleteRolePermissionsBoundary { .. } => {}
+        Change::SetDefaultPolicyVersion { .. }
+        | Change::TagRole { .. }
+        | Change::UntagRole { .. } => {}
+        Change::PutRolePermissionsBoundary { .. }
+        | Change::DeleteRolePermissionsBoundary { .. } => {}
         Change::UpdateRole { .. } => {}
     }
     // Settings, whatever call changed them.

@@ -277,9 +277,12 @@ fn parse_policy(map: &Map<String, Value>) -> Result<Policy, PolicyError> {
     for (key, value) in map {
         match key.as_str() {
             "Version" => {
-                let v = value
-                    .as_str()
-                    .ok_or_else(|| invalid("Version", format!("expected a string, found {}", kind_of(value))))?;
+                let v = value.as_str().ok_or_else(|| {
+                    invalid(
+                        "Version",
+                        format!("expected a string, found {}", kind_of(value)),
+                    )
+                })?;
                 if v != "2012-10-17" && v != "2008-10-17" {
                     return Err(invalid(
                         "Version",
@@ -300,7 +303,10 @@ fn parse_policy(map: &Map<String, Value>) -> Result<Policy, PolicyError> {
                     other => {
                         return Err(invalid(
                             "Statement",
-                            format!("expected an object or a list of objects, found {}", kind_of(other)),
+                            format!(
+                                "expected an object or a list of objects, found {}",
+                                kind_of(other)
+                            ),
                         ))
                     }
                 });
@@ -329,10 +335,12 @@ fn parse_policy(map: &Map<String, Value>) -> Result<Policy, PolicyError> {
 type PathFn<'a> = &'a dyn Fn() -> String;
 
 fn string(value: &Value, path: PathFn) -> Result<String, PolicyError> {
-    value
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| invalid(path(), format!("expected a string, found {}", kind_of(value))))
+    value.as_str().map(str::to_owned).ok_or_else(|| {
+        invalid(
+            path(),
+            format!("expected a string, found {}", kind_of(value)),
+        )
+    })
 }
 
 /// A string or a non-empty list of strings.
@@ -351,14 +359,20 @@ fn strings(value: &Value, path: PathFn) -> Result<Vec<String>, PolicyError> {
         }
         other => Err(invalid(
             path(),
-            format!("expected a string or a list of strings, found {}", kind_of(other)),
+            format!(
+                "expected a string or a list of strings, found {}",
+                kind_of(other)
+            ),
         )),
     }
 }
 
 fn parse_statement(value: &Value, index: usize, path: PathFn) -> Result<Statement, PolicyError> {
     let map = value.as_object().ok_or_else(|| {
-        invalid(path(), format!("expected a statement object, found {}", kind_of(value)))
+        invalid(
+            path(),
+            format!("expected a statement object, found {}", kind_of(value)),
+        )
     })?;
     let mut sid = None;
     let mut effect = None;
@@ -472,7 +486,9 @@ fn parse_principal(value: &Value, path: PathFn) -> Result<Principals, PolicyErro
         }
         Value::String(s) => Err(invalid(
             path(),
-            format!("{s:?} is not a principal (expected \"*\" or an object such as {{\"AWS\": ...}})"),
+            format!(
+                "{s:?} is not a principal (expected \"*\" or an object such as {{\"AWS\": ...}})"
+            ),
         )),
         other => Err(invalid(
             path(),
@@ -482,9 +498,12 @@ fn parse_principal(value: &Value, path: PathFn) -> Result<Principals, PolicyErro
 }
 
 fn parse_conditions(value: &Value, path: PathFn) -> Result<Vec<Condition>, PolicyError> {
-    let map = value
-        .as_object()
-        .ok_or_else(|| invalid(path(), format!("expected an object, found {}", kind_of(value))))?;
+    let map = value.as_object().ok_or_else(|| {
+        invalid(
+            path(),
+            format!("expected an object, found {}", kind_of(value)),
+        )
+    })?;
     let mut out = Vec::new();
     for (op, block) in map {
         let here = || format!("{}.{op}", path());
@@ -502,9 +521,15 @@ fn parse_conditions(value: &Value, path: PathFn) -> Result<Vec<Condition>, Polic
         if operator.is_empty() || !operator.bytes().all(|c| c.is_ascii_alphanumeric()) {
             return Err(invalid(here(), "is not a condition operator"));
         }
-        let keys = block
-            .as_object()
-            .ok_or_else(|| invalid(here(), format!("expected an object of condition keys, found {}", kind_of(block))))?;
+        let keys = block.as_object().ok_or_else(|| {
+            invalid(
+                here(),
+                format!(
+                    "expected an object of condition keys, found {}",
+                    kind_of(block)
+                ),
+            )
+        })?;
         for (key, v) in keys {
             let key_path = || format!("{}.{key}", here());
             let values = match v {
@@ -528,7 +553,8 @@ fn parse_conditions(value: &Value, path: PathFn) -> Result<Vec<Condition>, Polic
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)).then(|| &s[prefix.len()..])
+    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
+        .then(|| &s[prefix.len()..])
 }
 
 fn scalar(v: &Value, path: PathFn) -> Result<String, PolicyError> {
@@ -538,7 +564,10 @@ fn scalar(v: &Value, path: PathFn) -> Result<String, PolicyError> {
         Value::Number(n) => Ok(n.to_string()),
         other => Err(invalid(
             path(),
-            format!("expected a string, boolean or number, found {}", kind_of(other)),
+            format!(
+                "expected a string, boolean or number, found {}",
+                kind_of(other)
+            ),
         )),
     }
 }
@@ -560,9 +589,52 @@ pub fn principal_account(value: &str) -> Option<&str> {
         return Some(value);
     }
     let mut parts = value.splitn(6, ':');
-    let (arn, _partition, service, _region, account) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    (arn == "arn" && (service == "iam" || service == "sts") && is_account(account)).then_some(account)
+    let (arn, _partition, service, _region, account) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    (arn == "arn" && (service == "iam" || service == "sts") && is_account(account))
+        .then_some(account)
+}
+
+impl Policy {
+    /// A permission policy names no principal, and every statement has
+    /// Resource or NotResource (IAM refuses the document otherwise).
+    pub fn validate_permissions(&self) -> Result<(), PolicyError> {
+        for s in &self.statements {
+            let at = format!("Statement[{}]", s.index);
+            if s.principal.is_some() {
+                return Err(invalid(
+                    at,
+                    "a permission policy names no Principal (is this a trust policy?)",
+                ));
+            }
+            if s.resource.is_none() {
+                return Err(invalid(at, "has neither Resource nor NotResource"));
+            }
+        }
+        Ok(())
+    }
+
+    /// A trust policy names a principal in every statement and no resource.
+    pub fn validate_trust(&self) -> Result<(), PolicyError> {
+        for s in &self.statements {
+            let at = format!("Statement[{}]", s.index);
+            if s.principal.is_none() {
+                return Err(invalid(
+                    at,
+                    "has neither Principal nor NotPrincipal (is this a permission policy?)",
+                ));
+            }
+            if s.resource.is_some() {
+                return Err(invalid(at, "a trust policy has no Resource"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -588,7 +660,13 @@ mod tests {
         assert_eq!(p.statements.len(), 4);
         let s0 = &p.statements[0];
         assert_eq!(s0.sid.as_deref(), Some("A"));
-        assert_eq!(s0.resource, Some(Either::Is(vec!["arn:aws:s3:::b/*".into(), "arn:aws:s3:::c/*".into()])));
+        assert_eq!(
+            s0.resource,
+            Some(Either::Is(vec![
+                "arn:aws:s3:::b/*".into(),
+                "arn:aws:s3:::c/*".into()
+            ]))
+        );
         let s1 = &p.statements[1];
         assert_eq!(s1.effect, Effect::Deny);
         assert!(s1.action.as_ref().unwrap().is_not());
@@ -600,8 +678,17 @@ mod tests {
         assert_eq!(tag.qualifier, Some(SetQualifier::ForAnyValue));
         assert!(tag.if_exists);
         assert_eq!(tag.values, vec!["a", "b"]);
-        assert_eq!(c.iter().find(|c| c.operator == "Bool").unwrap().values, vec!["false"]);
-        assert_eq!(c.iter().find(|c| c.operator == "NumericLessThan").unwrap().values, vec!["10"]);
+        assert_eq!(
+            c.iter().find(|c| c.operator == "Bool").unwrap().values,
+            vec!["false"]
+        );
+        assert_eq!(
+            c.iter()
+                .find(|c| c.operator == "NumericLessThan")
+                .unwrap()
+                .values,
+            vec!["10"]
+        );
         assert_eq!(p.statements[2].principal, Some(Either::Is(Principals::Any)));
         let Some(Either::Not(Principals::Named(named))) = &p.statements[3].principal else {
             panic!("NotPrincipal expected")
@@ -624,19 +711,31 @@ mod tests {
         let want = Policy::parse(plain).unwrap();
         let as_string = serde_json::to_string(plain).unwrap();
         assert_eq!(Policy::parse(&as_string).unwrap(), want);
-        let encoded: String = percent_encoding::utf8_percent_encode(plain, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(plain, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
         assert!(encoded.starts_with("%7B"));
         assert_eq!(Policy::parse(&encoded).unwrap(), want);
         let encoded_in_string = serde_json::to_string(&encoded).unwrap();
         assert_eq!(Policy::parse(&encoded_in_string).unwrap(), want);
-        assert_eq!(Policy::from_value(&Value::String(plain.into())).unwrap(), want);
+        assert_eq!(
+            Policy::from_value(&Value::String(plain.into())).unwrap(),
+            want
+        );
     }
 
     #[test]
     fn errors_say_what_and_where() {
         assert_eq!(err(""), "the document is empty");
-        assert!(err("{\"Statement\": [").starts_with("not valid JSON: EOF while parsing"), "{}", err("{\"Statement\": ["));
-        assert_eq!(err("[1]"), "(document): expected a policy object, found a list");
+        assert!(
+            err("{\"Statement\": [").starts_with("not valid JSON: EOF while parsing"),
+            "{}",
+            err("{\"Statement\": [")
+        );
+        assert_eq!(
+            err("[1]"),
+            "(document): expected a policy object, found a list"
+        );
         assert_eq!(err(r#"{"Version":"2012-10-17"}"#), "Statement: missing");
         assert_eq!(err(r#"{"Statement":[]}"#), "Statement: the list is empty");
         assert_eq!(
@@ -644,14 +743,19 @@ mod tests {
             "Version: unsupported version \"2020-01-01\" (IAM accepts \"2012-10-17\" and \"2008-10-17\")"
         );
         assert_eq!(
-            err(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":5}]}"#),
+            err(
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":5}]}"#
+            ),
             "Statement[1].Action: expected a string or a list of strings, found a number"
         );
         assert_eq!(
             err(r#"{"Statement":[{"Effect":"Permit","Action":"s3:*"}]}"#),
             "Statement[0].Effect: expected \"Allow\" or \"Deny\", found \"Permit\""
         );
-        assert_eq!(err(r#"{"Statement":[{"Action":"s3:*"}]}"#), "Statement[0].Effect: missing");
+        assert_eq!(
+            err(r#"{"Statement":[{"Action":"s3:*"}]}"#),
+            "Statement[0].Effect: missing"
+        );
         assert_eq!(
             err(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","NotAction":"iam:*"}]}"#),
             "Statement[0]: has both Action and NotAction"
@@ -672,49 +776,33 @@ mod tests {
             err(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resources":"*"}]}"#),
             "Statement[0].Resources: unknown statement element (expected Sid, Effect, Action, NotAction, Resource, NotResource, Principal, NotPrincipal or Condition)"
         );
-        assert_eq!(err("%FF%FE"), "the document is URL-encoded but does not decode to UTF-8 text");
+        assert_eq!(
+            err("%FF%FE"),
+            "the document is URL-encoded but does not decode to UTF-8 text"
+        );
         let big = format!("{{\"Statement\":\"{}\"}}", "x".repeat(MAX_DOCUMENT_BYTES));
-        assert_eq!(err(&big), format!("the document is {} bytes, over the 262144-byte limit", big.len()));
+        assert_eq!(
+            err(&big),
+            format!(
+                "the document is {} bytes, over the 262144-byte limit",
+                big.len()
+            )
+        );
     }
 
     #[test]
     fn accounts_in_principals() {
         assert_eq!(principal_account("111122223333"), Some("111122223333"));
-        assert_eq!(principal_account("arn:aws:iam::111122223333:root"), Some("111122223333"));
-        assert_eq!(principal_account("arn:aws-us-gov:sts::111122223333:assumed-role/r/s"), Some("111122223333"));
+        assert_eq!(
+            principal_account("arn:aws:iam::111122223333:root"),
+            Some("111122223333")
+        );
+        assert_eq!(
+            principal_account("arn:aws-us-gov:sts::111122223333:assumed-role/r/s"),
+            Some("111122223333")
+        );
         assert_eq!(principal_account("*"), None);
         assert_eq!(principal_account("AROAEXAMPLEID"), None);
         assert_eq!(principal_account("arn:aws:s3:::bucket"), None);
-    }
-}
-
-impl Policy {
-    /// A permission policy names no principal, and every statement has
-    /// Resource or NotResource (IAM refuses the document otherwise).
-    pub fn validate_permissions(&self) -> Result<(), PolicyError> {
-        for s in &self.statements {
-            let at = format!("Statement[{}]", s.index);
-            if s.principal.is_some() {
-                return Err(invalid(at, "a permission policy names no Principal (is this a trust policy?)"));
-            }
-            if s.resource.is_none() {
-                return Err(invalid(at, "has neither Resource nor NotResource"));
-            }
-        }
-        Ok(())
-    }
-
-    /// A trust policy names a principal in every statement and no resource.
-    pub fn validate_trust(&self) -> Result<(), PolicyError> {
-        for s in &self.statements {
-            let at = format!("Statement[{}]", s.index);
-            if s.principal.is_none() {
-                return Err(invalid(at, "has neither Principal nor NotPrincipal (is this a permission policy?)"));
-            }
-            if s.resource.is_some() {
-                return Err(invalid(at, "a trust policy has no Resource"));
-            }
-        }
-        Ok(())
     }
 }

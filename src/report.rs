@@ -61,7 +61,11 @@ pub fn text(results: &[CheckResult]) -> String {
         for f in &r.findings {
             let st = severity_style(f.severity);
             let sev = f.severity.as_str().to_uppercase();
-            let _ = writeln!(out, "  {st}{sev:<8}{st:#} {} {dim}{}{dim:#}", f.rule, f.title);
+            let _ = writeln!(
+                out,
+                "  {st}{sev:<8}{st:#} {} {dim}{}{dim:#}",
+                f.rule, f.title
+            );
             let _ = writeln!(out, "           {}", f.message);
         }
         for n in &r.notes {
@@ -100,7 +104,11 @@ pub fn summary(results: &[CheckResult]) -> String {
     } else {
         counts.join(", ")
     };
-    let noun = if results.len() == 1 { "input" } else { "inputs" };
+    let noun = if results.len() == 1 {
+        "input"
+    } else {
+        "inputs"
+    };
     let mut s = format!("{} {noun} checked: {findings}", results.len());
     if errors > 0 {
         let _ = write!(s, "; {errors} could not be checked");

@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "roleguard", version, about = "Guards AWS IAM roles: least-privilege rules for trust and permission policies")]
+#[command(
+    name = "roleguard",
+    version,
+    about = "Guards AWS IAM roles: least-privilege rules for trust and permission policies"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -117,11 +121,16 @@ fn read(path: &Path) -> Result<String, String> {
             .map_err(|e| format!("cannot read standard input: {e}"))?;
         return Ok(s);
     }
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     // Larger than any event or policy roleguard accepts: say so without reading it.
     let limit = roleguard::policy::MAX_DOCUMENT_BYTES.max(roleguard::event::MAX_EVENT_BYTES) as u64;
     if meta.len() > limit {
-        return Err(format!("{} is {} bytes, over the {limit}-byte limit", path.display(), meta.len()));
+        return Err(format!(
+            "{} is {} bytes, over the {limit}-byte limit",
+            path.display(),
+            meta.len()
+        ));
     }
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
@@ -152,7 +161,10 @@ fn main() -> ExitCode {
             account,
             paths,
         } => {
-            let config = match config.as_deref().map_or_else(|| Ok(Config::default()), Config::load) {
+            let config = match config
+                .as_deref()
+                .map_or_else(|| Ok(Config::default()), Config::load)
+            {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("roleguard: {e}");
@@ -181,19 +193,34 @@ fn main() -> ExitCode {
                     },
                 }
             };
-            // Inputs are independent: spread them over the cores, keeping their order.
+            // Inputs are independent: the cores take small batches in turn (a few
+            // policies are far larger than the rest), and the order is kept.
             let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
             let results: Vec<CheckResult> = if files.len() < 64 || workers == 1 {
                 files.iter().map(check_one).collect()
             } else {
-                let chunk = files.len().div_ceil(workers);
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = files
-                        .chunks(chunk)
-                        .map(|part| scope.spawn(move || part.iter().map(check_one).collect::<Vec<_>>()))
+                const BATCH: usize = 16;
+                let next = std::sync::atomic::AtomicUsize::new(0);
+                let mut batches: Vec<(usize, Vec<CheckResult>)> = std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..workers)
+                        .map(|_| {
+                            scope.spawn(|| {
+                                let mut done = Vec::new();
+                                loop {
+                                    let start = next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
+                                    if start >= files.len() {
+                                        return done;
+                                    }
+                                    let end = (start + BATCH).min(files.len());
+                                    done.push((start, files[start..end].iter().map(check_one).collect()));
+                                }
+                            })
+                        })
                         .collect();
                     handles.into_iter().flat_map(|h| h.join().expect("check worker panicked")).collect()
-                })
+                });
+                batches.sort_by_key(|(start, _)| *start);
+                batches.into_iter().flat_map(|(_, r)| r).collect()
             };
             match format {
                 Format::Text => print(&report::text(&results), true),
@@ -202,7 +229,10 @@ fn main() -> ExitCode {
             }
             if results.iter().any(|r| r.error.is_some()) {
                 ExitCode::from(2)
-            } else if results.iter().any(|r| r.max_severity().is_some_and(|s| s >= fail_on)) {
+            } else if results
+                .iter()
+                .any(|r| r.max_severity().is_some_and(|s| s >= fail_on))
+            {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
@@ -210,9 +240,10 @@ fn main() -> ExitCode {
         }
         Command::Rules { format } => {
             match format {
-                Format::Json | Format::Sarif => {
-                    print(&(serde_json::to_string_pretty(rules::RULES).unwrap_or_default() + "\n"), false)
-                }
+                Format::Json | Format::Sarif => print(
+                    &(serde_json::to_string_pretty(rules::RULES).unwrap_or_default() + "\n"),
+                    false,
+                ),
                 Format::Text => {
                     let mut s = String::new();
                     for r in rules::RULES {
@@ -232,7 +263,13 @@ fn main() -> ExitCode {
                 if r.id == "perm-privilege-escalation" {
                     s += "\nEscalation paths:\n";
                     for p in rules::escalation::PATHS {
-                        s += &format!("  {:<42} {:<8} {}\n      {}\n", p.id, p.severity.as_str(), p.actions.join(" + "), p.how);
+                        s += &format!(
+                            "  {:<42} {:<8} {}\n      {}\n",
+                            p.id,
+                            p.severity.as_str(),
+                            p.actions.join(" + "),
+                            p.how
+                        );
                     }
                 }
                 s += "\nReferences:\n";

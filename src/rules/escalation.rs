@@ -28,8 +28,18 @@ pub struct Path {
     pub how: &'static str,
 }
 
-const fn p(id: &'static str, actions: &'static [&'static str], severity: Severity, how: &'static str) -> Path {
-    Path { id, actions, severity, how }
+const fn p(
+    id: &'static str,
+    actions: &'static [&'static str],
+    severity: Severity,
+    how: &'static str,
+) -> Path {
+    Path {
+        id,
+        actions,
+        severity,
+        how,
+    }
 }
 
 #[rustfmt::skip]
@@ -134,7 +144,11 @@ mod tests {
         for path in PATHS {
             assert!(!path.actions.is_empty() && !path.how.is_empty());
             for a in path.actions {
-                assert!(catalog().lookup(a).is_some(), "{}: {a} is not in the catalog", path.id);
+                assert!(
+                    catalog().lookup(a).is_some(),
+                    "{}: {a} is not in the catalog",
+                    path.id
+                );
             }
         }
     }

@@ -168,7 +168,8 @@ impl Judgement {
     /// Apply the configuration (disabled rules, severity overrides) and sort
     /// the findings, most severe first.
     pub fn finish(mut self, config: &Config) -> Judgement {
-        self.findings.retain(|f| rule(f.rule).is_some_and(|r| config.rule_enabled(r)));
+        self.findings
+            .retain(|f| rule(f.rule).is_some_and(|r| config.rule_enabled(r)));
         for f in &mut self.findings {
             if let Some(s) = config.rule_severity(f.rule) {
                 f.severity = s;
@@ -192,7 +193,11 @@ pub(crate) fn list(names: &[String], shown: usize) -> String {
     if names.len() <= shown {
         names.join(", ")
     } else {
-        format!("{} and {} more", names[..shown].join(", "), names.len() - shown)
+        format!(
+            "{} and {} more",
+            names[..shown].join(", "),
+            names.len() - shown
+        )
     }
 }
 
@@ -507,7 +512,9 @@ mod tests {
             };
             assert!(r.id.starts_with(prefix), "{} has the wrong prefix", r.id);
             assert!(!r.title.is_empty() && !r.rationale.is_empty() && !r.remediation.is_empty());
-            assert!(!r.references.is_empty() && r.references.iter().all(|u| u.starts_with("https://")));
+            assert!(
+                !r.references.is_empty() && r.references.iter().all(|u| u.starts_with("https://"))
+            );
         }
     }
 
@@ -538,7 +545,10 @@ mod tests {
         let got: Vec<_> = j.findings.iter().map(|f| (f.rule, f.severity)).collect();
         assert_eq!(
             got,
-            vec![("perm-full-admin", Severity::High), ("perm-write-unconstrained", Severity::Info)]
+            vec![
+                ("perm-full-admin", Severity::High),
+                ("perm-write-unconstrained", Severity::Info)
+            ]
         );
     }
 }

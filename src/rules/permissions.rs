@@ -140,7 +140,9 @@ fn tables() -> &'static Tables {
                 s
             },
             pass_role: c.lookup("iam:PassRole").expect("catalog has iam:PassRole"),
-            assume_role: c.lookup("sts:AssumeRole").expect("catalog has sts:AssumeRole"),
+            assume_role: c
+                .lookup("sts:AssumeRole")
+                .expect("catalog has sts:AssumeRole"),
         }
     })
 }
@@ -166,13 +168,18 @@ pub fn resource_is_broad(resource: &str) -> bool {
         return false;
     }
     let service = parts.nth(1);
-    let Some(rest) = parts.nth(2) else { return false };
+    let Some(rest) = parts.nth(2) else {
+        return false;
+    };
     if pattern::is_only_wildcards(rest) {
         return true;
     }
     // S3 ARNs have no resource type: `bucket/key`. Every bucket is `*` or `*/...`.
     if service == Some("s3") {
-        return rest.split('/').next().is_some_and(pattern::is_only_wildcards);
+        return rest
+            .split('/')
+            .next()
+            .is_some_and(pattern::is_only_wildcards);
     }
     // `type/*` or `type:*`, the type itself literal.
     match rest.find(['/', ':']) {
@@ -324,7 +331,10 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
                 Finding::new(
                     "perm-not-action-or-resource",
                     Severity::High,
-                    format!("{} allows with {what}: it grants everything not listed", s.label()),
+                    format!(
+                        "{} allows with {what}: it grants everything not listed",
+                        s.label()
+                    ),
                 )
                 .statements(vec![s.index])
                 .lowered(u8::from(narrowed)),
@@ -341,7 +351,11 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
                 Severity::Info,
                 format!(
                     "{} no known IAM action: {}",
-                    if names.len() == 1 { "1 action matches".to_string() } else { format!("{} actions match", names.len()) },
+                    if names.len() == 1 {
+                        "1 action matches".to_string()
+                    } else {
+                        format!("{} actions match", names.len())
+                    },
                     list(&names, 5)
                 ),
             )
@@ -353,7 +367,9 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
     // Full admin: one statement granting (nearly) everything, IAM included,
     // on every resource, and no Deny taking any IAM action back.
     let admin = g.grants.iter().find(|gr| {
-        gr.actions.is_superset(&t.iam) && gr.actions.len() * 10 >= c.len() * 9 && all.is_superset(&t.iam)
+        gr.actions.is_superset(&t.iam)
+            && gr.actions.len() * 10 >= c.len() * 9
+            && all.is_superset(&t.iam)
     });
     if let Some(gr) = admin {
         let how = if gr.statement.action.as_ref().is_some_and(Either::is_not) {
@@ -417,13 +433,19 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
     let mut wildcard_severity = Severity::Info;
     let mut wildcard_lowering = 1u8;
     for gr in &g.grants {
-        let Some(Either::Is(patterns)) = &gr.statement.action else { continue };
+        let Some(Either::Is(patterns)) = &gr.statement.action else {
+            continue;
+        };
         for p in patterns {
-            let Some((service, "*")) = p.split_once(':') else { continue };
+            let Some((service, "*")) = p.split_once(':') else {
+                continue;
+            };
             if pattern::has_wildcard(service) {
                 continue;
             }
-            let Some(range) = c.service(service) else { continue };
+            let Some(range) = c.service(service) else {
+                continue;
+            };
             let mut set = ActionSet::empty();
             set.insert_range(range);
             set.intersect_with(&all);
@@ -453,7 +475,10 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
             Finding::new(
                 "perm-service-wildcard",
                 wildcard_severity,
-                format!("allows every action of a service on all resources: {}", list(&names, 6)),
+                format!(
+                    "allows every action of a service on all resources: {}",
+                    list(&names, 6)
+                ),
             )
             .statements(wildcard_statements)
             .details(names)
@@ -472,27 +497,58 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
     pm.intersect_with(c.scoped());
     pm.subtract(&reported);
     pm.subtract(&t.pm_reads);
-    push_set(&mut out, &g, "perm-permissions-management", Severity::High, &pm, "permissions-management actions on all resources");
+    push_set(
+        &mut out,
+        &g,
+        "perm-permissions-management",
+        Severity::High,
+        &pm,
+        "permissions-management actions on all resources",
+    );
 
     let mut write = all.intersection(c.level(Level::Write));
     write.intersect_with(c.scoped());
     write.subtract(&reported);
     write.subtract(&set_of(t.telemetry.iter().copied()));
-    push_set(&mut out, &g, "perm-write-unconstrained", Severity::Medium, &write, "write actions on all resources, though each can be scoped to resources");
+    push_set(
+        &mut out,
+        &g,
+        "perm-write-unconstrained",
+        Severity::Medium,
+        &write,
+        "write actions on all resources, though each can be scoped to resources",
+    );
 
     let exfil = all.intersection(&set_of(t.exfiltration.iter().copied()));
-    push_set(&mut out, &g, "perm-data-exfiltration", Severity::Medium, &exfil, "data-exfiltration reads on all resources");
+    push_set(
+        &mut out,
+        &g,
+        "perm-data-exfiltration",
+        Severity::Medium,
+        &exfil,
+        "data-exfiltration reads on all resources",
+    );
 
     let mut creds = all.intersection(&set_of(t.credentials.iter().copied()));
     creds.subtract(&escalation_actions);
-    push_set(&mut out, &g, "perm-credential-exposure", Severity::Medium, &creds, "actions that return credentials, on all resources");
+    push_set(
+        &mut out,
+        &g,
+        "perm-credential-exposure",
+        Severity::Medium,
+        &creds,
+        "actions that return credentials, on all resources",
+    );
 
     // iam:PassRole on * without iam:PassedToService.
     if all.contains(t.pass_role) {
         let loose: Vec<&Grant> = g
             .grants
             .iter()
-            .filter(|gr| gr.actions.contains(t.pass_role) && !gr.statement.has_condition("iam:PassedToService"))
+            .filter(|gr| {
+                gr.actions.contains(t.pass_role)
+                    && !gr.statement.has_condition("iam:PassedToService")
+            })
             .collect();
         if !loose.is_empty() {
             let lowered = u8::from(loose.iter().all(|gr| !gr.narrowing.is_empty()));
@@ -510,9 +566,13 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
     if all.contains(t.assume_role) {
         let set = set_of([t.assume_role]);
         out.findings.push(
-            Finding::new("perm-assume-any-role", Severity::Medium, "allows sts:AssumeRole on all roles")
-                .statements(g.statements_granting(&set))
-                .lowered(g.lowering(&set)),
+            Finding::new(
+                "perm-assume-any-role",
+                Severity::Medium,
+                "allows sts:AssumeRole on all roles",
+            )
+            .statements(g.statements_granting(&set))
+            .lowered(g.lowering(&set)),
         );
     }
     out
@@ -521,17 +581,32 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
 /// At most this many action names go in a finding's details.
 pub const MAX_DETAILS: usize = 100;
 
-fn push_set(out: &mut Judgement, g: &Grants, rule: &'static str, severity: Severity, set: &ActionSet, what: &str) {
+fn push_set(
+    out: &mut Judgement,
+    g: &Grants,
+    rule: &'static str,
+    severity: Severity,
+    set: &ActionSet,
+    what: &str,
+) {
     if set.is_empty() {
         return;
     }
     let count = set.len();
-    let names: Vec<String> = set.ids().take(MAX_DETAILS).map(|id| catalog().get(id).full_name()).collect();
+    let names: Vec<String> = set
+        .ids()
+        .take(MAX_DETAILS)
+        .map(|id| catalog().get(id).full_name())
+        .collect();
     out.findings.push(
-        Finding::new(rule, severity, format!("allows {count} {what}: {}", list_of(&names, count, 5)))
-            .statements(g.statements_granting(set))
-            .details(names)
-            .lowered(g.lowering(set)),
+        Finding::new(
+            rule,
+            severity,
+            format!("allows {count} {what}: {}", list_of(&names, count, 5)),
+        )
+        .statements(g.statements_granting(set))
+        .details(names)
+        .lowered(g.lowering(set)),
     );
 }
 
@@ -540,7 +615,11 @@ fn list_of(names: &[String], total: usize, shown: usize) -> String {
     if total <= shown {
         names.join(", ")
     } else {
-        format!("{} and {} more", names[..shown.min(names.len())].join(", "), total - shown)
+        format!(
+            "{} and {} more",
+            names[..shown.min(names.len())].join(", "),
+            total - shown
+        )
     }
 }
 
@@ -592,12 +671,27 @@ mod tests {
 
     #[test]
     fn broad_resources() {
-        for r in ["*", "arn:aws:s3:::*", "arn:aws:s3:::*/*", "arn:aws:iam::*:role/*", "arn:aws:iam::111122223333:role/*",
-                  "arn:aws:lambda:*:*:function:*", "arn:*:*:*:*:*", "arn:aws:dynamodb:*:*:table/*"] {
+        for r in [
+            "*",
+            "arn:aws:s3:::*",
+            "arn:aws:s3:::*/*",
+            "arn:aws:iam::*:role/*",
+            "arn:aws:iam::111122223333:role/*",
+            "arn:aws:lambda:*:*:function:*",
+            "arn:*:*:*:*:*",
+            "arn:aws:dynamodb:*:*:table/*",
+        ] {
             assert!(resource_is_broad(r), "{r}");
         }
-        for r in ["arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket", "arn:aws:iam::*:role/app-*", "arn:aws:iam::111122223333:role/app",
-                  "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/app:*", "arn:aws:s3:::*bucket", "bucket"] {
+        for r in [
+            "arn:aws:s3:::bucket/*",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::*:role/app-*",
+            "arn:aws:iam::111122223333:role/app",
+            "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/app:*",
+            "arn:aws:s3:::*bucket",
+            "bucket",
+        ] {
             assert!(!resource_is_broad(r), "{r}");
         }
     }

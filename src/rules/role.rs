@@ -24,11 +24,16 @@ pub fn judge(settings: &RoleSettings, ctx: &Context) -> Judgement {
             out.findings.push(Finding::new(
                 "role-max-session-duration",
                 Severity::Medium,
-                format!("MaxSessionDuration is {d} s, above the maximum of {} s", config.max_session_duration),
+                format!(
+                    "MaxSessionDuration is {d} s, above the maximum of {} s",
+                    config.max_session_duration
+                ),
             ));
         }
     }
-    if let (Some(required), Some(boundary)) = (&config.required_boundary, &settings.permissions_boundary) {
+    if let (Some(required), Some(boundary)) =
+        (&config.required_boundary, &settings.permissions_boundary)
+    {
         if boundary.as_deref() != Some(required.as_str()) {
             let now = match boundary {
                 Some(b) => format!("has boundary {b}"),
@@ -58,7 +63,10 @@ pub fn judge(settings: &RoleSettings, ctx: &Context) -> Judgement {
             Finding::new(
                 "role-guard-tag-tampering",
                 Severity::Medium,
-                format!("roleguard's tags changed: {}", settings.guard_tags_touched.join(", ")),
+                format!(
+                    "roleguard's tags changed: {}",
+                    settings.guard_tags_touched.join(", ")
+                ),
             )
             .details(settings.guard_tags_touched.clone()),
         );

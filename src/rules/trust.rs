@@ -2,7 +2,9 @@
 
 use super::{list, Context, Finding, Judgement, Severity};
 use crate::pattern;
-use crate::policy::{principal_account, Condition, Effect, Either, Policy, PrincipalKind, Principals, Statement};
+use crate::policy::{
+    principal_account, Condition, Effect, Either, Policy, PrincipalKind, Principals, Statement,
+};
 
 /// Condition keys that narrow "any principal" to an organisation, accounts or
 /// specific principals or resources.
@@ -19,7 +21,12 @@ const NARROWING_KEYS: &[&str] = &[
 ];
 
 /// Condition keys that tie a service principal to your own resource.
-const SOURCE_KEYS: &[&str] = &["aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths"];
+const SOURCE_KEYS: &[&str] = &[
+    "aws:SourceAccount",
+    "aws:SourceArn",
+    "aws:SourceOrgID",
+    "aws:SourceOrgPaths",
+];
 
 /// Identity providers that need no IAM provider resource.
 const BUILT_IN_WEB_IDENTITY: &[&str] = &[
@@ -31,13 +38,18 @@ const BUILT_IN_WEB_IDENTITY: &[&str] = &[
 
 /// A positive condition on `key` whose values are not all wildcards.
 fn requires(s: &Statement, key: &str) -> bool {
-    s.condition(key)
-        .any(|c| !c.is_negated() && c.operator != "Null" && !c.values.iter().all(|v| pattern::is_only_wildcards(v)))
+    s.condition(key).any(|c| {
+        !c.is_negated()
+            && c.operator != "Null"
+            && !c.values.iter().all(|v| pattern::is_only_wildcards(v))
+    })
 }
 
 /// The values a statement requires for a key (positive conditions only).
 fn required_values<'s>(s: &'s Statement, key: &str) -> Vec<&'s Condition> {
-    s.condition(key).filter(|c| !c.is_negated() && c.operator != "Null").collect()
+    s.condition(key)
+        .filter(|c| !c.is_negated() && c.operator != "Null")
+        .collect()
 }
 
 /// A Deny for every principal, unconditional but for a negated condition on a
@@ -111,14 +123,20 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
     let mut foreign_seen = false;
 
     for s in policy.allows() {
-        let Some(principal) = &s.principal else { continue };
+        let Some(principal) = &s.principal else {
+            continue;
+        };
         let label = s.label();
         let is_narrowed = narrowed(s, deny);
 
         if let Either::Not(p) = principal {
             out.findings.push(
-                Finding::new("trust-not-principal", Severity::High, format!("{label} allows with NotPrincipal"))
-                    .statements(vec![s.index]),
+                Finding::new(
+                    "trust-not-principal",
+                    Severity::High,
+                    format!("{label} allows with NotPrincipal"),
+                )
+                .statements(vec![s.index]),
             );
             if !is_narrowed {
                 out.findings.push(
@@ -140,7 +158,11 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
             match kind {
                 PrincipalKind::Aws if value.contains('*') => {
                     if !is_narrowed {
-                        let shown = if matches!(p, Principals::Any) { "\"*\"".to_string() } else { format!("AWS {value:?}") };
+                        let shown = if matches!(p, Principals::Any) {
+                            "\"*\"".to_string()
+                        } else {
+                            format!("AWS {value:?}")
+                        };
                         out.findings.push(
                             Finding::new(
                                 "trust-any-principal",
@@ -156,7 +178,10 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
                                 Finding::new(
                                     "trust-untrusted-account",
                                     Severity::High,
-                                    format!("{label} trusts organisation {}, not {org}", orgs.join(", ")),
+                                    format!(
+                                        "{label} trusts organisation {}, not {org}",
+                                        orgs.join(", ")
+                                    ),
                                 )
                                 .statements(vec![s.index])
                                 .details(orgs.iter().map(|o| o.to_string()).collect()),
@@ -165,7 +190,9 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
                     }
                 }
                 PrincipalKind::Aws => {
-                    let Some(account) = principal_account(value) else { continue };
+                    let Some(account) = principal_account(value) else {
+                        continue;
+                    };
                     let Some(owner) = ctx.account else {
                         foreign_seen = true;
                         continue;
@@ -178,7 +205,8 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
                         .as_deref()
                         .is_some_and(|org| org_ids(s).contains(&org));
                     let listed = config.trusted_accounts.iter().any(|a| a == account);
-                    let list_configured = !config.trusted_accounts.is_empty() || config.organization_id.is_some();
+                    let list_configured =
+                        !config.trusted_accounts.is_empty() || config.organization_id.is_some();
                     if list_configured && !listed && !in_org {
                         out.findings.push(
                             Finding::new(
@@ -190,7 +218,8 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
                             .details(vec![value.to_string()]),
                         );
                     }
-                    let mfa = requires(s, "aws:MultiFactorAuthPresent") || s.has_condition("aws:MultiFactorAuthAge");
+                    let mfa = requires(s, "aws:MultiFactorAuthPresent")
+                        || s.has_condition("aws:MultiFactorAuthAge");
                     if !listed && !in_org && !requires(s, "sts:ExternalId") && !mfa {
                         out.findings.push(
                             Finding::new(
@@ -222,7 +251,10 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
                 },
                 PrincipalKind::Service => {
                     if !config.allowed_services.is_empty()
-                        && !config.allowed_services.iter().any(|g| pattern::matches(g, value, true))
+                        && !config
+                            .allowed_services
+                            .iter()
+                            .any(|g| pattern::matches(g, value, true))
                     {
                         out.findings.push(
                             Finding::new(
@@ -266,7 +298,8 @@ fn judge_oidc(s: &Statement, provider: &str, ctx: &Context, out: &mut Judgement)
     let label = s.label();
     let key = |suffix: &str| format!("{provider}:{suffix}");
     let cognito = provider == "cognito-identity.amazonaws.com";
-    let has_aud = requires(s, &key("aud")) || (provider == "accounts.google.com" && requires(s, &key("oaud")));
+    let has_aud = requires(s, &key("aud"))
+        || (provider == "accounts.google.com" && requires(s, &key("oaud")));
     let subject_key = if cognito { key("amr") } else { key("sub") };
     let subjects: Vec<&Condition> = required_values(s, &subject_key);
     let has_sub = requires(s, &subject_key);
@@ -302,7 +335,10 @@ fn judge_oidc(s: &Statement, provider: &str, ctx: &Context, out: &mut Judgement)
     }
     let config = ctx.config;
     if !config.allowed_oidc_providers.is_empty()
-        && !config.allowed_oidc_providers.iter().any(|g| pattern::matches(g, provider, true))
+        && !config
+            .allowed_oidc_providers
+            .iter()
+            .any(|g| pattern::matches(g, provider, true))
     {
         out.findings.push(
             Finding::new(
@@ -318,7 +354,12 @@ fn judge_oidc(s: &Statement, provider: &str, ctx: &Context, out: &mut Judgement)
         let outside: Vec<String> = subjects
             .iter()
             .flat_map(|c| c.values.iter())
-            .filter(|v| !config.allowed_oidc_subjects.iter().any(|g| pattern::matches(g, v, false)))
+            .filter(|v| {
+                !config
+                    .allowed_oidc_subjects
+                    .iter()
+                    .any(|g| pattern::matches(g, v, false))
+            })
             .cloned()
             .collect();
         if !outside.is_empty() {
@@ -326,7 +367,10 @@ fn judge_oidc(s: &Statement, provider: &str, ctx: &Context, out: &mut Judgement)
                 Finding::new(
                     "trust-oidc-not-allowed",
                     Severity::High,
-                    format!("{label} trusts OIDC subjects outside allowed_oidc_subjects: {}", list(&outside, 3)),
+                    format!(
+                        "{label} trusts OIDC subjects outside allowed_oidc_subjects: {}",
+                        list(&outside, 3)
+                    ),
                 )
                 .statements(vec![s.index])
                 .details(outside),

@@ -23,7 +23,11 @@ fn text_output() {
         "tests/fixtures/policies/least-privilege.json",
         "events/update-trust-github-wildcard.noncompliant.json",
     ]);
-    assert_eq!(o.status.code(), Some(1), "high findings fail the default --fail-on high");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "high findings fail the default --fail-on high"
+    );
     let text = stdout(&o);
     assert!(!text.contains('\u{1b}'), "no colour when not a terminal");
     insta::assert_snapshot!("text_output", text);
@@ -33,16 +37,27 @@ fn text_output() {
 fn json_output_is_one_document() {
     let o = roleguard(&["check", "--format", "json", "events/"]);
     assert_eq!(o.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("exactly one JSON document");
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("exactly one JSON document");
     let results = v["results"].as_array().unwrap();
-    assert_eq!(results.len(), std::fs::read_dir(super::root().join("events")).unwrap().count());
+    assert_eq!(
+        results.len(),
+        std::fs::read_dir(super::root().join("events"))
+            .unwrap()
+            .count()
+    );
     for r in results {
         assert_eq!(r["kind"], "event");
         assert!(r["error"].is_null(), "{r}");
         assert!(r["plan"].is_array(), "events carry a plan: {r}");
         // Only the non-compliant samples have findings (under the default configuration).
         let noncompliant = r["path"].as_str().unwrap().contains(".noncompliant");
-        assert_eq!(!r["findings"].as_array().unwrap().is_empty(), noncompliant, "{}", r["path"]);
+        assert_eq!(
+            !r["findings"].as_array().unwrap().is_empty(),
+            noncompliant,
+            "{}",
+            r["path"]
+        );
     }
     insta::assert_json_snapshot!("json_events", v);
 }
@@ -57,7 +72,11 @@ fn json_for_policies_and_errors() {
         "tests/fixtures/policies/malformed.json",
         "tests/fixtures/policies/no-such-file.json",
     ]);
-    assert_eq!(o.status.code(), Some(2), "unreadable inputs win over findings");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "unreadable inputs win over findings"
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let r = &v["results"];
     assert_eq!(r[0]["kind"], "permissions");
@@ -65,9 +84,15 @@ fn json_for_policies_and_errors() {
     assert_eq!(r[0]["findings"][0]["severity"], "critical");
     assert!(r[0]["error"].is_null());
     assert!(r[0].get("plan").is_none(), "only events carry a plan");
-    assert_eq!(r[1]["error"], "Statement[0].Action: expected a string or a list of strings, found a number");
+    assert_eq!(
+        r[1]["error"],
+        "Statement[0].Action: expected a string or a list of strings, found a number"
+    );
     assert_eq!(r[1]["findings"], serde_json::json!([]));
-    assert!(r[2]["error"].as_str().unwrap().starts_with("cannot read tests/fixtures/policies/no-such-file.json"));
+    assert!(r[2]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("cannot read tests/fixtures/policies/no-such-file.json"));
 }
 
 #[test]
@@ -77,26 +102,60 @@ fn exit_status_follows_fail_on() {
     assert_eq!(roleguard(&["check", clean]).status.code(), Some(0));
     assert_eq!(roleguard(&["check", admin]).status.code(), Some(1));
     let escalation = "tests/fixtures/policies/escalation.json";
-    assert_eq!(roleguard(&["check", "--fail-on", "critical", escalation]).status.code(), Some(0));
-    assert_eq!(roleguard(&["check", "--fail-on", "info", escalation]).status.code(), Some(1));
+    assert_eq!(
+        roleguard(&["check", "--fail-on", "critical", escalation])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        roleguard(&["check", "--fail-on", "info", escalation])
+            .status
+            .code(),
+        Some(1)
+    );
 }
 
 #[test]
 fn kinds_and_accounts() {
     // URL-encoded, detected as a permission policy.
-    let o = roleguard(&["check", "--format", "json", "tests/fixtures/policies/url-encoded.txt"]);
+    let o = roleguard(&[
+        "check",
+        "--format",
+        "json",
+        "tests/fixtures/policies/url-encoded.txt",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["results"][0]["kind"], "permissions");
-    assert_eq!(v["results"][0]["findings"][0]["rule"], "perm-privilege-escalation");
+    assert_eq!(
+        v["results"][0]["findings"][0]["rule"],
+        "perm-privilege-escalation"
+    );
     // A trust policy forced to be read as permissions is refused, with the reason.
-    let o = roleguard(&["check", "--kind", "permissions", "tests/fixtures/policies/trust-public.json"]);
+    let o = roleguard(&[
+        "check",
+        "--kind",
+        "permissions",
+        "tests/fixtures/policies/trust-public.json",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stdout(&o).contains("a permission policy names no Principal (is this a trust policy?)"));
     // --account makes the cross-account rules run.
     let vendor = "tests/fixtures/policies/trust-vendor.json";
-    let o = roleguard(&["check", "--format", "json", "--account", "111122223333", vendor]);
+    let o = roleguard(&[
+        "check",
+        "--format",
+        "json",
+        "--account",
+        "111122223333",
+        vendor,
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["results"][0]["findings"], serde_json::json!([]), "ExternalId present");
+    assert_eq!(
+        v["results"][0]["findings"],
+        serde_json::json!([]),
+        "ExternalId present"
+    );
     assert!(v["results"][0].get("notes").is_none());
     let o = roleguard(&["check", "--account", "1234", vendor]);
     assert_eq!(o.status.code(), Some(2));
@@ -109,11 +168,21 @@ fn configuration_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let good = dir.join("good.yaml");
     std::fs::write(&good, "rules:\n  perm-full-admin: {enabled: false}\n").unwrap();
-    let o = roleguard(&["check", "--config", good.to_str().unwrap(), "tests/fixtures/policies/admin.json"]);
+    let o = roleguard(&[
+        "check",
+        "--config",
+        good.to_str().unwrap(),
+        "tests/fixtures/policies/admin.json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let bad = dir.join("bad.yaml");
     std::fs::write(&bad, "max_session_duration: 99999999\n").unwrap();
-    let o = roleguard(&["check", "--config", bad.to_str().unwrap(), "tests/fixtures/policies/admin.json"]);
+    let o = roleguard(&[
+        "check",
+        "--config",
+        bad.to_str().unwrap(),
+        "tests/fixtures/policies/admin.json",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr).trim(),
@@ -124,7 +193,13 @@ fn configuration_file() {
 
 #[test]
 fn sarif_output() {
-    let o = roleguard(&["check", "--format", "sarif", "tests/fixtures/policies/escalation.json", "tests/fixtures/policies/malformed.json"]);
+    let o = roleguard(&[
+        "check",
+        "--format",
+        "sarif",
+        "tests/fixtures/policies/escalation.json",
+        "tests/fixtures/policies/malformed.json",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
@@ -135,11 +210,19 @@ fn sarif_output() {
     for r in results {
         let i = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[i]["id"], r["ruleId"], "ruleIndex points at the rule");
-        assert_eq!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "tests/fixtures/policies/escalation.json");
+        assert_eq!(
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "tests/fixtures/policies/escalation.json"
+        );
     }
     assert_eq!(results[0]["level"], "error");
     assert_eq!(run["invocations"][0]["executionSuccessful"], false);
-    assert!(run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"].as_str().unwrap().contains("malformed.json"));
+    assert!(
+        run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("malformed.json")
+    );
 }
 
 #[test]
@@ -170,11 +253,19 @@ fn standard_input_and_bad_bytes() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(br#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}}"#).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}}"#)
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["results"][0]["path"], "-");
-    assert_eq!(v["results"][0]["findings"][0]["rule"], "perm-assume-any-role");
+    assert_eq!(
+        v["results"][0]["findings"][0]["rule"],
+        "perm-assume-any-role"
+    );
     // Binary garbage: an error that names the problem, no panic.
     let dir = std::env::temp_dir().join(format!("roleguard-bin-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -182,6 +273,10 @@ fn standard_input_and_bad_bytes() {
     std::fs::write(&f, [0xff, 0xfe, 0x00, 0x7b]).unwrap();
     let o = roleguard(&["check", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stdout(&o).contains("stream did not contain valid UTF-8"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("stream did not contain valid UTF-8"),
+        "{}",
+        stdout(&o)
+    );
     std::fs::remove_dir_all(dir).ok();
 }

@@ -14,7 +14,12 @@ fn assess_file(name: &str, config: &Config) -> Assessment {
 fn actions(a: &Assessment) -> Vec<String> {
     a.plan
         .iter()
-        .map(|s| serde_json::to_value(s).unwrap()["action"].as_str().unwrap().to_string())
+        .map(|s| {
+            serde_json::to_value(s).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -25,7 +30,11 @@ fn compliant_events_plan_nothing() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if name.contains(".compliant") {
             let a = assess_file(&name, &config);
-            assert!(a.judgement.findings.is_empty() && a.plan.is_empty(), "{name}: {:?}", a.judgement.findings);
+            assert!(
+                a.judgement.findings.is_empty() && a.plan.is_empty(),
+                "{name}: {:?}",
+                a.judgement.findings
+            );
             assert!(a.skipped.is_none());
         }
     }
@@ -35,34 +44,77 @@ fn compliant_events_plan_nothing() {
 fn ignored_events_are_skipped_with_a_reason() {
     let config = Config::default();
     let cases = [
-        ("failed-call.ignored.json", "the call failed (AccessDenied): nothing changed"),
-        ("roleguard-own-change.ignored.json", "made by roleguard's own role roleguard-function"),
-        ("service-linked-role.ignored.json", "role AWSServiceRoleForECS is exempt"),
+        (
+            "failed-call.ignored.json",
+            "the call failed (AccessDenied): nothing changed",
+        ),
+        (
+            "roleguard-own-change.ignored.json",
+            "made by roleguard's own role roleguard-function",
+        ),
+        (
+            "service-linked-role.ignored.json",
+            "role AWSServiceRoleForECS is exempt",
+        ),
     ];
     for (name, why) in cases {
         let a = assess_file(name, &config);
         assert_eq!(a.skipped.as_deref(), Some(why), "{name}");
-        assert!(a.plan.is_empty() && a.judgement.findings.is_empty(), "{name}");
+        assert!(
+            a.plan.is_empty() && a.judgement.findings.is_empty(),
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn public_trust_is_replaced_by_deny_all() {
-    let a = assess_file("create-role-public-trust.noncompliant.json", &Config::default());
-    assert_eq!(actions(&a), ["update_assume_role_policy", "tag_role", "notify"]);
-    let Step::UpdateAssumeRolePolicy { role_name, policy_document, replaced_document } = &a.plan[0] else { panic!() };
+    let a = assess_file(
+        "create-role-public-trust.noncompliant.json",
+        &Config::default(),
+    );
+    assert_eq!(
+        actions(&a),
+        ["update_assume_role_policy", "tag_role", "notify"]
+    );
+    let Step::UpdateAssumeRolePolicy {
+        role_name,
+        policy_document,
+        replaced_document,
+    } = &a.plan[0]
+    else {
+        panic!()
+    };
     assert_eq!(role_name, "app-public");
-    assert_eq!(policy_document, &roleguard::plan::deny_all_trust_policy(), "nothing compliant is left");
-    assert_eq!(replaced_document["Statement"][0]["Principal"], json!({"AWS": "*"}), "the replaced document travels with the plan");
-    let Step::TagRole { tags, .. } = &a.plan[1] else { panic!() };
+    assert_eq!(
+        policy_document,
+        &roleguard::plan::deny_all_trust_policy(),
+        "nothing compliant is left"
+    );
+    assert_eq!(
+        replaced_document["Statement"][0]["Principal"],
+        json!({"AWS": "*"}),
+        "the replaced document travels with the plan"
+    );
+    let Step::TagRole { tags, .. } = &a.plan[1] else {
+        panic!()
+    };
     assert_eq!(tags["roleguard:status"], "reverted");
     assert_eq!(tags["roleguard:findings"], "trust-any-principal");
 }
 
 #[test]
 fn only_the_offending_trust_statement_is_removed() {
-    let a = assess_file("update-trust-github-wildcard.noncompliant.json", &Config::default());
-    let Step::UpdateAssumeRolePolicy { policy_document, .. } = &a.plan[0] else { panic!() };
+    let a = assess_file(
+        "update-trust-github-wildcard.noncompliant.json",
+        &Config::default(),
+    );
+    let Step::UpdateAssumeRolePolicy {
+        policy_document, ..
+    } = &a.plan[0]
+    else {
+        panic!()
+    };
     let kept = policy_document["Statement"].as_array().unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0]["Sid"], "Lambda");
@@ -73,81 +125,168 @@ fn attach_admin_is_detached() {
     let a = assess_file("attach-admin.noncompliant.json", &Config::default());
     assert_eq!(
         a.plan[0],
-        Step::DetachRolePolicy { role_name: "app-lambda".into(), policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into() }
+        Step::DetachRolePolicy {
+            role_name: "app-lambda".into(),
+            policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into()
+        }
     );
-    assert_eq!(a.actor.as_deref(), Some("arn:aws:iam::111122223333:role/deployer"));
+    assert_eq!(
+        a.actor.as_deref(),
+        Some("arn:aws:iam::111122223333:role/deployer")
+    );
     assert_eq!(a.event_id.as_deref(), Some("eb-0006"));
 }
 
 #[test]
 fn inline_escalation_is_deleted_and_kept_in_the_plan() {
     let a = assess_file("put-inline-passrole.noncompliant.json", &Config::default());
-    let Step::DeleteRolePolicy { policy_name, removed_document, .. } = &a.plan[0] else { panic!("{:?}", a.plan) };
+    let Step::DeleteRolePolicy {
+        policy_name,
+        removed_document,
+        ..
+    } = &a.plan[0]
+    else {
+        panic!("{:?}", a.plan)
+    };
     assert_eq!(policy_name, "deploy");
-    assert_eq!(removed_document["Statement"][0]["Action"][0], "iam:PassRole");
+    assert_eq!(
+        removed_document["Statement"][0]["Action"][0],
+        "iam:PassRole"
+    );
 }
 
 #[test]
 fn bad_policy_version_is_rolled_back() {
-    let a = assess_file("create-policy-version-admin.noncompliant.json", &Config::default());
-    assert_eq!(actions(&a), ["set_default_policy_version", "delete_policy_version", "notify"]);
-    assert_eq!(a.plan[1], Step::DeletePolicyVersion {
-        policy_arn: "arn:aws:iam::111122223333:policy/app-deploy".into(),
-        version_id: "v4".into(),
-        removed_document: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
-    });
+    let a = assess_file(
+        "create-policy-version-admin.noncompliant.json",
+        &Config::default(),
+    );
+    assert_eq!(
+        actions(&a),
+        [
+            "set_default_policy_version",
+            "delete_policy_version",
+            "notify"
+        ]
+    );
+    assert_eq!(
+        a.plan[1],
+        Step::DeletePolicyVersion {
+            policy_arn: "arn:aws:iam::111122223333:policy/app-deploy".into(),
+            version_id: "v4".into(),
+            removed_document: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+        }
+    );
 }
 
 #[test]
 fn session_duration_is_restored() {
-    let a = assess_file("update-role-12h-session.noncompliant.json", &Config::default());
-    assert_eq!(a.plan[0], Step::UpdateRole { role_name: "app-lambda".into(), max_session_duration: 3600 });
+    let a = assess_file(
+        "update-role-12h-session.noncompliant.json",
+        &Config::default(),
+    );
+    assert_eq!(
+        a.plan[0],
+        Step::UpdateRole {
+            role_name: "app-lambda".into(),
+            max_session_duration: 3600
+        }
+    );
 }
 
 #[test]
 fn responses_follow_the_configuration() {
     // Foreign account: tag by default, no revert.
-    let a = assess_file("update-trust-foreign-account.noncompliant.json", &Config::default());
+    let a = assess_file(
+        "update-trust-foreign-account.noncompliant.json",
+        &Config::default(),
+    );
     assert_eq!(actions(&a), ["tag_role", "notify"]);
     // Configured to revert.
-    let revert = Config::from_yaml("rules: {trust-cross-account-no-external-id: {action: revert}}").unwrap();
-    assert_eq!(actions(&assess_file("update-trust-foreign-account.noncompliant.json", &revert)), ["update_assume_role_policy", "tag_role", "notify"]);
+    let revert =
+        Config::from_yaml("rules: {trust-cross-account-no-external-id: {action: revert}}").unwrap();
+    assert_eq!(
+        actions(&assess_file(
+            "update-trust-foreign-account.noncompliant.json",
+            &revert
+        )),
+        ["update_assume_role_policy", "tag_role", "notify"]
+    );
     // Configured to notify only.
-    let notify = Config::from_yaml("rules: {perm-full-admin: {action: notify}, perm-denied-managed-policy: {action: notify}}").unwrap();
-    assert_eq!(actions(&assess_file("attach-admin.noncompliant.json", &notify)), ["notify"]);
+    let notify = Config::from_yaml(
+        "rules: {perm-full-admin: {action: notify}, perm-denied-managed-policy: {action: notify}}",
+    )
+    .unwrap();
+    assert_eq!(
+        actions(&assess_file("attach-admin.noncompliant.json", &notify)),
+        ["notify"]
+    );
     // The owner account comes from the event, so a trusted account is trusted.
     let trusted = Config::from_yaml("trusted_accounts: ['999988887777']").unwrap();
-    assert!(assess_file("update-trust-foreign-account.noncompliant.json", &trusted).plan.is_empty());
+    assert!(
+        assess_file("update-trust-foreign-account.noncompliant.json", &trusted)
+            .plan
+            .is_empty()
+    );
 }
 
 #[test]
 fn boundary_removal_with_a_required_boundary() {
-    let none = assess_file("delete-boundary.needs-boundary-config.json", &Config::default());
+    let none = assess_file(
+        "delete-boundary.needs-boundary-config.json",
+        &Config::default(),
+    );
     assert!(none.plan.is_empty(), "no boundary is required by default");
-    let config = Config::from_yaml("required_boundary: arn:aws:iam::111122223333:policy/boundary").unwrap();
+    let config =
+        Config::from_yaml("required_boundary: arn:aws:iam::111122223333:policy/boundary").unwrap();
     let a = assess_file("delete-boundary.needs-boundary-config.json", &config);
-    assert_eq!(a.plan[0], Step::PutRolePermissionsBoundary {
-        role_name: "app-lambda".into(),
-        permissions_boundary: "arn:aws:iam::111122223333:policy/boundary".into(),
-    });
+    assert_eq!(
+        a.plan[0],
+        Step::PutRolePermissionsBoundary {
+            role_name: "app-lambda".into(),
+            permissions_boundary: "arn:aws:iam::111122223333:policy/boundary".into(),
+        }
+    );
 }
 
 #[test]
 fn tag_tampering_retags() {
-    let a = assess_file("untag-roleguard-status.noncompliant.json", &Config::default());
+    let a = assess_file(
+        "untag-roleguard-status.noncompliant.json",
+        &Config::default(),
+    );
     assert_eq!(actions(&a), ["tag_role", "notify"]);
 }
 
 #[test]
 fn quarantine_when_nothing_can_be_reverted() {
     // A critical finding whose change has no revert step: tag tampering made critical.
-    let config = Config::from_yaml("quarantine: true\nrules: {role-guard-tag-tampering: {severity: critical, action: revert}}").unwrap();
+    let config = Config::from_yaml(
+        "quarantine: true\nrules: {role-guard-tag-tampering: {severity: critical, action: revert}}",
+    )
+    .unwrap();
     let a = assess_file("untag-roleguard-status.noncompliant.json", &config);
-    let Step::PutRolePolicy { policy_name, policy_document, .. } = &a.plan[0] else { panic!("{:?}", a.plan) };
+    let Step::PutRolePolicy {
+        policy_name,
+        policy_document,
+        ..
+    } = &a.plan[0]
+    else {
+        panic!("{:?}", a.plan)
+    };
     assert_eq!(policy_name, roleguard::plan::QUARANTINE_POLICY_NAME);
     assert_eq!(policy_document["Statement"][0]["Effect"], "Deny");
-    let without = Config::from_yaml("rules: {role-guard-tag-tampering: {severity: critical, action: revert}}").unwrap();
-    assert_eq!(actions(&assess_file("untag-roleguard-status.noncompliant.json", &without)), ["tag_role", "notify"]);
+    let without = Config::from_yaml(
+        "rules: {role-guard-tag-tampering: {severity: critical, action: revert}}",
+    )
+    .unwrap();
+    assert_eq!(
+        actions(&assess_file(
+            "untag-roleguard-status.noncompliant.json",
+            &without
+        )),
+        ["tag_role", "notify"]
+    );
 }
 
 #[test]
