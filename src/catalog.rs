@@ -7,11 +7,14 @@
 //! the managed-policy documents are parsed only when one is asked for.
 
 use crate::pattern;
-use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-const ACTIONS_TSV: &str = include_str!("../data/actions.tsv");
+mod data {
+    use super::{Action, ActionId, Level};
+    include!(concat!(env!("OUT_DIR"), "/catalog_data.rs"));
+}
+
 const MANAGED_TSV: &str = include_str!("../data/managed-policies.tsv");
 
 /// IAM's access levels, as the Service Authorization Reference names them.
@@ -26,6 +29,7 @@ pub enum Level {
 }
 
 impl Level {
+    /// In the order of `data::LEVEL_WORDS`.
     const ALL: [Level; 5] = [
         Level::List,
         Level::Read,
@@ -33,16 +37,6 @@ impl Level {
         Level::PermissionsManagement,
         Level::Tagging,
     ];
-    fn from_code(c: &str) -> Level {
-        match c {
-            "L" => Level::List,
-            "R" => Level::Read,
-            "W" => Level::Write,
-            "P" => Level::PermissionsManagement,
-            "T" => Level::Tagging,
-            other => panic!("data/actions.tsv: unknown access level code {other:?}"),
-        }
-    }
 }
 
 /// One IAM action.
@@ -80,11 +74,11 @@ impl std::fmt::Debug for ActionSet {
 impl ActionSet {
     pub fn empty() -> ActionSet {
         ActionSet {
-            words: vec![0; catalog().actions.len().div_ceil(64)],
+            words: vec![0; data::WORDS],
         }
     }
     pub fn full() -> ActionSet {
-        let n = catalog().actions.len();
+        let n = data::ACTION_COUNT;
         let mut s = ActionSet::empty();
         s.insert_range(0..n as ActionId);
         s
@@ -160,28 +154,37 @@ impl ActionSet {
     }
 }
 
-/// Every IAM action, sorted by lower-case `service:action`.
+/// Every IAM action, sorted by lower-case `service:action`: tables that
+/// `build.rs` generates from `data/actions.tsv`.
 pub struct Catalog {
-    actions: Vec<Action>,
-    /// (service prefix, range of its actions), sorted by lower-case prefix.
-    services: Vec<(&'static str, Range<ActionId>)>,
-    /// Service prefix (lower case, as IAM writes them) to its index in `services`.
-    by_prefix: HashMap<&'static str, usize>,
-    /// Case-folded hash of `service:Action` to the actions with that hash.
-    by_name: HashMap<u64, ActionId, BuildNoHash>,
+    actions: &'static [Action],
+    /// (service prefix, first action, end), sorted by prefix (lower case).
+    services: &'static [(&'static str, ActionId, ActionId)],
+    /// Case-folded hash of `service:Action` and the action, sorted by hash.
+    by_hash: &'static [(u64, ActionId)],
     levels: [ActionSet; 5],
     scoped: ActionSet,
 }
 
 static CATALOG: OnceLock<Catalog> = OnceLock::new();
 
-/// The embedded catalog, parsed on first use.
+/// The embedded catalog.
 pub fn catalog() -> &'static Catalog {
-    CATALOG.get_or_init(Catalog::load)
+    CATALOG.get_or_init(|| Catalog {
+        actions: &data::ACTIONS,
+        services: &data::SERVICES,
+        by_hash: &data::BY_HASH,
+        levels: std::array::from_fn(|i| ActionSet {
+            words: data::LEVEL_WORDS[i].to_vec(),
+        }),
+        scoped: ActionSet {
+            words: data::SCOPED_WORDS.to_vec(),
+        },
+    })
 }
 
 /// FNV-1a over `service:name`, ASCII case folded: a case-insensitive key
-/// with no allocation per look-up. Collisions are ruled out at load time.
+/// with no allocation per look-up (`build.rs` has the same function).
 fn folded_hash(service: &str, name: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in service.bytes().chain([b':']).chain(name.bytes()) {
@@ -191,29 +194,7 @@ fn folded_hash(service: &str, name: &str) -> u64 {
     h
 }
 
-/// The keys are already hashes: use them as they are.
-#[derive(Clone, Copy, Default)]
-struct BuildNoHash;
-#[derive(Default)]
-struct NoHash(u64);
-impl std::hash::Hasher for NoHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys")
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-impl std::hash::BuildHasher for BuildNoHash {
-    type Hasher = NoHash;
-    fn build_hasher(&self) -> NoHash {
-        NoHash(0)
-    }
-}
-
+#[cfg(test)]
 fn cmp_ci(a: &str, b: &str) -> std::cmp::Ordering {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     for (x, y) in a.iter().zip(b) {
@@ -226,66 +207,6 @@ fn cmp_ci(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 impl Catalog {
-    fn load() -> Catalog {
-        let mut actions = Vec::with_capacity(21_000);
-        let mut services: Vec<(&'static str, Range<ActionId>)> = Vec::with_capacity(500);
-        for line in ACTIONS_TSV.lines() {
-            let mut f = line.split('\t');
-            let (service, name, level, scoped) = (
-                f.next().unwrap_or_default(),
-                f.next().unwrap_or_default(),
-                f.next().unwrap_or_default(),
-                f.next().unwrap_or_default(),
-            );
-            let id = actions.len() as ActionId;
-            match services.last_mut() {
-                Some((s, r)) if *s == service => r.end = id + 1,
-                _ => services.push((service, id..id + 1)),
-            }
-            actions.push(Action {
-                service,
-                name,
-                level: Level::from_code(level),
-                scoped: scoped == "1",
-            });
-        }
-        // `s3-object-lambda:` sorts before `s3:` (`-` < `:`), so the services
-        // need their own order for binary search by prefix.
-        services.sort_by(|a, b| cmp_ci(a.0, b.0));
-        let by_prefix = services
-            .iter()
-            .enumerate()
-            .map(|(i, (s, _))| (*s, i))
-            .collect();
-        let mut by_name = HashMap::with_capacity_and_hasher(actions.len(), BuildNoHash);
-        for (id, a) in actions.iter().enumerate() {
-            by_name.insert(folded_hash(a.service, a.name), id as ActionId);
-        }
-        assert_eq!(
-            by_name.len(),
-            actions.len(),
-            "data/actions.tsv: two actions share a folded hash"
-        );
-        let n = actions.len().div_ceil(64);
-        let mut levels: [ActionSet; 5] = std::array::from_fn(|_| ActionSet { words: vec![0; n] });
-        let mut scoped = ActionSet { words: vec![0; n] };
-        for (id, a) in actions.iter().enumerate() {
-            let i = Level::ALL.iter().position(|l| *l == a.level).unwrap_or(0);
-            levels[i].insert(id as ActionId);
-            if a.scoped {
-                scoped.insert(id as ActionId);
-            }
-        }
-        Catalog {
-            actions,
-            services,
-            by_prefix,
-            by_name,
-            levels,
-            scoped,
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.actions.len()
     }
@@ -302,17 +223,21 @@ impl Catalog {
     /// The actions of one service prefix (case-insensitive).
     pub fn service(&self, prefix: &str) -> Option<Range<ActionId>> {
         let i = if prefix.bytes().any(|c| c.is_ascii_uppercase()) {
-            self.by_prefix.get(prefix.to_ascii_lowercase().as_str())
+            let lower = prefix.to_ascii_lowercase();
+            self.services
+                .binary_search_by(|(s, ..)| s.cmp(&lower.as_str()))
         } else {
-            self.by_prefix.get(prefix)
+            self.services.binary_search_by(|(s, ..)| s.cmp(&prefix))
         };
-        i.map(|&i| self.services[i].1.clone())
+        i.ok().map(|i| self.services[i].1..self.services[i].2)
     }
 
     /// One action by its full name (case-insensitive).
     pub fn lookup(&self, full_name: &str) -> Option<ActionId> {
         let (service, name) = full_name.split_once(':')?;
-        let id = *self.by_name.get(&folded_hash(service, name))?;
+        let h = folded_hash(service, name);
+        let i = self.by_hash.binary_search_by(|(x, _)| x.cmp(&h)).ok()?;
+        let id = self.by_hash[i].1;
         let a = &self.actions[id as usize];
         (a.service.eq_ignore_ascii_case(service) && a.name.eq_ignore_ascii_case(name)).then_some(id)
     }
@@ -337,9 +262,9 @@ impl Catalog {
             }
         };
         if pattern::has_wildcard(service) {
-            for (s, range) in &self.services {
+            for (s, start, end) in self.services {
                 if pattern::matches(service, s, true) {
-                    scan(range.clone());
+                    scan(*start..*end);
                 }
             }
         } else if let Some(range) = self.service(service) {
@@ -456,7 +381,7 @@ mod tests {
         assert!(c
             .services
             .iter()
-            .all(|(s, _)| !s.bytes().any(|b| b.is_ascii_uppercase())));
+            .all(|(s, ..)| !s.bytes().any(|b| b.is_ascii_uppercase())));
         assert_eq!(levels, c.len());
     }
 

@@ -195,7 +195,9 @@ fn main() -> ExitCode {
             };
             // Inputs are independent: the cores take small batches in turn (a few
             // policies are far larger than the rest), and the order is kept.
-            let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+            let workers = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(8);
             let results: Vec<CheckResult> = if files.len() < 64 || workers == 1 {
                 files.iter().map(check_one).collect()
             } else {
@@ -207,17 +209,24 @@ fn main() -> ExitCode {
                             scope.spawn(|| {
                                 let mut done = Vec::new();
                                 loop {
-                                    let start = next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
+                                    let start =
+                                        next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
                                     if start >= files.len() {
                                         return done;
                                     }
                                     let end = (start + BATCH).min(files.len());
-                                    done.push((start, files[start..end].iter().map(check_one).collect()));
+                                    done.push((
+                                        start,
+                                        files[start..end].iter().map(check_one).collect(),
+                                    ));
                                 }
                             })
                         })
                         .collect();
-                    handles.into_iter().flat_map(|h| h.join().expect("check worker panicked")).collect()
+                    handles
+                        .into_iter()
+                        .flat_map(|h| h.join().expect("check worker panicked"))
+                        .collect()
                 });
                 batches.sort_by_key(|(start, _)| *start);
                 batches.into_iter().flat_map(|(_, r)| r).collect()
