@@ -17,6 +17,7 @@ fn folded_hash(service: &str, name: &str) -> u64 {
 
 fn main() {
     println!("cargo:rerun-if-changed=data/actions.tsv");
+    println!("cargo:rerun-if-changed=build.rs");
     let text = std::fs::read_to_string("data/actions.tsv").expect("read data/actions.tsv");
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -78,22 +79,22 @@ fn main() {
         writeln!(out, "    ({s:?}, {a}, {b}),").unwrap();
     }
     out += "];\n";
-    // Case-folded name hashes, sorted, for look-ups by binary search.
-    let mut hashes: Vec<(u64, usize)> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, (s, a, ..))| (folded_hash(s, a), i))
-        .collect();
-    hashes.sort();
-    for w in hashes.windows(2) {
-        assert!(
-            w[0].0 != w[1].0,
-            "data/actions.tsv: two actions share a folded hash"
-        );
+    // Case-folded name hashes in an open-addressing table (linear probing,
+    // load under 2/3): a look-up is one or two probes.
+    let size = (n * 3 / 2).next_power_of_two();
+    let mut table: Vec<(u64, u32)> = vec![(0, u32::MAX); size];
+    for (i, (s, a, ..)) in rows.iter().enumerate() {
+        let h = folded_hash(s, a);
+        let mut slot = (h as usize) & (size - 1);
+        while table[slot].1 != u32::MAX {
+            assert!(table[slot].0 != h, "data/actions.tsv: two actions share a folded hash");
+            slot = (slot + 1) & (size - 1);
+        }
+        table[slot] = (h, i as u32);
     }
-    out += "pub static BY_HASH: [(u64, ActionId); ACTION_COUNT] = [\n";
-    for (h, i) in &hashes {
-        writeln!(out, "    ({h:#x}, {i}),").unwrap();
+    writeln!(out, "pub static BY_HASH: [(u64, ActionId); {size}] = [").unwrap();
+    for (h, i) in &table {
+        writeln!(out, "    ({h:#x}, {i:#x}),").unwrap();
     }
     out += "];\n";
     // Bitsets: one per access level, and the resource-scoped actions.

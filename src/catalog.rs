@@ -160,7 +160,8 @@ pub struct Catalog {
     actions: &'static [Action],
     /// (service prefix, first action, end), sorted by prefix (lower case).
     services: &'static [(&'static str, ActionId, ActionId)],
-    /// Case-folded hash of `service:Action` and the action, sorted by hash.
+    /// Open-addressing table of (case-folded hash of `service:Action`,
+    /// action); empty slots hold `ActionId::MAX`. Its length is a power of two.
     by_hash: &'static [(u64, ActionId)],
     levels: [ActionSet; 5],
     scoped: ActionSet,
@@ -194,7 +195,6 @@ fn folded_hash(service: &str, name: &str) -> u64 {
     h
 }
 
-#[cfg(test)]
 fn cmp_ci(a: &str, b: &str) -> std::cmp::Ordering {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     for (x, y) in a.iter().zip(b) {
@@ -236,8 +236,21 @@ impl Catalog {
     pub fn lookup(&self, full_name: &str) -> Option<ActionId> {
         let (service, name) = full_name.split_once(':')?;
         let h = folded_hash(service, name);
-        let i = self.by_hash.binary_search_by(|(x, _)| x.cmp(&h)).ok()?;
-        let id = self.by_hash[i].1;
+        let mask = self.by_hash.len() - 1;
+        let mut slot = h as usize & mask;
+        let mut found = None;
+        // At most one pass over the table, though an empty slot ends it sooner.
+        for _ in 0..self.by_hash.len() {
+            match self.by_hash[slot] {
+                (_, ActionId::MAX) => break,
+                (x, id) if x == h => {
+                    found = Some(id);
+                    break;
+                }
+                _ => slot = (slot + 1) & mask,
+            }
+        }
+        let id = found?;
         let a = &self.actions[id as usize];
         (a.service.eq_ignore_ascii_case(service) && a.name.eq_ignore_ascii_case(name)).then_some(id)
     }
@@ -252,6 +265,15 @@ impl Catalog {
         let Some((service, name)) = pattern.split_once(':') else {
             return false;
         };
+        if !pattern::has_wildcard(pattern) {
+            return match self.lookup(pattern) {
+                Some(id) => {
+                    into.insert(id);
+                    true
+                }
+                None => false,
+            };
+        }
         let mut any = false;
         let mut scan = |range: Range<ActionId>| {
             for id in range {
@@ -268,18 +290,26 @@ impl Catalog {
                 }
             }
         } else if let Some(range) = self.service(service) {
-            if !pattern::has_wildcard(name) {
-                return match self.lookup(pattern) {
-                    Some(id) => {
-                        into.insert(id);
-                        true
-                    }
-                    None => false,
-                };
+            // `Get*`, the commonest form: names are sorted case-insensitively
+            // within a service, so the matches are one contiguous run.
+            if let Some(prefix) = name.strip_suffix('*').filter(|p| !pattern::has_wildcard(p)) {
+                let run = self.prefix_run(range, prefix);
+                let found = !run.is_empty();
+                into.insert_range(run);
+                return found;
             }
             scan(range);
         }
         any
+    }
+
+    /// The actions of `range` whose names start with `prefix` (case-insensitive).
+    fn prefix_run(&self, range: Range<ActionId>, prefix: &str) -> Range<ActionId> {
+        let names = &self.actions[range.start as usize..range.end as usize];
+        let starts = |a: &Action| a.name.len() >= prefix.len() && a.name.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
+        let lower = names.partition_point(|a| !starts(a) && cmp_ci(a.name, prefix).is_lt());
+        let len = names[lower..].iter().take_while(|a| starts(a)).count();
+        range.start + lower as ActionId..range.start + (lower + len) as ActionId
     }
 
     /// The actions that `pattern` matches.
@@ -424,6 +454,23 @@ mod tests {
         assert!(!c.expand_into("s3:NoSuchThing*", &mut s));
         assert!(!c.expand_into("nosuch:*", &mut s));
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn prefix_runs_match_a_full_scan() {
+        let c = catalog();
+        for p in ["s3:Get*", "s3:get*", "IAM:Pass*", "ec2:Describe*", "s3:*", "kms:Z*", "lambda:Invoke*", "sts:Assume*"] {
+            let (service, name) = p.split_once(':').unwrap();
+            let mut brute = ActionSet::empty();
+            if let Some(range) = c.service(service) {
+                for id in range {
+                    if pattern::matches(name, c.get(id).name, true) {
+                        brute.insert(id);
+                    }
+                }
+            }
+            assert_eq!(c.expand(p), brute, "{p}");
+        }
     }
 
     #[test]
