@@ -1,5 +1,8 @@
 //! `roleguard`: judge IAM policies and CloudTrail events offline.
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use roleguard::check::{self, CheckResult, Kind};
 use roleguard::config::Config;
