@@ -87,7 +87,10 @@ fn main() {
         let h = folded_hash(s, a);
         let mut slot = (h as usize) & (size - 1);
         while table[slot].1 != u32::MAX {
-            assert!(table[slot].0 != h, "data/actions.tsv: two actions share a folded hash");
+            assert!(
+                table[slot].0 != h,
+                "data/actions.tsv: two actions share a folded hash"
+            );
             slot = (slot + 1) & (size - 1);
         }
         table[slot] = (h, i as u32);

@@ -17,10 +17,18 @@ fn read(path: &str) -> String {
 
 fn engine(c: &mut Criterion) {
     let config = Config::default();
-    let ctx = Context { config: &config, account: Some("111122223333") };
+    let ctx = Context {
+        config: &config,
+        account: Some("111122223333"),
+    };
 
     let mut g = c.benchmark_group("permissions");
-    for name in ["AdministratorAccess", "AmazonS3ReadOnlyAccess", "ReadOnlyAccess", "PowerUserAccess"] {
+    for name in [
+        "AdministratorAccess",
+        "AmazonS3ReadOnlyAccess",
+        "ReadOnlyAccess",
+        "PowerUserAccess",
+    ] {
         let doc = managed_policy(name).unwrap().document;
         g.bench_with_input(BenchmarkId::new("parse+judge", name), doc, |b, doc| {
             b.iter(|| permissions::judge(&Policy::parse(black_box(doc)).unwrap(), &ctx))
@@ -57,8 +65,12 @@ fn engine(c: &mut Criterion) {
     g.finish();
 
     let cat = catalog();
-    c.bench_function("catalog/lookup", |b| b.iter(|| cat.lookup(black_box("IAM:PassRole"))));
-    c.bench_function("catalog/expand s3:Get*", |b| b.iter(|| cat.expand(black_box("s3:Get*"))));
+    c.bench_function("catalog/lookup", |b| {
+        b.iter(|| cat.lookup(black_box("IAM:PassRole")))
+    });
+    c.bench_function("catalog/expand s3:Get*", |b| {
+        b.iter(|| cat.expand(black_box("s3:Get*")))
+    });
 }
 
 criterion_group!(benches, engine);

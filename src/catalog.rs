@@ -306,7 +306,10 @@ impl Catalog {
     /// The actions of `range` whose names start with `prefix` (case-insensitive).
     fn prefix_run(&self, range: Range<ActionId>, prefix: &str) -> Range<ActionId> {
         let names = &self.actions[range.start as usize..range.end as usize];
-        let starts = |a: &Action| a.name.len() >= prefix.len() && a.name.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
+        let starts = |a: &Action| {
+            a.name.len() >= prefix.len()
+                && a.name.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        };
         let lower = names.partition_point(|a| !starts(a) && cmp_ci(a.name, prefix).is_lt());
         let len = names[lower..].iter().take_while(|a| starts(a)).count();
         range.start + lower as ActionId..range.start + (lower + len) as ActionId
@@ -459,7 +462,16 @@ mod tests {
     #[test]
     fn prefix_runs_match_a_full_scan() {
         let c = catalog();
-        for p in ["s3:Get*", "s3:get*", "IAM:Pass*", "ec2:Describe*", "s3:*", "kms:Z*", "lambda:Invoke*", "sts:Assume*"] {
+        for p in [
+            "s3:Get*",
+            "s3:get*",
+            "IAM:Pass*",
+            "ec2:Describe*",
+            "s3:*",
+            "kms:Z*",
+            "lambda:Invoke*",
+            "sts:Assume*",
+        ] {
             let (service, name) = p.split_once(':').unwrap();
             let mut brute = ActionSet::empty();
             if let Some(range) = c.service(service) {

@@ -286,7 +286,11 @@ fn tag_value(s: &str) -> String {
     if s.len() <= TAG_VALUE_MAX {
         return s.to_owned();
     }
-    let cut = &s[..TAG_VALUE_MAX - 4];
+    let mut end = TAG_VALUE_MAX - 4;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = &s[..end];
     let cut = cut.rfind(' ').map_or(cut, |i| &cut[..i]);
     format!("{cut} ...")
 }
@@ -427,4 +431,20 @@ fn without_statements(text: &str, parsed: Option<&Policy>, offending: &[usize]) 
     }
     doc["Statement"] = Value::Array(kept);
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tag_value;
+
+    #[test]
+    fn tag_values_fit_iam_limits() {
+        assert_eq!(tag_value("a b"), "a b");
+        let long = "rule-".repeat(80);
+        let v = tag_value(&long);
+        assert!(v.len() <= 256 && v.ends_with(" ..."), "{v}");
+        // Multi-byte characters at the cut: no panic, still within the limit.
+        let v = tag_value(&"é".repeat(200));
+        assert!(v.len() <= 256 && v.ends_with(" ..."));
+    }
 }

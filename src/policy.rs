@@ -553,8 +553,10 @@ fn parse_conditions(value: &Value, path: PathFn) -> Result<Vec<Condition>, Polic
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
-        .then(|| &s[prefix.len()..])
+    // `get` rather than indexing: the text may hold multi-byte characters.
+    s.get(..prefix.len())
+        .filter(|head| head.eq_ignore_ascii_case(prefix))
+        .map(|_| &s[prefix.len()..])
 }
 
 fn scalar(v: &Value, path: PathFn) -> Result<String, PolicyError> {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod events;
+mod robustness;
 
 use std::path::PathBuf;
 
