@@ -46,7 +46,8 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    fn failed(path: &str, kind: Option<Kind>, error: String) -> CheckResult {
+    /// An input that could not be read or understood.
+    pub fn failed(path: &str, kind: Option<Kind>, error: String) -> CheckResult {
         CheckResult {
             path: path.into(),
             kind,

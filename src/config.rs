@@ -4,6 +4,7 @@
 //! An invalid configuration is refused with an error that names the key.
 
 use crate::pattern;
+use crate::policy::is_account_id;
 use crate::rules::{self, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -169,10 +170,6 @@ fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
         key: key.into(),
         message: message.into(),
     }
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit())
 }
 
 impl Config {

@@ -583,11 +583,15 @@ impl fmt::Display for Effect {
     }
 }
 
+/// Is this an AWS account id (12 digits)?
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit())
+}
+
 /// The account id in an AWS principal: a bare 12-digit id or an IAM/STS ARN.
 /// `None` for `*`, unique ids (`AROA...`) and anything else.
 pub fn principal_account(value: &str) -> Option<&str> {
-    let is_account = |s: &str| s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit());
-    if is_account(value) {
+    if is_account_id(value) {
         return Some(value);
     }
     let mut parts = value.splitn(6, ':');
@@ -598,7 +602,7 @@ pub fn principal_account(value: &str) -> Option<&str> {
         parts.next()?,
         parts.next()?,
     );
-    (arn == "arn" && (service == "iam" || service == "sts") && is_account(account))
+    (arn == "arn" && (service == "iam" || service == "sts") && is_account_id(account))
         .then_some(account)
 }
 

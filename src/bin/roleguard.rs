@@ -81,7 +81,7 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 }
 
 fn parse_account(s: &str) -> Result<String, String> {
-    if s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit()) {
+    if roleguard::policy::is_account_id(s) {
         Ok(s.to_owned())
     } else {
         Err(format!("{s:?} is not a 12-digit account id"))
@@ -185,15 +185,7 @@ fn main() -> ExitCode {
                 let shown = p.display().to_string();
                 match read(p) {
                     Ok(text) => check::check_text(&shown, &text, kind, &config, account.as_deref()),
-                    Err(e) => CheckResult {
-                        path: shown,
-                        kind: None,
-                        findings: vec![],
-                        notes: vec![],
-                        plan: None,
-                        skipped: None,
-                        error: Some(e),
-                    },
+                    Err(e) => CheckResult::failed(&shown, None, e),
                 }
             };
             // Inputs are independent: the cores take small batches in turn (a few
