@@ -43,6 +43,9 @@ pub struct CheckResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
     pub error: Option<String>,
+    /// The line (1-based) where each statement starts, for plain JSON files.
+    #[serde(skip)]
+    pub statement_lines: Vec<usize>,
 }
 
 impl CheckResult {
@@ -56,6 +59,7 @@ impl CheckResult {
             plan: None,
             skipped: None,
             error: Some(error),
+            statement_lines: vec![],
         }
     }
 
@@ -113,6 +117,7 @@ pub fn check_text(
             plan: None,
             skipped: None,
             error: None,
+            statement_lines: statement_lines(text),
         }
     };
     match kind {
@@ -140,9 +145,97 @@ pub fn check_text(
                     plan: Some(a.plan),
                     skipped: a.skipped,
                     error: None,
+                    statement_lines: vec![],
                 },
                 Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
             }
         }
+    }
+}
+
+/// The line (1-based) where each element of the top-level `Statement` starts,
+/// for a plain JSON document; empty for anything else (URL-encoded text,
+/// events). A small scanner, not a parser: the document has already parsed.
+pub fn statement_lines(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let (mut i, mut line, mut depth) = (0, 1, 0usize);
+    let mut lines = Vec::new();
+    // 0: looking for the key; 1: key seen, waiting for the value;
+    // 2: in the Statement list; 3: done.
+    let mut state = 0;
+    let mut list_depth = 0;
+    let mut expect_element = false;
+    let mut last_string: Option<(usize, usize)> = None;
+    while i < b.len() && state != 3 {
+        let c = b[i];
+        match c {
+            b'\n' => line += 1,
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    } else if b[i] == b'\n' {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+                if state == 2 && expect_element && depth == list_depth {
+                    lines.push(line);
+                    expect_element = false;
+                }
+                last_string = Some((start, i.min(b.len())));
+            }
+            b':' if state == 0 && depth == 1 => {
+                if last_string.is_some_and(|(s, e)| &text[s..e] == "Statement") {
+                    state = 1;
+                }
+            }
+            b'{' | b'[' => {
+                if state == 1 {
+                    if c == b'{' {
+                        lines.push(line);
+                        state = 3;
+                    } else {
+                        state = 2;
+                        list_depth = depth + 1;
+                        expect_element = true;
+                    }
+                } else if state == 2 && expect_element && depth == list_depth {
+                    lines.push(line);
+                    expect_element = false;
+                }
+                depth += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if state == 2 && depth < list_depth {
+                    state = 3;
+                }
+            }
+            b',' if state == 2 && depth == list_depth => expect_element = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_lines;
+
+    #[test]
+    fn statement_lines_in_plain_json() {
+        let text = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\"},\n    {\n      \"Sid\": \"x\"\n    }\n  ]\n}";
+        assert_eq!(statement_lines(text), vec![4, 5]);
+        let single = "{\"Id\": \"a\\\"Statement\\\"\",\n\"Statement\":\n {\"Effect\": \"Deny\"}}";
+        assert_eq!(statement_lines(single), vec![3]);
+        assert_eq!(statement_lines("%7B%22Statement%22"), Vec::<usize>::new());
+        assert_eq!(
+            statement_lines("{\"Statement\": [{\"Sid\": \"[\"}, {}]}"),
+            vec![1, 1]
+        );
     }
 }

@@ -175,12 +175,17 @@ pub fn sarif(results: &[CheckResult]) -> String {
         }
         for f in &r.findings {
             let index = RULES.iter().position(|x| x.id == f.rule).unwrap_or(0);
+            let mut location = json!({"artifactLocation": {"uri": r.path}});
+            // Point at the first statement the finding names, when its line is known.
+            if let Some(line) = f.statements.first().and_then(|i| r.statement_lines.get(*i)) {
+                location["region"] = json!({"startLine": line});
+            }
             sarif_results.push(json!({
                 "ruleId": f.rule,
                 "ruleIndex": index,
                 "level": sarif_level(f.severity),
                 "message": {"text": f.message},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.path}}}],
+                "locations": [{"physicalLocation": location}],
                 "properties": {"severity": f.severity, "security-severity": security_severity(f.severity), "statements": f.statements, "details": f.details}
             }));
         }

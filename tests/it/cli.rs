@@ -216,6 +216,23 @@ fn sarif_output() {
         );
     }
     assert_eq!(results[0]["level"], "error");
+    // Findings point at the statement's line; the unknown action is in the second statement.
+    let unknown = results
+        .iter()
+        .find(|r| r["ruleId"] == "perm-unknown-action")
+        .unwrap();
+    assert_eq!(
+        unknown["locations"][0]["physicalLocation"]["region"]["startLine"],
+        14
+    );
+    let escalation = results
+        .iter()
+        .find(|r| r["ruleId"] == "perm-privilege-escalation")
+        .unwrap();
+    assert_eq!(
+        escalation["locations"][0]["physicalLocation"]["region"]["startLine"],
+        4
+    );
     assert_eq!(run["invocations"][0]["executionSuccessful"], false);
     assert!(
         run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
