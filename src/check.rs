@@ -187,10 +187,11 @@ pub fn statement_lines(text: &str) -> Vec<usize> {
                 }
                 last_string = Some((start, i.min(b.len())));
             }
-            b':' if state == 0 && depth == 1 => {
-                if last_string.is_some_and(|(s, e)| &text[s..e] == "Statement") {
-                    state = 1;
-                }
+            b':' if state == 0
+                && depth == 1
+                && last_string.is_some_and(|(s, e)| &text[s..e] == "Statement") =>
+            {
+                state = 1;
             }
             b'{' | b'[' => {
                 if state == 1 {
