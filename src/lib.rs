@@ -6,6 +6,7 @@
 //! Lambda would do about them. [`check`] ties these together for one input,
 //! and [`report`] renders results for people and machines.
 
+pub mod aws;
 pub mod catalog;
 pub mod check;
 pub mod config;
@@ -13,5 +14,6 @@ pub mod event;
 pub mod pattern;
 pub mod plan;
 pub mod policy;
+pub mod remediate;
 pub mod report;
 pub mod rules;

@@ -2,6 +2,8 @@
 
 mod cli;
 mod events;
+mod moto;
+mod remediate;
 mod robustness;
 
 use std::path::PathBuf;

@@ -1,0 +1,254 @@
+//! The AWS SDK behind [`crate::remediate::Iam`].
+//!
+//! IAM returns policy documents URL-encoded; they are decoded here. Throttling
+//! and 5xx answers are retried by the SDK's standard retry policy.
+
+use crate::policy;
+use crate::remediate::{Iam, IamError, PolicyVersion, RoleState};
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_iam::types::Tag;
+use aws_sdk_iam::Client;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// IAM through the AWS SDK.
+#[derive(Clone, Debug)]
+pub struct AwsIam {
+    client: Client,
+}
+
+impl AwsIam {
+    pub fn new(client: Client) -> AwsIam {
+        AwsIam { client }
+    }
+
+    /// A client from the environment's configuration (credentials, region,
+    /// `AWS_ENDPOINT_URL`).
+    pub async fn from_env() -> AwsIam {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        AwsIam::new(Client::new(&config))
+    }
+}
+
+fn error<E: ProvideErrorMetadata + std::fmt::Debug>(e: E) -> IamError {
+    match e.code() {
+        Some("NoSuchEntity") => {
+            IamError::NotFound(e.message().unwrap_or("no such entity").to_string())
+        }
+        Some(code) => IamError::Other(format!("{code}: {}", e.message().unwrap_or(""))),
+        None => IamError::Other(format!("{e:?}")),
+    }
+}
+
+/// `Ok(None)` for NoSuchEntity.
+fn found<T>(r: Result<T, IamError>) -> Result<Option<T>, IamError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(IamError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn decoded(text: &str) -> Value {
+    policy::decode(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+impl Iam for AwsIam {
+    async fn get_role(&self, role: &str) -> Result<Option<RoleState>, IamError> {
+        let out = found(
+            self.client
+                .get_role()
+                .role_name(role)
+                .send()
+                .await
+                .map_err(error),
+        )?;
+        let Some(role) = out.and_then(|o| o.role) else {
+            return Ok(None);
+        };
+        Ok(Some(RoleState {
+            trust_policy: role
+                .assume_role_policy_document()
+                .map(decoded)
+                .unwrap_or(Value::Null),
+            max_session_duration: role.max_session_duration().unwrap_or(3600).max(0) as u32,
+            permissions_boundary: role
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_string),
+            tags: role
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+        }))
+    }
+
+    async fn attached_role_policies(&self, role: &str) -> Result<Vec<String>, IamError> {
+        let mut arns = Vec::new();
+        let mut pages = self
+            .client
+            .list_attached_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(error)?;
+            arns.extend(
+                page.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string)),
+            );
+        }
+        Ok(arns)
+    }
+
+    async fn get_role_policy(&self, role: &str, name: &str) -> Result<Option<Value>, IamError> {
+        let out = found(
+            self.client
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send()
+                .await
+                .map_err(error),
+        )?;
+        Ok(out.map(|o| decoded(o.policy_document())))
+    }
+
+    async fn detach_role_policy(&self, role: &str, arn: &str) -> Result<(), IamError> {
+        self.client
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn delete_role_policy(&self, role: &str, name: &str) -> Result<(), IamError> {
+        self.client
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn put_role_policy(
+        &self,
+        role: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<(), IamError> {
+        self.client
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .policy_document(document)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn update_assume_role_policy(&self, role: &str, document: &str) -> Result<(), IamError> {
+        self.client
+            .update_assume_role_policy()
+            .role_name(role)
+            .policy_document(document)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn update_max_session_duration(&self, role: &str, seconds: u32) -> Result<(), IamError> {
+        self.client
+            .update_role()
+            .role_name(role)
+            .max_session_duration(seconds as i32)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn put_role_permissions_boundary(&self, role: &str, arn: &str) -> Result<(), IamError> {
+        self.client
+            .put_role_permissions_boundary()
+            .role_name(role)
+            .permissions_boundary(arn)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn tag_role(&self, role: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError> {
+        let tags = tags
+            .iter()
+            .map(|(k, v)| {
+                Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .map_err(|e| IamError::Other(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.client
+            .tag_role()
+            .role_name(role)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn policy_versions(&self, arn: &str) -> Result<Option<Vec<PolicyVersion>>, IamError> {
+        let out = found(
+            self.client
+                .list_policy_versions()
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(error),
+        )?;
+        Ok(out.map(|o| {
+            o.versions()
+                .iter()
+                .map(|v| PolicyVersion {
+                    version_id: v.version_id().unwrap_or_default().to_string(),
+                    is_default: v.is_default_version(),
+                    created: v.create_date().map_or(0, |d| d.secs()),
+                })
+                .collect()
+        }))
+    }
+
+    async fn set_default_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError> {
+        self.client
+            .set_default_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn delete_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError> {
+        self.client
+            .delete_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+}

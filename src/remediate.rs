@@ -1,0 +1,373 @@
+//! Carry out a plan against IAM, idempotently.
+//!
+//! The IAM calls sit behind the small [`Iam`] trait (the AWS SDK implements
+//! it in [`crate::aws`]), so the decisions here do not depend on the SDK.
+//! Before each change the current state is read: a step whose work is already
+//! done (a repeated delivery, a policy detached by hand, a deleted role) is
+//! `already`, and a step whose target has changed since the event (a newer
+//! trust policy, a newer inline document) is `superseded` and left alone, so an
+//! older event never overwrites a newer change.
+
+use crate::plan::Step;
+use crate::policy;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Why an IAM call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IamError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What the executor needs to know about a role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleState {
+    /// The trust policy, decoded from the URL-encoded form IAM returns.
+    pub trust_policy: Value,
+    pub max_session_duration: u32,
+    pub permissions_boundary: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One version of a managed policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersion {
+    pub version_id: String,
+    pub is_default: bool,
+    /// Seconds since the epoch.
+    pub created: i64,
+}
+
+/// The IAM calls roleguard makes. Reads return `Ok(None)` for what does not exist.
+#[allow(async_fn_in_trait)]
+pub trait Iam {
+    async fn get_role(&self, role: &str) -> Result<Option<RoleState>, IamError>;
+    async fn attached_role_policies(&self, role: &str) -> Result<Vec<String>, IamError>;
+    async fn get_role_policy(&self, role: &str, name: &str) -> Result<Option<Value>, IamError>;
+    async fn detach_role_policy(&self, role: &str, arn: &str) -> Result<(), IamError>;
+    async fn delete_role_policy(&self, role: &str, name: &str) -> Result<(), IamError>;
+    async fn put_role_policy(&self, role: &str, name: &str, document: &str)
+        -> Result<(), IamError>;
+    async fn update_assume_role_policy(&self, role: &str, document: &str) -> Result<(), IamError>;
+    async fn update_max_session_duration(&self, role: &str, seconds: u32) -> Result<(), IamError>;
+    async fn put_role_permissions_boundary(&self, role: &str, arn: &str) -> Result<(), IamError>;
+    async fn tag_role(&self, role: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError>;
+    async fn policy_versions(&self, arn: &str) -> Result<Option<Vec<PolicyVersion>>, IamError>;
+    async fn set_default_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError>;
+    async fn delete_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError>;
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The change was made.
+    Done,
+    /// Nothing to do: the state is already what the step wants.
+    Already,
+    /// Left alone: the target changed after the event.
+    Superseded,
+    /// Dry run: what would have been done.
+    WouldDo,
+    /// Not carried out here (notification is the alert channels' work).
+    Skipped,
+    Failed,
+}
+
+/// One step and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepResult {
+    pub step: Step,
+    pub status: Status,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Carry out the steps in order. A failed step does not stop the others;
+/// the caller reports the invocation as failed when any step failed.
+pub async fn execute<I: Iam>(iam: &I, steps: &[Step], dry_run: bool) -> Vec<StepResult> {
+    let mut out = Vec::with_capacity(steps.len());
+    for step in steps {
+        let (status, detail) = match run(iam, step, dry_run).await {
+            Ok(r) => r,
+            Err(e) => (Status::Failed, e.to_string()),
+        };
+        out.push(StepResult {
+            step: step.clone(),
+            status,
+            detail,
+        });
+    }
+    out
+}
+
+/// Compact JSON for IAM: the document as roleguard records it.
+fn to_text(v: &Value) -> String {
+    v.to_string()
+}
+
+/// Do two documents say the same thing? IAM normalises white space and may
+/// URL-encode, so compare them as JSON.
+fn same_document(a: &Value, b: &Value) -> bool {
+    let norm = |v: &Value| match v {
+        Value::String(s) => policy::decode(s).unwrap_or_else(|_| v.clone()),
+        other => other.clone(),
+    };
+    norm(a) == norm(b)
+}
+
+async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, String), IamError> {
+    let act = |what: &str| {
+        if dry_run {
+            Ok((Status::WouldDo, what.to_string()))
+        } else {
+            Err(())
+        }
+    };
+    match step {
+        Step::DetachRolePolicy {
+            role_name,
+            policy_arn,
+        } => {
+            if !iam
+                .attached_role_policies(role_name)
+                .await
+                .or_else(absent)?
+                .iter()
+                .any(|a| a == policy_arn)
+            {
+                return Ok((Status::Already, "not attached".into()));
+            }
+            if let Ok(r) = act("would detach") {
+                return Ok(r);
+            }
+            done(iam.detach_role_policy(role_name, policy_arn).await)
+        }
+        Step::DeleteRolePolicy {
+            role_name,
+            policy_name,
+            removed_document,
+        } => {
+            let Some(current) = iam.get_role_policy(role_name, policy_name).await? else {
+                return Ok((Status::Already, "no such inline policy".into()));
+            };
+            if !same_document(&current, removed_document) {
+                return Ok((
+                    Status::Superseded,
+                    "the inline policy changed after the event".into(),
+                ));
+            }
+            if let Ok(r) = act("would delete") {
+                return Ok(r);
+            }
+            done(iam.delete_role_policy(role_name, policy_name).await)
+        }
+        Step::PutRolePolicy {
+            role_name,
+            policy_name,
+            policy_document,
+        } => {
+            if iam.get_role(role_name).await?.is_none() {
+                return Ok((Status::Already, "the role no longer exists".into()));
+            }
+            if let Some(current) = iam.get_role_policy(role_name, policy_name).await? {
+                if same_document(&current, policy_document) {
+                    return Ok((Status::Already, "already in place".into()));
+                }
+            }
+            if let Ok(r) = act("would put") {
+                return Ok(r);
+            }
+            done(
+                iam.put_role_policy(role_name, policy_name, &to_text(policy_document))
+                    .await,
+            )
+        }
+        Step::UpdateAssumeRolePolicy {
+            role_name,
+            policy_document,
+            replaced_document,
+        } => {
+            let Some(role) = iam.get_role(role_name).await? else {
+                return Ok((Status::Already, "the role no longer exists".into()));
+            };
+            if same_document(&role.trust_policy, policy_document) {
+                return Ok((Status::Already, "already in place".into()));
+            }
+            if !same_document(&role.trust_policy, replaced_document) {
+                return Ok((
+                    Status::Superseded,
+                    "the trust policy changed after the event".into(),
+                ));
+            }
+            if let Ok(r) = act("would update") {
+                return Ok(r);
+            }
+            done(
+                iam.update_assume_role_policy(role_name, &to_text(policy_document))
+                    .await,
+            )
+        }
+        Step::UpdateRole {
+            role_name,
+            max_session_duration,
+        } => {
+            let Some(role) = iam.get_role(role_name).await? else {
+                return Ok((Status::Already, "the role no longer exists".into()));
+            };
+            if role.max_session_duration <= *max_session_duration {
+                return Ok((
+                    Status::Already,
+                    format!("MaxSessionDuration is {}", role.max_session_duration),
+                ));
+            }
+            if let Ok(r) = act("would update") {
+                return Ok(r);
+            }
+            done(
+                iam.update_max_session_duration(role_name, *max_session_duration)
+                    .await,
+            )
+        }
+        Step::PutRolePermissionsBoundary {
+            role_name,
+            permissions_boundary,
+        } => {
+            let Some(role) = iam.get_role(role_name).await? else {
+                return Ok((Status::Already, "the role no longer exists".into()));
+            };
+            if role.permissions_boundary.as_deref() == Some(permissions_boundary.as_str()) {
+                return Ok((Status::Already, "already in place".into()));
+            }
+            if let Ok(r) = act("would put") {
+                return Ok(r);
+            }
+            done(
+                iam.put_role_permissions_boundary(role_name, permissions_boundary)
+                    .await,
+            )
+        }
+        Step::TagRole { role_name, tags } => {
+            let Some(role) = iam.get_role(role_name).await? else {
+                return Ok((Status::Already, "the role no longer exists".into()));
+            };
+            if tags.iter().all(|(k, v)| role.tags.get(k) == Some(v)) {
+                return Ok((Status::Already, "already tagged".into()));
+            }
+            if let Ok(r) = act("would tag") {
+                return Ok(r);
+            }
+            done(iam.tag_role(role_name, tags).await)
+        }
+        Step::SetDefaultPolicyVersion {
+            policy_arn,
+            version_id,
+        } => {
+            let Some(versions) = iam.policy_versions(policy_arn).await? else {
+                return Ok((Status::Already, "the policy no longer exists".into()));
+            };
+            // The version to restore: the one named, or the newest but the current default.
+            let target = match version_id {
+                Some(v) => versions.iter().find(|p| &p.version_id == v),
+                None => {
+                    let default_created = versions
+                        .iter()
+                        .find(|p| p.is_default)
+                        .map_or(i64::MAX, |p| p.created);
+                    versions
+                        .iter()
+                        .filter(|p| !p.is_default && p.created <= default_created)
+                        .max_by_key(|p| (p.created, p.version_id.clone()))
+                }
+            };
+            let Some(target) = target else {
+                return Ok((Status::Failed, "no earlier version to restore".into()));
+            };
+            if target.is_default {
+                return Ok((
+                    Status::Already,
+                    format!("{} is the default", target.version_id),
+                ));
+            }
+            if let Ok(r) = act(&format!("would make {} the default", target.version_id)) {
+                return Ok(r);
+            }
+            let v = target.version_id.clone();
+            done(iam.set_default_policy_version(policy_arn, &v).await)
+                .map(|(s, _)| (s, format!("{v} is the default")))
+        }
+        Step::DeletePolicyVersion {
+            policy_arn,
+            version_id,
+            ..
+        } => {
+            let Some(versions) = iam.policy_versions(policy_arn).await? else {
+                return Ok((Status::Already, "the policy no longer exists".into()));
+            };
+            match versions.iter().find(|p| &p.version_id == version_id) {
+                None => Ok((Status::Already, "no such version".into())),
+                Some(p) if p.is_default && !dry_run => {
+                    Ok((Status::Failed, "the version is still the default".into()))
+                }
+                Some(_) => {
+                    if let Ok(r) = act("would delete") {
+                        return Ok(r);
+                    }
+                    done(iam.delete_policy_version(policy_arn, version_id).await)
+                }
+            }
+        }
+        Step::Notify { .. } => Ok((Status::Skipped, "alert channels are not configured".into())),
+    }
+}
+
+/// A write that found nothing to act on has nothing left to do.
+fn done(r: Result<(), IamError>) -> Result<(Status, String), IamError> {
+    match r {
+        Ok(()) => Ok((Status::Done, String::new())),
+        Err(IamError::NotFound(what)) => Ok((Status::Already, format!("not found: {what}"))),
+        Err(e) => Err(e),
+    }
+}
+
+/// A read of something that no longer exists reads as empty.
+fn absent(e: IamError) -> Result<Vec<String>, IamError> {
+    match e {
+        IamError::NotFound(_) => Ok(vec![]),
+        e => Err(e),
+    }
+}
+
+/// What handling one event did: the verdict, the plan, and every step's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    #[serde(flatten)]
+    pub assessment: crate::plan::Assessment,
+    pub dry_run: bool,
+    pub results: Vec<StepResult>,
+    /// False when any step failed: the invocation fails, so the event is
+    /// retried or dead-lettered.
+    pub ok: bool,
+}
+
+/// Judge an event and carry out its plan (or, in a dry run, say what would be done).
+pub async fn handle<I: Iam>(
+    iam: &I,
+    event: &crate::event::Event,
+    config: &crate::config::Config,
+    dry_run: bool,
+) -> Result<Outcome, crate::plan::AssessError> {
+    let assessment = crate::plan::assess(event, config)?;
+    let results = execute(iam, &assessment.plan, dry_run).await;
+    let ok = results.iter().all(|r| r.status != Status::Failed);
+    Ok(Outcome {
+        assessment,
+        dry_run,
+        results,
+        ok,
+    })
+}

@@ -1,0 +1,404 @@
+//! The plan carried out against a real IAM API (moto): build the role's
+//! state, feed the sample event, then read moto's state back.
+
+use super::moto::Moto;
+use roleguard::aws::AwsIam;
+use roleguard::config::Config;
+use roleguard::event::Event;
+use roleguard::remediate::{handle, Outcome, Status};
+use serde_json::{json, Value};
+
+fn event(name: &str) -> Event {
+    Event::parse(&std::fs::read_to_string(super::root().join("events").join(name)).unwrap())
+        .unwrap()
+}
+
+/// The document a sample event carries in requestParameters.
+fn event_document(name: &str, field: &str) -> String {
+    event(name).trail.request_parameters.unwrap()[field]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+async fn create_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) {
+    iam.create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn run(iam: &aws_sdk_iam::Client, name: &str, config: &Config, dry_run: bool) -> Outcome {
+    handle(&AwsIam::new(iam.clone()), &event(name), config, dry_run)
+        .await
+        .unwrap()
+}
+
+fn statuses(o: &Outcome) -> Vec<Status> {
+    o.results.iter().map(|r| r.status).collect()
+}
+
+async fn attached(iam: &aws_sdk_iam::Client, role: &str) -> Vec<String> {
+    let out = iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    out.attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(String::from))
+        .collect()
+}
+
+async fn tags(iam: &aws_sdk_iam::Client, role: &str) -> Vec<(String, String)> {
+    let out = iam.list_role_tags().role_name(role).send().await.unwrap();
+    out.tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+async fn trust(iam: &aws_sdk_iam::Client, role: &str) -> Value {
+    let out = iam.get_role().role_name(role).send().await.unwrap();
+    roleguard::policy::decode(out.role().unwrap().assume_role_policy_document().unwrap()).unwrap()
+}
+
+const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+#[tokio::test]
+async fn attached_admin_is_detached_and_tagged() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    iam.attach_role_policy()
+        .role_name("app-lambda")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+
+    let o = run(
+        &iam,
+        "attach-admin.noncompliant.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert!(o.ok, "{:?}", o.results);
+    assert_eq!(statuses(&o), [Status::Done, Status::Done, Status::Skipped]);
+    assert!(attached(&iam, "app-lambda").await.is_empty());
+    let t = tags(&iam, "app-lambda").await;
+    assert!(
+        t.contains(&("roleguard:status".into(), "reverted".into())),
+        "{t:?}"
+    );
+    assert!(t.contains(&(
+        "roleguard:findings".into(),
+        "perm-denied-managed-policy perm-full-admin".into()
+    )));
+
+    // A repeated delivery finds the work done and changes nothing.
+    let again = run(
+        &iam,
+        "attach-admin.noncompliant.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert_eq!(
+        statuses(&again),
+        [Status::Already, Status::Already, Status::Skipped]
+    );
+}
+
+#[tokio::test]
+async fn dry_run_changes_nothing() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    iam.attach_role_policy()
+        .role_name("app-lambda")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    let o = run(
+        &iam,
+        "attach-admin.noncompliant.json",
+        &Config::default(),
+        true,
+    )
+    .await;
+    assert_eq!(
+        statuses(&o),
+        [Status::WouldDo, Status::WouldDo, Status::Skipped]
+    );
+    assert_eq!(attached(&iam, "app-lambda").await, [ADMIN]);
+    assert!(tags(&iam, "app-lambda").await.is_empty());
+}
+
+#[tokio::test]
+async fn inline_escalation_is_deleted() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    let doc = event_document("put-inline-passrole.noncompliant.json", "policyDocument");
+    iam.put_role_policy()
+        .role_name("app-lambda")
+        .policy_name("deploy")
+        .policy_document(&doc)
+        .send()
+        .await
+        .unwrap();
+    let o = run(
+        &iam,
+        "put-inline-passrole.noncompliant.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
+    let left = iam
+        .list_role_policies()
+        .role_name("app-lambda")
+        .send()
+        .await
+        .unwrap();
+    assert!(left.policy_names().is_empty());
+}
+
+#[tokio::test]
+async fn a_newer_inline_document_is_not_deleted() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    // Someone fixed the policy after the bad event: the older event must not delete the fix.
+    let fixed = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "arn:aws:lambda:us-east-1:111122223333:function:app"}]});
+    iam.put_role_policy()
+        .role_name("app-lambda")
+        .policy_name("deploy")
+        .policy_document(fixed.to_string())
+        .send()
+        .await
+        .unwrap();
+    let o = run(
+        &iam,
+        "put-inline-passrole.noncompliant.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert_eq!(o.results[0].status, Status::Superseded);
+    let kept = iam
+        .get_role_policy()
+        .role_name("app-lambda")
+        .policy_name("deploy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        roleguard::policy::decode(kept.policy_document()).unwrap(),
+        fixed
+    );
+}
+
+#[tokio::test]
+async fn wildcard_oidc_trust_loses_its_statement() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let bad = event_document(
+        "update-trust-github-wildcard.noncompliant.json",
+        "policyDocument",
+    );
+    create_role(&iam, "ci-deploy", &bad).await;
+    let o = run(
+        &iam,
+        "update-trust-github-wildcard.noncompliant.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
+    let now = trust(&iam, "ci-deploy").await;
+    let statements = now["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Sid"], "Lambda");
+}
+
+#[tokio::test]
+async fn an_older_trust_event_does_not_overwrite_a_newer_trust_policy() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-public", LAMBDA_TRUST).await;
+    let o = run(
+        &iam,
+        "create-role-public-trust.noncompliant.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert_eq!(o.results[0].status, Status::Superseded);
+    assert_eq!(
+        trust(&iam, "app-public").await,
+        serde_json::from_str::<Value>(LAMBDA_TRUST).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn public_trust_becomes_deny_all() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let bad = event_document(
+        "create-role-public-trust.noncompliant.json",
+        "assumeRolePolicyDocument",
+    );
+    create_role(&iam, "app-public", &bad).await;
+    let o = run(
+        &iam,
+        "create-role-public-trust.noncompliant.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert!(o.ok);
+    assert_eq!(
+        trust(&iam, "app-public").await,
+        roleguard::plan::deny_all_trust_policy()
+    );
+}
+
+#[tokio::test]
+async fn long_sessions_are_shortened() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    iam.update_role()
+        .role_name("app-lambda")
+        .max_session_duration(43200)
+        .send()
+        .await
+        .unwrap();
+    let o = run(
+        &iam,
+        "update-role-12h-session.noncompliant.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert_eq!(o.results[0].status, Status::Done);
+    let role = iam.get_role().role_name("app-lambda").send().await.unwrap();
+    assert_eq!(role.role().unwrap().max_session_duration(), Some(3600));
+}
+
+#[tokio::test]
+async fn bad_policy_version_is_rolled_back() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let v1 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::app/*"}]}"#;
+    let arn = iam
+        .create_policy()
+        .policy_name("app-deploy")
+        .policy_document(v1)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    assert_eq!(arn, "arn:aws:iam::111122223333:policy/app-deploy");
+    let bad = event_document(
+        "create-policy-version-admin.noncompliant.json",
+        "policyDocument",
+    );
+    let v2 = iam
+        .create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(&bad)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    // The sample event names v4; make the event match what moto created.
+    let created = v2
+        .policy_version()
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_string();
+    let mut e = event("create-policy-version-admin.noncompliant.json");
+    e.trail.response_elements =
+        Some(json!({"policyVersion": {"versionId": created, "isDefaultVersion": true}}));
+    let o = handle(&AwsIam::new(iam.clone()), &e, &Config::default(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&o),
+        [Status::Done, Status::Done, Status::Skipped],
+        "{:?}",
+        o.results
+    );
+    let versions = iam
+        .list_policy_versions()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<(String, bool)> = versions
+        .versions()
+        .iter()
+        .map(|v| (v.version_id().unwrap().to_string(), v.is_default_version()))
+        .collect();
+    assert_eq!(ids, [("v1".to_string(), true)]);
+}
+
+#[tokio::test]
+async fn compliant_failed_and_own_events_change_nothing() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    iam.attach_role_policy()
+        .role_name("app-lambda")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    for name in [
+        "attach-dynamodb-readonly.compliant.json",
+        "failed-call.ignored.json",
+        "roleguard-own-change.ignored.json",
+    ] {
+        let o = run(&iam, name, &Config::default(), false).await;
+        assert!(o.results.is_empty() && o.ok, "{name}: {:?}", o.results);
+    }
+    assert_eq!(
+        attached(&iam, "app-lambda").await,
+        [ADMIN],
+        "nothing was touched"
+    );
+    assert!(tags(&iam, "app-lambda").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_deleted_role_is_nothing_to_do() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let o = run(
+        &iam,
+        "update-role-12h-session.noncompliant.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert!(o.ok);
+    assert_eq!(
+        statuses(&o),
+        [Status::Already, Status::Already, Status::Skipped]
+    );
+}
