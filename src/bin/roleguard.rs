@@ -64,6 +64,22 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Handle one EventBridge event as the Lambda does: judge it and carry out
+    /// the plan against the AWS endpoint the environment names
+    /// (AWS_ENDPOINT_URL, standard credentials), then print the outcome JSON.
+    ///
+    /// Exit status: 0 when every step succeeded or there was nothing to do,
+    /// 1 when a step failed, 2 when the event or configuration is bad.
+    Handle {
+        /// Compute and report the plan, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Configuration file (YAML); the embedded default otherwise.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The event (EventBridge JSON), or - for standard input.
+        event: PathBuf,
+    },
     /// List the rules.
     Rules {
         #[arg(long, value_enum, default_value = "text")]
@@ -240,6 +256,62 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
+            }
+        }
+        Command::Handle {
+            dry_run,
+            config,
+            event,
+        } => {
+            let config = match config
+                .as_deref()
+                .map_or_else(|| Ok(Config::default()), Config::load)
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("roleguard: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let event = match read(&event)
+                .and_then(|t| roleguard::event::Event::parse(&t).map_err(|e| e.to_string()))
+            {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("roleguard: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("roleguard: cannot start the async runtime: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let outcome = runtime.block_on(async {
+                let iam = roleguard::aws::AwsIam::from_env().await;
+                roleguard::remediate::handle(&iam, &event, &config, dry_run).await
+            });
+            match outcome {
+                Ok(o) => {
+                    print(
+                        &(serde_json::to_string_pretty(&o).unwrap_or_default() + "\n"),
+                        false,
+                    );
+                    if o.ok {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("roleguard: {e}");
+                    ExitCode::from(2)
+                }
             }
         }
         Command::Rules { format } => {

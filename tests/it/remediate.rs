@@ -402,3 +402,57 @@ async fn a_deleted_role_is_nothing_to_do() {
         [Status::Already, Status::Already, Status::Skipped]
     );
 }
+
+/// `roleguard handle` runs the same handler against the endpoint the environment names.
+#[tokio::test]
+async fn handle_command_against_moto() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    iam.attach_role_policy()
+        .role_name("app-lambda")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    let cmd = |extra: &[&str]| {
+        let mut args = vec!["handle"];
+        args.extend_from_slice(extra);
+        args.push("events/attach-admin.noncompliant.json");
+        std::process::Command::new(env!("CARGO_BIN_EXE_roleguard"))
+            .args(&args)
+            .current_dir(super::root())
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap()
+    };
+    let dry = cmd(&["--dry-run"]);
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let v: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["results"][0]["status"], "would_do");
+    assert_eq!(attached(&iam, "app-lambda").await, [ADMIN]);
+
+    let real = cmd(&[]);
+    assert_eq!(
+        real.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
+    let v: Value = serde_json::from_slice(&real.stdout).unwrap();
+    assert_eq!(v["event_id"], "eb-0006");
+    assert_eq!(v["results"][0]["step"]["action"], "detach_role_policy");
+    assert_eq!(v["results"][0]["status"], "done");
+    assert_eq!(v["ok"], true);
+    assert!(attached(&iam, "app-lambda").await.is_empty());
+}
