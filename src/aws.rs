@@ -230,6 +230,69 @@ impl Iam for AwsIam {
         }))
     }
 
+    async fn policy_document(
+        &self,
+        arn: &str,
+        version: Option<&str>,
+    ) -> Result<Option<String>, IamError> {
+        let version = match version {
+            Some(v) => v.to_string(),
+            None => {
+                let Some(p) = found(
+                    self.client
+                        .get_policy()
+                        .policy_arn(arn)
+                        .send()
+                        .await
+                        .map_err(error),
+                )?
+                else {
+                    return Ok(None);
+                };
+                match p.policy().and_then(|p| p.default_version_id()) {
+                    Some(v) => v.to_string(),
+                    None => return Ok(None),
+                }
+            }
+        };
+        let out = found(
+            self.client
+                .get_policy_version()
+                .policy_arn(arn)
+                .version_id(version)
+                .send()
+                .await
+                .map_err(error),
+        )?;
+        Ok(out
+            .and_then(|o| o.policy_version)
+            .and_then(|v| v.document)
+            .map(|d| match policy::decode(&d) {
+                Ok(v) => v.to_string(),
+                Err(_) => d,
+            }))
+    }
+
+    async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, IamError> {
+        let mut roles = Vec::new();
+        let mut pages = self
+            .client
+            .list_entities_for_policy()
+            .policy_arn(arn)
+            .entity_filter(aws_sdk_iam::types::EntityType::Role)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(error)?;
+            roles.extend(
+                page.policy_roles()
+                    .iter()
+                    .filter_map(|r| r.role_name().map(str::to_string)),
+            );
+        }
+        Ok(roles)
+    }
+
     async fn set_default_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError> {
         self.client
             .set_default_policy_version()

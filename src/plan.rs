@@ -52,9 +52,12 @@ pub enum Step {
     },
     SetDefaultPolicyVersion {
         policy_arn: String,
-        /// `null`: the version that was the default before the change,
-        /// looked up when the plan is carried out.
+        /// `null`: the newest version other than the bad one, looked up when
+        /// the plan is carried out.
         version_id: Option<String>,
+        /// The bad version the change made the default; when it is no longer
+        /// the default, the change has been superseded and nothing is done.
+        replacing: Option<String>,
     },
     DeletePolicyVersion {
         policy_arn: String,
@@ -116,8 +119,25 @@ fn document_value(text: &str) -> Value {
     policy::decode(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
-/// Judge an event and plan the response.
+/// What the shell fetched from IAM for a change that names a customer
+/// managed policy (AttachRolePolicy) or a policy version (SetDefaultPolicyVersion).
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    /// The policy document the change puts in force.
+    pub document: Option<String>,
+}
+
+/// Judge an event and plan the response, with nothing fetched from IAM.
 pub fn assess(event: &Event, config: &Config) -> Result<Assessment, AssessError> {
+    assess_with(event, config, &Fetched::default())
+}
+
+/// Judge an event and plan the response, with documents fetched from IAM.
+pub fn assess_with(
+    event: &Event,
+    config: &Config,
+    fetched: &Fetched,
+) -> Result<Assessment, AssessError> {
     let change = event.change()?;
     let call = change.call();
     let mut a = Assessment {
@@ -174,7 +194,12 @@ pub fn assess(event: &Event, config: &Config) -> Result<Assessment, AssessError>
             j.extend(trust::judge(&p, &ctx));
             trust_policy = Some(p);
         }
-        Change::AttachRolePolicy { policy_arn, .. } => j.extend(permissions::judge_attachment(policy_arn, &ctx)),
+        Change::AttachRolePolicy { policy_arn, .. } => match &fetched.document {
+            Some(doc) if !crate::catalog::is_aws_managed_arn(policy_arn) => {
+                j.extend(permissions::judge(&parse(call, doc)?, &ctx))
+            }
+            _ => j.extend(permissions::judge_attachment(policy_arn, &ctx)),
+        },
         Change::PutRolePolicy {
             document, policy_name, ..
         } => {
@@ -185,9 +210,12 @@ pub fn assess(event: &Event, config: &Config) -> Result<Assessment, AssessError>
             j.extend(permissions::judge(&parse(call, document)?, &ctx));
             j.notes.push("the policy's attachments to roles are looked up when the plan is carried out".into());
         }
-        Change::SetDefaultPolicyVersion { policy_arn, version_id } => j.notes.push(format!(
-            "{policy_arn} version {version_id}: the document is fetched from IAM when the event is handled"
-        )),
+        Change::SetDefaultPolicyVersion { policy_arn, version_id } => match &fetched.document {
+            Some(doc) => j.extend(permissions::judge(&parse(call, doc)?, &ctx)),
+            None => j.notes.push(format!(
+                "{policy_arn} version {version_id}: the document is fetched from IAM when the event is handled"
+            )),
+        },
         Change::PutRolePermissionsBoundary { boundary, .. } => {
             settings.permissions_boundary = Some(Some(boundary.clone()));
         }
@@ -366,6 +394,7 @@ fn revert(
                     steps.push(Step::SetDefaultPolicyVersion {
                         policy_arn: policy_arn.clone(),
                         version_id: None,
+                        replacing: version_id.clone(),
                     });
                 }
                 if let Some(v) = version_id {
@@ -377,9 +406,19 @@ fn revert(
                 }
             }
         }
-        Change::SetDefaultPolicyVersion { .. }
-        | Change::TagRole { .. }
-        | Change::UntagRole { .. } => {}
+        Change::SetDefaultPolicyVersion {
+            policy_arn,
+            version_id,
+        } => {
+            if of_target(Target::Permissions) {
+                steps.push(Step::SetDefaultPolicyVersion {
+                    policy_arn: policy_arn.clone(),
+                    version_id: None,
+                    replacing: Some(version_id.clone()),
+                });
+            }
+        }
+        Change::TagRole { .. } | Change::UntagRole { .. } => {}
         Change::PutRolePermissionsBoundary { .. }
         | Change::DeleteRolePermissionsBoundary { .. } => {}
         Change::UpdateRole { .. } => {}

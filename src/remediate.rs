@@ -57,6 +57,14 @@ pub trait Iam {
     async fn put_role_permissions_boundary(&self, role: &str, arn: &str) -> Result<(), IamError>;
     async fn tag_role(&self, role: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError>;
     async fn policy_versions(&self, arn: &str) -> Result<Option<Vec<PolicyVersion>>, IamError>;
+    /// A managed policy's document: the given version, or the default one.
+    async fn policy_document(
+        &self,
+        arn: &str,
+        version: Option<&str>,
+    ) -> Result<Option<String>, IamError>;
+    /// The roles a managed policy is attached to.
+    async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, IamError>;
     async fn set_default_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError>;
     async fn delete_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError>;
 }
@@ -266,23 +274,27 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
         Step::SetDefaultPolicyVersion {
             policy_arn,
             version_id,
+            replacing,
         } => {
             let Some(versions) = iam.policy_versions(policy_arn).await? else {
                 return Ok((Status::Already, "the policy no longer exists".into()));
             };
-            // The version to restore: the one named, or the newest but the current default.
+            let default = versions.iter().find(|p| p.is_default);
+            if let (Some(bad), Some(default)) = (replacing, default) {
+                if &default.version_id != bad {
+                    return Ok((
+                        Status::Superseded,
+                        format!("the default is now {}, not {bad}", default.version_id),
+                    ));
+                }
+            }
+            // The version to restore: the one named, or the newest other than the bad one.
             let target = match version_id {
                 Some(v) => versions.iter().find(|p| &p.version_id == v),
-                None => {
-                    let default_created = versions
-                        .iter()
-                        .find(|p| p.is_default)
-                        .map_or(i64::MAX, |p| p.created);
-                    versions
-                        .iter()
-                        .filter(|p| !p.is_default && p.created <= default_created)
-                        .max_by_key(|p| (p.created, p.version_id.clone()))
-                }
+                None => versions
+                    .iter()
+                    .filter(|p| !p.is_default && Some(&p.version_id) != replacing.as_ref())
+                    .max_by_key(|p| (p.created, version_number(&p.version_id))),
             };
             let Some(target) = target else {
                 return Ok((Status::Failed, "no earlier version to restore".into()));
@@ -325,6 +337,11 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
     }
 }
 
+/// `v12` -> 12, to order versions created in the same second.
+fn version_number(v: &str) -> u32 {
+    v.trim_start_matches('v').parse().unwrap_or(0)
+}
+
 /// A write that found nothing to act on has nothing left to do.
 fn done(r: Result<(), IamError>) -> Result<(Status, String), IamError> {
     match r {
@@ -354,14 +371,77 @@ pub struct Outcome {
     pub ok: bool,
 }
 
+/// Why an event could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error(transparent)]
+    Assess(#[from] crate::plan::AssessError),
+    #[error("reading {what} from IAM: {source}")]
+    Fetch { what: String, source: IamError },
+}
+
 /// Judge an event and carry out its plan (or, in a dry run, say what would be done).
+///
+/// What the engine needs from IAM is fetched first: a customer managed
+/// policy's document (AttachRolePolicy), the version put in force
+/// (SetDefaultPolicyVersion). AWS managed policies come from the embedded
+/// snapshot with no call. A change to a managed policy that no role uses is
+/// left alone.
 pub async fn handle<I: Iam>(
     iam: &I,
     event: &crate::event::Event,
     config: &crate::config::Config,
     dry_run: bool,
-) -> Result<Outcome, crate::plan::AssessError> {
-    let assessment = crate::plan::assess(event, config)?;
+) -> Result<Outcome, HandleError> {
+    use crate::event::Change;
+    let fetch = |what: String| move |source| HandleError::Fetch { what, source };
+    let mut fetched = crate::plan::Fetched::default();
+    let mut unused_policy = None;
+    // A failed call changed nothing: no need to read anything.
+    if event.trail.error_code.is_none() {
+        match event.change().map_err(crate::plan::AssessError::from)? {
+            Change::AttachRolePolicy { policy_arn, .. }
+                if !crate::catalog::is_aws_managed_arn(&policy_arn) =>
+            {
+                fetched.document = iam
+                    .policy_document(&policy_arn, None)
+                    .await
+                    .map_err(fetch(format!("the document of {policy_arn}")))?;
+            }
+            Change::SetDefaultPolicyVersion {
+                policy_arn,
+                version_id,
+            } => {
+                fetched.document = iam
+                    .policy_document(&policy_arn, Some(&version_id))
+                    .await
+                    .map_err(fetch(format!("{policy_arn} version {version_id}")))?;
+                unused_policy = Some(policy_arn);
+            }
+            Change::CreatePolicyVersion { policy_arn, .. } => unused_policy = Some(policy_arn),
+            _ => {}
+        }
+    }
+    let mut assessment = crate::plan::assess_with(event, config, &fetched)?;
+    if let Some(arn) = unused_policy {
+        let roles = iam
+            .roles_with_policy(&arn)
+            .await
+            .map_err(fetch(format!("the roles using {arn}")))?;
+        if roles.is_empty() && assessment.skipped.is_none() {
+            assessment.skipped = Some(format!("{arn} is attached to no role"));
+            assessment.plan.clear();
+        } else if !roles.is_empty() {
+            assessment
+                .judgement
+                .notes
+                .retain(|n| !n.contains("looked up when the plan is carried out"));
+            assessment
+                .judgement
+                .notes
+                .push(format!("{arn} is attached to {}", roles.join(", ")));
+        }
+    }
     let results = execute(iam, &assessment.plan, dry_run).await;
     let ok = results.iter().all(|r| r.status != Status::Failed);
     Ok(Outcome {

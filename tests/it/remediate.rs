@@ -313,6 +313,13 @@ async fn bad_policy_version_is_rolled_back() {
         .unwrap()
         .to_string();
     assert_eq!(arn, "arn:aws:iam::111122223333:policy/app-deploy");
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    iam.attach_role_policy()
+        .role_name("app-lambda")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
     let bad = event_document(
         "create-policy-version-admin.noncompliant.json",
         "policyDocument",
@@ -455,4 +462,173 @@ async fn handle_command_against_moto() {
     assert_eq!(v["results"][0]["status"], "done");
     assert_eq!(v["ok"], true);
     assert!(attached(&iam, "app-lambda").await.is_empty());
+}
+
+fn set_default_event(arn: &str, version: &str) -> Event {
+    let mut e = event("attach-admin.noncompliant.json");
+    e.trail.event_name = "SetDefaultPolicyVersion".into();
+    e.trail.request_parameters = Some(json!({"policyArn": arn, "versionId": version}));
+    e
+}
+
+#[tokio::test]
+async fn customer_managed_policies_are_fetched_and_judged() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    let admin =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let arn = iam
+        .create_policy()
+        .policy_name("team-admin")
+        .policy_document(admin)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    iam.attach_role_policy()
+        .role_name("app-lambda")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let mut e = event("attach-admin.noncompliant.json");
+    e.trail.request_parameters = Some(json!({"roleName": "app-lambda", "policyArn": arn}));
+    let o = handle(&AwsIam::new(iam.clone()), &e, &Config::default(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        o.assessment.judgement.findings[0].rule, "perm-full-admin",
+        "judged from the fetched document"
+    );
+    assert_eq!(o.results[0].status, Status::Done);
+    assert!(attached(&iam, "app-lambda").await.is_empty());
+}
+
+#[tokio::test]
+async fn set_default_to_a_bad_version_is_undone_unless_superseded() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    let bad = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#;
+    let good = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::app/*"}]}"#;
+    let arn = iam
+        .create_policy()
+        .policy_name("app")
+        .policy_document(bad)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    iam.create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(good)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name("app-lambda")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    // Someone switches back to the bad v1.
+    iam.set_default_policy_version()
+        .policy_arn(&arn)
+        .version_id("v1")
+        .send()
+        .await
+        .unwrap();
+    let iam_impl = AwsIam::new(iam.clone());
+    let o = handle(
+        &iam_impl,
+        &set_default_event(&arn, "v1"),
+        &Config::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
+    let default =
+        |versions: &aws_sdk_iam::operation::list_policy_versions::ListPolicyVersionsOutput| {
+            versions
+                .versions()
+                .iter()
+                .find(|v| v.is_default_version())
+                .unwrap()
+                .version_id()
+                .unwrap()
+                .to_string()
+        };
+    assert_eq!(
+        default(
+            &iam.list_policy_versions()
+                .policy_arn(&arn)
+                .send()
+                .await
+                .unwrap()
+        ),
+        "v2"
+    );
+    // A repeated delivery of the old event now finds v2 in force: superseded, nothing changes.
+    let again = handle(
+        &iam_impl,
+        &set_default_event(&arn, "v1"),
+        &Config::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.results[0].status, Status::Superseded);
+    assert_eq!(
+        default(
+            &iam.list_policy_versions()
+                .policy_arn(&arn)
+                .send()
+                .await
+                .unwrap()
+        ),
+        "v2"
+    );
+}
+
+#[tokio::test]
+async fn a_policy_no_role_uses_is_left_alone() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let bad = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#;
+    let arn = iam
+        .create_policy()
+        .policy_name("unused")
+        .policy_document(bad)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let o = handle(
+        &AwsIam::new(iam.clone()),
+        &set_default_event(&arn, "v1"),
+        &Config::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        o.assessment.skipped.as_deref(),
+        Some(format!("{arn} is attached to no role").as_str())
+    );
+    assert!(o.results.is_empty());
 }
