@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod check;
 pub mod config;
 pub mod event;
+pub mod lambda;
 pub mod pattern;
 pub mod plan;
 pub mod policy;

@@ -2,6 +2,7 @@
 
 mod cli;
 mod events;
+mod lambda;
 mod moto;
 mod remediate;
 mod robustness;

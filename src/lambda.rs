@@ -1,0 +1,154 @@
+//! The Lambda function's handler, minus the runtime: one EventBridge payload
+//! in, the outcome out. `src/bin/roleguard-lambda.rs` wires it to
+//! `lambda_runtime`.
+
+use crate::config::Config;
+use crate::event::{CloudTrail, Event, EventError};
+use crate::remediate::{self, Iam, Outcome};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Whether roleguard changes anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Enforce,
+    DryRun,
+}
+
+impl Mode {
+    /// From `ROLEGUARD_MODE`: `enforce` or `dry-run` (the default when unset).
+    pub fn from_env_value(v: Option<&str>) -> Result<Mode, String> {
+        match v.map(str::trim) {
+            None | Some("") | Some("dry-run") => Ok(Mode::DryRun),
+            Some("enforce") => Ok(Mode::Enforce),
+            Some(other) => Err(format!(
+                "ROLEGUARD_MODE={other:?}: expected enforce or dry-run"
+            )),
+        }
+    }
+}
+
+/// The configuration from `ROLEGUARD_CONFIG` (a file bundled with the
+/// function or anywhere on disk), or the embedded default.
+pub fn config_from_env(path: Option<&str>) -> Result<Config, String> {
+    match path.filter(|p| !p.is_empty()) {
+        Some(p) => Config::load(std::path::Path::new(p)).map_err(|e| e.to_string()),
+        None => Ok(Config::default()),
+    }
+}
+
+/// What one invocation returns.
+#[derive(Debug, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Reply {
+    /// A call roleguard does not handle.
+    Ignored {
+        event_id: Option<String>,
+        call: String,
+    },
+    Handled(Outcome),
+}
+
+/// Why an invocation fails (so EventBridge retries it or dead-letters it).
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    #[error("bad event: {0}")]
+    BadEvent(String),
+    #[error(transparent)]
+    Handle(#[from] remediate::HandleError),
+    #[error("{failed} of {total} steps failed for event {event_id}: {detail}")]
+    StepsFailed {
+        event_id: String,
+        failed: usize,
+        total: usize,
+        detail: String,
+        outcome: Box<Outcome>,
+    },
+}
+
+/// Handle one EventBridge payload.
+pub async fn handle_payload<I: Iam>(
+    iam: &I,
+    payload: Value,
+    config: &Config,
+    mode: Mode,
+) -> Result<Reply, InvocationError> {
+    let envelope: EventBridgeEvent<CloudTrail> =
+        serde_json::from_value(payload).map_err(|e| InvocationError::BadEvent(e.to_string()))?;
+    if envelope.detail.event_name.is_empty() {
+        return Err(InvocationError::BadEvent(
+            "detail.eventName is missing".into(),
+        ));
+    }
+    let event = Event {
+        id: envelope.id.clone().or(envelope.detail.event_id.clone()),
+        account: envelope
+            .detail
+            .recipient_account_id
+            .clone()
+            .or(envelope.account.clone()),
+        time: envelope
+            .time
+            .map(|t| t.to_rfc3339())
+            .or(envelope.detail.event_time.clone()),
+        trail: envelope.detail,
+    };
+    if let Err(EventError::Unsupported { name, .. }) = event.change() {
+        tracing::debug!(event_id = ?event.id, call = %name, "ignored: not a call roleguard handles");
+        return Ok(Reply::Ignored {
+            event_id: event.id,
+            call: name,
+        });
+    }
+    let outcome = remediate::handle(iam, &event, config, mode == Mode::DryRun).await?;
+    let actions: Vec<String> = outcome
+        .results
+        .iter()
+        .map(|r| {
+            let step = serde_json::to_value(&r.step).unwrap_or(Value::Null);
+            format!("{}:{:?}", step["action"].as_str().unwrap_or("?"), r.status).to_lowercase()
+        })
+        .collect();
+    let a = &outcome.assessment;
+    let verdict = if let Some(why) = &a.skipped {
+        format!("skipped ({why})")
+    } else if a.judgement.findings.is_empty() {
+        "compliant".into()
+    } else {
+        format!(
+            "non-compliant ({})",
+            a.judgement.max_severity().map_or("", |s| s.as_str())
+        )
+    };
+    tracing::info!(
+        event_id = a.event_id.as_deref().unwrap_or(""),
+        account = a.account.as_deref().unwrap_or(""),
+        role = a.role_name.as_deref().unwrap_or(""),
+        actor = a.actor.as_deref().unwrap_or(""),
+        call = a.call,
+        verdict = %verdict,
+        actions = %actions.join(" "),
+        "handled"
+    );
+    if !outcome.ok {
+        let failed: Vec<&remediate::StepResult> = outcome
+            .results
+            .iter()
+            .filter(|r| r.status == remediate::Status::Failed)
+            .collect();
+        return Err(InvocationError::StepsFailed {
+            event_id: a.event_id.clone().unwrap_or_default(),
+            failed: failed.len(),
+            total: outcome.results.len(),
+            detail: failed
+                .iter()
+                .map(|r| r.detail.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            outcome: Box::new(outcome),
+        });
+    }
+    Ok(Reply::Handled(outcome))
+}
