@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per area.
 
 mod cli;
+mod e2e;
 mod events;
 mod lambda;
 mod moto;

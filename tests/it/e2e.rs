@@ -1,0 +1,138 @@
+//! End to end: the real `roleguard-lambda` binary behind a real Lambda Runtime
+//! API (`cargo lambda watch`), invoked with `cargo lambda invoke`, acting on a
+//! real IAM API (moto). cargo-lambda comes from requirements-test.txt.
+
+use super::moto::Moto;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `cargo lambda watch` and everything it starts, stopped on drop.
+struct Watch {
+    child: Child,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // The watcher runs the build and the function as children: end the group.
+        let _ = Command::new("kill")
+            .args(["-TERM", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cargo_with_venv() -> Command {
+    let mut cmd = Command::new(env!("CARGO"));
+    let venv = super::root().join(".venv/bin");
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.env("PATH", format!("{}:{path}", venv.display()))
+        .current_dir(super::root());
+    cmd
+}
+
+#[tokio::test]
+async fn lambda_binary_reverts_through_the_runtime_api() {
+    use std::os::unix::process::CommandExt;
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role()
+        .role_name("app-lambda")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    iam.attach_role_policy()
+        .role_name("app-lambda")
+        .policy_arn(admin)
+        .send()
+        .await
+        .unwrap();
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let log =
+        std::fs::File::create(std::env::temp_dir().join(format!("roleguard-watch-{port}.log")))
+            .unwrap();
+    let env = format!(
+        "AWS_ENDPOINT_URL={},AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,AWS_REGION=us-east-1,ROLEGUARD_MODE=enforce,AWS_LAMBDA_LOG_FORMAT=JSON",
+        moto.endpoint
+    );
+    let _watch = Watch {
+        child: cargo_with_venv()
+            .args([
+                "lambda",
+                "watch",
+                "--bin",
+                "roleguard-lambda",
+                "-P",
+                &port,
+                "--env-var",
+                &env,
+            ])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("cargo lambda watch: run scripts/test, which installs cargo-lambda into .venv"),
+    };
+    // The first invocation waits for the watcher to build the function.
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let out = loop {
+        let out = cargo_with_venv()
+            .args([
+                "lambda",
+                "invoke",
+                "roleguard-lambda",
+                "-P",
+                &port,
+                "--data-file",
+                "events/attach-admin.noncompliant.json",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break out;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no answer from the function: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the reply is JSON");
+    assert_eq!(reply["verdict"], "handled");
+    assert_eq!(reply["event_id"], "eb-0006");
+    assert_eq!(reply["results"][0]["step"]["action"], "detach_role_policy");
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("app-lambda")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attached.attached_policies().is_empty(),
+        "the function detached the policy"
+    );
+    let tags = iam
+        .list_role_tags()
+        .role_name("app-lambda")
+        .send()
+        .await
+        .unwrap();
+    assert!(tags
+        .tags()
+        .iter()
+        .any(|t| t.key() == "roleguard:status" && t.value() == "reverted"));
+}
