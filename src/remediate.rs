@@ -451,3 +451,98 @@ pub async fn handle<I: Iam>(
         ok,
     })
 }
+
+/// An [`Iam`] that counts the calls made through it: for measuring API calls
+/// per event, around the real implementation.
+pub struct Counting<I> {
+    pub inner: I,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl<I> Counting<I> {
+    pub fn new(inner: I) -> Counting<I> {
+        Counting {
+            inner,
+            calls: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+    pub fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn count(&self) {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl<I: Iam> Iam for Counting<I> {
+    async fn get_role(&self, role: &str) -> Result<Option<RoleState>, IamError> {
+        self.count();
+        self.inner.get_role(role).await
+    }
+    async fn attached_role_policies(&self, role: &str) -> Result<Vec<String>, IamError> {
+        self.count();
+        self.inner.attached_role_policies(role).await
+    }
+    async fn get_role_policy(&self, role: &str, name: &str) -> Result<Option<Value>, IamError> {
+        self.count();
+        self.inner.get_role_policy(role, name).await
+    }
+    async fn detach_role_policy(&self, role: &str, arn: &str) -> Result<(), IamError> {
+        self.count();
+        self.inner.detach_role_policy(role, arn).await
+    }
+    async fn delete_role_policy(&self, role: &str, name: &str) -> Result<(), IamError> {
+        self.count();
+        self.inner.delete_role_policy(role, name).await
+    }
+    async fn put_role_policy(
+        &self,
+        role: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<(), IamError> {
+        self.count();
+        self.inner.put_role_policy(role, name, document).await
+    }
+    async fn update_assume_role_policy(&self, role: &str, document: &str) -> Result<(), IamError> {
+        self.count();
+        self.inner.update_assume_role_policy(role, document).await
+    }
+    async fn update_max_session_duration(&self, role: &str, seconds: u32) -> Result<(), IamError> {
+        self.count();
+        self.inner.update_max_session_duration(role, seconds).await
+    }
+    async fn put_role_permissions_boundary(&self, role: &str, arn: &str) -> Result<(), IamError> {
+        self.count();
+        self.inner.put_role_permissions_boundary(role, arn).await
+    }
+    async fn tag_role(&self, role: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError> {
+        self.count();
+        self.inner.tag_role(role, tags).await
+    }
+    async fn policy_versions(&self, arn: &str) -> Result<Option<Vec<PolicyVersion>>, IamError> {
+        self.count();
+        self.inner.policy_versions(arn).await
+    }
+    async fn policy_document(
+        &self,
+        arn: &str,
+        version: Option<&str>,
+    ) -> Result<Option<String>, IamError> {
+        self.count();
+        self.inner.policy_document(arn, version).await
+    }
+    async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, IamError> {
+        self.count();
+        self.inner.roles_with_policy(arn).await
+    }
+    async fn set_default_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError> {
+        self.count();
+        self.inner.set_default_policy_version(arn, version).await
+    }
+    async fn delete_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError> {
+        self.count();
+        self.inner.delete_policy_version(arn, version).await
+    }
+}

@@ -632,3 +632,46 @@ async fn a_policy_no_role_uses_is_left_alone() {
     );
     assert!(o.results.is_empty());
 }
+
+/// IAM calls per event, counted around the real client.
+#[tokio::test]
+async fn api_calls_per_event() {
+    use roleguard::remediate::Counting;
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    iam.attach_role_policy()
+        .role_name("app-lambda")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    let config = Config::default();
+    let calls = |name: &'static str| {
+        let iam = iam.clone();
+        let config = config.clone();
+        async move {
+            let counting = Counting::new(AwsIam::new(iam));
+            handle(&counting, &event(name), &config, false)
+                .await
+                .unwrap();
+            counting.calls()
+        }
+    };
+    // Compliant events that involve only AWS managed policies or the event's own documents: none.
+    for name in [
+        "attach-dynamodb-readonly.compliant.json",
+        "create-role-lambda.compliant.json",
+        "put-inline-scoped.compliant.json",
+        "update-trust-github-pinned.compliant.json",
+        "update-role-1h-session.compliant.json",
+        "failed-call.ignored.json",
+        "roleguard-own-change.ignored.json",
+    ] {
+        assert_eq!(calls(name).await, 0, "{name}");
+    }
+    // Reverting an attachment: read the attachments, detach, read the role, tag.
+    assert_eq!(calls("attach-admin.noncompliant.json").await, 4);
+    // The same event again: two reads, no writes.
+    assert_eq!(calls("attach-admin.noncompliant.json").await, 2);
+}
