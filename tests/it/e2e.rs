@@ -32,7 +32,12 @@ fn cargo_with_venv() -> Command {
     cmd
 }
 
+// Opt-in for now: `cargo test --test it -- --ignored e2e`. It passes when run
+// by itself, but twice in this workplace's CI-like runs every process in the
+// sandbox was ended while it ran (cause not yet found); until that is
+// understood it does not run in the default suite.
 #[tokio::test]
+#[ignore = "ends every process in some sandboxes; run with --ignored"]
 async fn lambda_binary_reverts_through_the_runtime_api() {
     use std::os::unix::process::CommandExt;
     let moto = Moto::start();
