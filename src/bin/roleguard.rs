@@ -104,6 +104,16 @@ fn parse_account(s: &str) -> Result<String, String> {
     }
 }
 
+/// The configuration file, or the embedded default; a bad one is reported
+/// and ends the command with status 2.
+fn load_config(path: Option<&Path>) -> Result<Config, ExitCode> {
+    path.map_or_else(|| Ok(Config::default()), Config::load)
+        .map_err(|e| {
+            eprintln!("roleguard: {e}");
+            ExitCode::from(2)
+        })
+}
+
 /// Expand directories into their JSON files, sorted, recursively.
 fn inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -180,15 +190,9 @@ fn main() -> ExitCode {
             account,
             paths,
         } => {
-            let config = match config
-                .as_deref()
-                .map_or_else(|| Ok(Config::default()), Config::load)
-            {
+            let config = match load_config(config.as_deref()) {
                 Ok(c) => c,
-                Err(e) => {
-                    eprintln!("roleguard: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let kind = match kind {
                 KindArg::Auto => None,
@@ -263,15 +267,9 @@ fn main() -> ExitCode {
             config,
             event,
         } => {
-            let config = match config
-                .as_deref()
-                .map_or_else(|| Ok(Config::default()), Config::load)
-            {
+            let config = match load_config(config.as_deref()) {
                 Ok(c) => c,
-                Err(e) => {
-                    eprintln!("roleguard: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let event = match read(&event)
                 .and_then(|t| roleguard::event::Event::parse(&t).map_err(|e| e.to_string()))
