@@ -148,12 +148,7 @@ impl Event {
                     "`detail.eventName` is missing".into(),
                 ));
             }
-            Ok(Event {
-                id: env.id.or(trail.event_id.clone()),
-                account: trail.recipient_account_id.clone().or(env.account),
-                time: env.time.or(trail.event_time.clone()),
-                trail,
-            })
+            Ok(Event::from_envelope(env.id, env.account, env.time, trail))
         } else if map.contains_key("eventName") {
             let trail: CloudTrail = serde_json::from_value(value).map_err(malformed)?;
             Ok(Event {
@@ -172,6 +167,23 @@ impl Event {
                 "neither an EventBridge event (`detail`) nor a CloudTrail record (`eventName`)"
                     .into(),
             ))
+        }
+    }
+
+    /// An event from an EventBridge envelope's fields and its CloudTrail
+    /// record: the envelope's id and time, the record's recipient account
+    /// (the account the change happened in), each falling back on the other.
+    pub fn from_envelope(
+        id: Option<String>,
+        account: Option<String>,
+        time: Option<String>,
+        trail: CloudTrail,
+    ) -> Event {
+        Event {
+            id: id.or_else(|| trail.event_id.clone()),
+            account: trail.recipient_account_id.clone().or(account),
+            time: time.or_else(|| trail.event_time.clone()),
+            trail,
         }
     }
 

@@ -129,13 +129,8 @@ fn same_document(a: &Value, b: &Value) -> bool {
 }
 
 async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, String), IamError> {
-    let act = |what: &str| {
-        if dry_run {
-            Ok((Status::WouldDo, what.to_string()))
-        } else {
-            Err(())
-        }
-    };
+    // In a dry run, a step that would change something says so instead.
+    let would = |what: &str| dry_run.then(|| (Status::WouldDo, what.to_string()));
     match step {
         Step::DetachRolePolicy {
             role_name,
@@ -150,7 +145,7 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
             {
                 return Ok((Status::Already, "not attached".into()));
             }
-            if let Ok(r) = act("would detach") {
+            if let Some(r) = would("would detach") {
                 return Ok(r);
             }
             done(iam.detach_role_policy(role_name, policy_arn).await)
@@ -169,7 +164,7 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
                     "the inline policy changed after the event".into(),
                 ));
             }
-            if let Ok(r) = act("would delete") {
+            if let Some(r) = would("would delete") {
                 return Ok(r);
             }
             done(iam.delete_role_policy(role_name, policy_name).await)
@@ -187,7 +182,7 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
                     return Ok((Status::Already, "already in place".into()));
                 }
             }
-            if let Ok(r) = act("would put") {
+            if let Some(r) = would("would put") {
                 return Ok(r);
             }
             done(
@@ -212,7 +207,7 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
                     "the trust policy changed after the event".into(),
                 ));
             }
-            if let Ok(r) = act("would update") {
+            if let Some(r) = would("would update") {
                 return Ok(r);
             }
             done(
@@ -233,7 +228,7 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
                     format!("MaxSessionDuration is {}", role.max_session_duration),
                 ));
             }
-            if let Ok(r) = act("would update") {
+            if let Some(r) = would("would update") {
                 return Ok(r);
             }
             done(
@@ -251,7 +246,7 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
             if role.permissions_boundary.as_deref() == Some(permissions_boundary.as_str()) {
                 return Ok((Status::Already, "already in place".into()));
             }
-            if let Ok(r) = act("would put") {
+            if let Some(r) = would("would put") {
                 return Ok(r);
             }
             done(
@@ -266,7 +261,7 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
             if tags.iter().all(|(k, v)| role.tags.get(k) == Some(v)) {
                 return Ok((Status::Already, "already tagged".into()));
             }
-            if let Ok(r) = act("would tag") {
+            if let Some(r) = would("would tag") {
                 return Ok(r);
             }
             done(iam.tag_role(role_name, tags).await)
@@ -305,7 +300,7 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
                     format!("{} is the default", target.version_id),
                 ));
             }
-            if let Ok(r) = act(&format!("would make {} the default", target.version_id)) {
+            if let Some(r) = would(&format!("would make {} the default", target.version_id)) {
                 return Ok(r);
             }
             let v = target.version_id.clone();
@@ -326,7 +321,7 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
                     Ok((Status::Failed, "the version is still the default".into()))
                 }
                 Some(_) => {
-                    if let Ok(r) = act("would delete") {
+                    if let Some(r) = would("would delete") {
                         return Ok(r);
                     }
                     done(iam.delete_policy_version(policy_arn, version_id).await)
