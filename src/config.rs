@@ -300,11 +300,33 @@ impl Config {
             .iter()
             .any(|g| pattern::matches(g, role_name, false))
     }
+
+    /// Count a role as roleguard's own (its remediation role in member
+    /// accounts), unless a glob already covers it. A path before the name is
+    /// dropped: CloudTrail names the actor's role by name.
+    pub fn add_roleguard_role(&mut self, role: &str) {
+        let name = role.rsplit('/').next().unwrap_or(role);
+        if !name.is_empty() && !self.is_roleguard_role(name) {
+            self.roleguard_roles.push(name.to_string());
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_remediation_role_counts_as_roleguard_own() {
+        let mut c = Config::default();
+        assert!(c.is_roleguard_role("roleguard-remediation"));
+        c.add_roleguard_role("roleguard-remediation");
+        assert_eq!(c.roleguard_roles, ["roleguard-*"], "already covered");
+        assert!(!c.is_roleguard_role("sec-remediation"));
+        c.add_roleguard_role("security/sec-remediation");
+        assert!(c.is_roleguard_role("sec-remediation"));
+        assert!(!c.is_roleguard_role("sec"));
+    }
 
     #[test]
     fn embedded_default_documents_the_built_in_default() {

@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::event::{CloudTrail, Event, EventError};
-use crate::remediate::{self, Iam, Outcome};
+use crate::remediate::{self, Accounts, InAccount, Outcome};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
@@ -30,13 +30,32 @@ impl Mode {
     }
 }
 
-/// The configuration from `ROLEGUARD_CONFIG` (a file bundled with the
-/// function or anywhere on disk), or the embedded default.
-pub fn config_from_env(path: Option<&str>) -> Result<Config, String> {
-    match path.filter(|p| !p.is_empty()) {
-        Some(p) => Config::load(std::path::Path::new(p)).map_err(|e| e.to_string()),
+/// The configuration from `ROLEGUARD_CONFIG`: a file (bundled with the
+/// function, or anywhere on disk), `ssm:NAME` for an SSM parameter (String or
+/// SecureString, read once at start-up), or, unset, the embedded default.
+pub async fn config_from_env(
+    value: Option<&str>,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Config, String> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(Config::default()),
+        Some(v) => match v.strip_prefix("ssm:") {
+            Some(name) => {
+                let text = crate::aws::ssm_parameter(sdk, name).await?;
+                Config::from_yaml(&text)
+                    .map_err(|e| format!("configuration in SSM parameter {name}: {e}"))
+            }
+            None => Config::load(std::path::Path::new(v)).map_err(|e| e.to_string()),
+        },
     }
+}
+
+/// The account in a Lambda function's ARN
+/// (`arn:aws:lambda:us-east-1:111122223333:function:roleguard`).
+pub fn account_of_arn(arn: &str) -> Option<&str> {
+    arn.split(':')
+        .nth(4)
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// What one invocation returns.
@@ -68,9 +87,9 @@ pub enum InvocationError {
     },
 }
 
-/// Handle one EventBridge payload.
-pub async fn handle_payload<I: Iam>(
-    iam: &I,
+/// Handle one EventBridge payload, in the account the change was made in.
+pub async fn handle_payload<A: Accounts>(
+    accounts: &A,
     payload: Value,
     config: &Config,
     mode: Mode,
@@ -102,7 +121,8 @@ pub async fn handle_payload<I: Iam>(
             call: name,
         });
     }
-    let outcome = remediate::handle(iam, &event, config, mode == Mode::DryRun).await?;
+    let iam = InAccount::new(accounts, event.account.as_deref());
+    let outcome = remediate::handle(&iam, &event, config, mode == Mode::DryRun).await?;
     let actions: Vec<String> = outcome
         .results
         .iter()

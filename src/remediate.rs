@@ -69,6 +69,60 @@ pub trait Iam {
     async fn delete_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError>;
 }
 
+/// Reaches IAM in the account an event happened in: the function's own, or a
+/// member account through its remediation role.
+#[allow(async_fn_in_trait)]
+pub trait Accounts {
+    type Iam: Iam;
+    /// IAM in `account` (`None`: the function's own account).
+    async fn iam(&self, account: Option<&str>) -> Result<Self::Iam, IamError>;
+}
+
+/// The IAM actions the executor and [`handle`] call, and nothing else: the
+/// session policy for a member account's remediation role, and what
+/// roleguard's own roles need.
+pub const REMEDIATION_ACTIONS: &[&str] = &[
+    "iam:DeletePolicyVersion",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListEntitiesForPolicy",
+    "iam:ListPolicyVersions",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:SetDefaultPolicyVersion",
+    "iam:TagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+];
+
+/// The session policy roleguard passes when it assumes a member account's
+/// remediation role: whatever that role allows, the session can make only the
+/// remediation calls, and only on that account's roles and policies.
+pub fn session_policy(account: &str) -> Value {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "RoleguardRemediationOnly",
+            "Effect": "Allow",
+            "Action": REMEDIATION_ACTIONS,
+            "Resource": [
+                format!("arn:aws:iam::{account}:role/*"),
+                format!("arn:aws:iam::{account}:policy/*"),
+            ],
+        }]
+    })
+}
+
+/// The ARN of a member account's remediation role.
+pub fn remediation_role_arn(account: &str, role_name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{role_name}")
+}
+
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -447,6 +501,73 @@ pub async fn handle<I: Iam>(
     })
 }
 
+/// The [`Iam`] methods of a wrapper, each forwarding to the `Iam` that `$get`
+/// gives (`$inner`).
+macro_rules! forward_iam {
+    ($s:ident, $inner:ident => $get:expr) => {
+        async fn get_role(&$s, role: &str) -> Result<Option<RoleState>, IamError> {
+            let $inner = $get;
+            $inner.get_role(role).await
+        }
+        async fn attached_role_policies(&$s, role: &str) -> Result<Vec<String>, IamError> {
+            let $inner = $get;
+            $inner.attached_role_policies(role).await
+        }
+        async fn get_role_policy(&$s, role: &str, name: &str) -> Result<Option<Value>, IamError> {
+            let $inner = $get;
+            $inner.get_role_policy(role, name).await
+        }
+        async fn detach_role_policy(&$s, role: &str, arn: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.detach_role_policy(role, arn).await
+        }
+        async fn delete_role_policy(&$s, role: &str, name: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.delete_role_policy(role, name).await
+        }
+        async fn put_role_policy(&$s, role: &str, name: &str, document: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.put_role_policy(role, name, document).await
+        }
+        async fn update_assume_role_policy(&$s, role: &str, document: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.update_assume_role_policy(role, document).await
+        }
+        async fn update_max_session_duration(&$s, role: &str, seconds: u32) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.update_max_session_duration(role, seconds).await
+        }
+        async fn put_role_permissions_boundary(&$s, role: &str, arn: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.put_role_permissions_boundary(role, arn).await
+        }
+        async fn tag_role(&$s, role: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.tag_role(role, tags).await
+        }
+        async fn policy_versions(&$s, arn: &str) -> Result<Option<Vec<PolicyVersion>>, IamError> {
+            let $inner = $get;
+            $inner.policy_versions(arn).await
+        }
+        async fn policy_document(&$s, arn: &str, version: Option<&str>) -> Result<Option<String>, IamError> {
+            let $inner = $get;
+            $inner.policy_document(arn, version).await
+        }
+        async fn roles_with_policy(&$s, arn: &str) -> Result<Vec<String>, IamError> {
+            let $inner = $get;
+            $inner.roles_with_policy(arn).await
+        }
+        async fn set_default_policy_version(&$s, arn: &str, version: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.set_default_policy_version(arn, version).await
+        }
+        async fn delete_policy_version(&$s, arn: &str, version: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.delete_policy_version(arn, version).await
+        }
+    };
+}
+
 /// An [`Iam`] that counts the calls made through it: for measuring API calls
 /// per event, around the real implementation.
 pub struct Counting<I> {
@@ -471,73 +592,36 @@ impl<I> Counting<I> {
 }
 
 impl<I: Iam> Iam for Counting<I> {
-    async fn get_role(&self, role: &str) -> Result<Option<RoleState>, IamError> {
+    forward_iam!(self, inner => {
         self.count();
-        self.inner.get_role(role).await
+        &self.inner
+    });
+}
+
+/// IAM in one account, reached only when a call is first made: an event that
+/// needs no call (a compliant change judged from the event alone, a failed
+/// call, roleguard's own change) costs no AssumeRole either.
+pub struct InAccount<'a, A: Accounts> {
+    accounts: &'a A,
+    account: Option<&'a str>,
+    iam: tokio::sync::OnceCell<A::Iam>,
+}
+
+impl<'a, A: Accounts> InAccount<'a, A> {
+    pub fn new(accounts: &'a A, account: Option<&'a str>) -> InAccount<'a, A> {
+        InAccount {
+            accounts,
+            account,
+            iam: tokio::sync::OnceCell::new(),
+        }
     }
-    async fn attached_role_policies(&self, role: &str) -> Result<Vec<String>, IamError> {
-        self.count();
-        self.inner.attached_role_policies(role).await
+    async fn get(&self) -> Result<&A::Iam, IamError> {
+        self.iam
+            .get_or_try_init(|| self.accounts.iam(self.account))
+            .await
     }
-    async fn get_role_policy(&self, role: &str, name: &str) -> Result<Option<Value>, IamError> {
-        self.count();
-        self.inner.get_role_policy(role, name).await
-    }
-    async fn detach_role_policy(&self, role: &str, arn: &str) -> Result<(), IamError> {
-        self.count();
-        self.inner.detach_role_policy(role, arn).await
-    }
-    async fn delete_role_policy(&self, role: &str, name: &str) -> Result<(), IamError> {
-        self.count();
-        self.inner.delete_role_policy(role, name).await
-    }
-    async fn put_role_policy(
-        &self,
-        role: &str,
-        name: &str,
-        document: &str,
-    ) -> Result<(), IamError> {
-        self.count();
-        self.inner.put_role_policy(role, name, document).await
-    }
-    async fn update_assume_role_policy(&self, role: &str, document: &str) -> Result<(), IamError> {
-        self.count();
-        self.inner.update_assume_role_policy(role, document).await
-    }
-    async fn update_max_session_duration(&self, role: &str, seconds: u32) -> Result<(), IamError> {
-        self.count();
-        self.inner.update_max_session_duration(role, seconds).await
-    }
-    async fn put_role_permissions_boundary(&self, role: &str, arn: &str) -> Result<(), IamError> {
-        self.count();
-        self.inner.put_role_permissions_boundary(role, arn).await
-    }
-    async fn tag_role(&self, role: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError> {
-        self.count();
-        self.inner.tag_role(role, tags).await
-    }
-    async fn policy_versions(&self, arn: &str) -> Result<Option<Vec<PolicyVersion>>, IamError> {
-        self.count();
-        self.inner.policy_versions(arn).await
-    }
-    async fn policy_document(
-        &self,
-        arn: &str,
-        version: Option<&str>,
-    ) -> Result<Option<String>, IamError> {
-        self.count();
-        self.inner.policy_document(arn, version).await
-    }
-    async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, IamError> {
-        self.count();
-        self.inner.roles_with_policy(arn).await
-    }
-    async fn set_default_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError> {
-        self.count();
-        self.inner.set_default_policy_version(arn, version).await
-    }
-    async fn delete_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError> {
-        self.count();
-        self.inner.delete_policy_version(arn, version).await
-    }
+}
+
+impl<A: Accounts> Iam for InAccount<'_, A> {
+    forward_iam!(self, inner => self.get().await?);
 }

@@ -2,15 +2,17 @@
 //! in; tag, notify or revert out.
 //!
 //! Environment: `ROLEGUARD_MODE` (`enforce` or `dry-run`, the default),
-//! `ROLEGUARD_CONFIG` (a configuration file; the embedded default otherwise),
-//! `AWS_LAMBDA_LOG_FORMAT=JSON` for JSON logs, `RUST_LOG` for the level.
+//! `ROLEGUARD_CONFIG` (a configuration file or `ssm:PARAMETER`; the embedded
+//! default otherwise), `ROLEGUARD_REMEDIATION_ROLE` and `ROLEGUARD_EXTERNAL_ID`
+//! (member accounts), `AWS_LAMBDA_LOG_FORMAT=JSON` for JSON logs, `RUST_LOG`
+//! for the level.
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use roleguard::aws::AwsIam;
-use roleguard::lambda::{config_from_env, handle_payload, Mode};
+use roleguard::aws::AwsAccounts;
+use roleguard::lambda::{account_of_arn, config_from_env, handle_payload, Mode};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
@@ -27,13 +29,24 @@ async fn main() -> Result<(), Error> {
         subscriber.with_ansi(false).init();
     }
     // Bad settings stop the function at start-up, naming the problem.
-    let config = config_from_env(std::env::var("ROLEGUARD_CONFIG").ok().as_deref())?;
     let mode = Mode::from_env_value(std::env::var("ROLEGUARD_MODE").ok().as_deref())?;
-    let iam = AwsIam::from_env().await;
-    tracing::info!(mode = ?mode, "roleguard ready");
-    let (config, iam) = (&config, &iam);
+    let accounts = AwsAccounts::from_env().await;
+    let mut config = config_from_env(
+        std::env::var("ROLEGUARD_CONFIG").ok().as_deref(),
+        accounts.sdk_config(),
+    )
+    .await?;
+    if let Some(member) = accounts.member_access() {
+        // Its changes in member accounts are roleguard's own: never acted on.
+        config.add_roleguard_role(&member.role_name);
+    }
+    tracing::info!(mode = ?mode, member_role = ?accounts.member_access().map(|m| &m.role_name), "roleguard ready");
+    let (config, accounts) = (&config, &accounts);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle_payload(iam, event.payload, config, mode)
+        if let Some(account) = account_of_arn(&event.context.invoked_function_arn) {
+            accounts.set_own_account(account);
+        }
+        handle_payload(accounts, event.payload, config, mode)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "invocation failed");

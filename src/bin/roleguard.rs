@@ -67,6 +67,8 @@ enum Command {
     /// Handle one EventBridge event as the Lambda does: judge it and carry out
     /// the plan against the AWS endpoint the environment names
     /// (AWS_ENDPOINT_URL, standard credentials), then print the outcome JSON.
+    /// A change in another account is made through its remediation role
+    /// (ROLEGUARD_REMEDIATION_ROLE, ROLEGUARD_EXTERNAL_ID), as the Lambda does.
     ///
     /// Exit status: 0 when every step succeeded or there was nothing to do,
     /// 1 when a step failed, 2 when the event or configuration is bad.
@@ -267,7 +269,7 @@ fn main() -> ExitCode {
             config,
             event,
         } => {
-            let config = match load_config(config.as_deref()) {
+            let mut config = match load_config(config.as_deref()) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
@@ -291,7 +293,11 @@ fn main() -> ExitCode {
                 }
             };
             let outcome = runtime.block_on(async {
-                let iam = roleguard::aws::AwsIam::from_env().await;
+                let accounts = roleguard::aws::AwsAccounts::from_env().await;
+                if let Some(member) = accounts.member_access() {
+                    config.add_roleguard_role(&member.role_name);
+                }
+                let iam = roleguard::remediate::InAccount::new(&accounts, event.account.as_deref());
                 roleguard::remediate::handle(&iam, &event, &config, dry_run).await
             });
             match outcome {

@@ -14,10 +14,21 @@ struct Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // The watcher runs the build and the function as children: end the group.
-        let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{}", self.child.id())])
-            .status();
+        // The watcher runs the build and the function as children: end its
+        // process group with the system call itself. Never through the `kill`
+        // command: procps reads `kill -TERM -188888` as `kill(-1, SIGTERM)`,
+        // which signals every process on the machine.
+        let pgid = self.child.id() as libc::pid_t;
+        if pgid > 1 {
+            // SAFETY: kill(2) with a negative pid signals that process group only.
+            unsafe { libc::kill(-pgid, libc::SIGTERM) };
+        }
+        // Give the watcher time to stop the function it started in a session
+        // of its own, then make sure.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -32,12 +43,7 @@ fn cargo_with_venv() -> Command {
     cmd
 }
 
-// Opt-in for now: `cargo test --test it -- --ignored e2e`. It passes when run
-// by itself, but twice in this workplace's CI-like runs every process in the
-// sandbox was ended while it ran (cause not yet found); until that is
-// understood it does not run in the default suite.
 #[tokio::test]
-#[ignore = "ends every process in some sandboxes; run with --ignored"]
 async fn lambda_binary_reverts_through_the_runtime_api() {
     use std::os::unix::process::CommandExt;
     let moto = Moto::start();

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 /// The account moto plays: the sample events' account.
 pub const ACCOUNT: &str = "111122223333";
+/// moto's own default account.
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
 
 pub struct Moto {
     child: Child,
@@ -27,16 +29,31 @@ fn binary() -> String {
 }
 
 impl Moto {
+    /// A server whose default account is [`ACCOUNT`].
     pub fn start() -> Moto {
+        Moto::spawn(Some(ACCOUNT))
+    }
+
+    /// A server for tests that cross accounts: its default account is moto's
+    /// own, [`DEFAULT_ACCOUNT`]. (With `MOTO_ACCOUNT_ID` set, moto 5.2.5 keeps
+    /// the requests made with assumed-role credentials in the default account.)
+    pub fn start_multi_account() -> Moto {
+        Moto::spawn(None)
+    }
+
+    fn spawn(account: Option<&str>) -> Moto {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(binary())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_ACCOUNT_ID", ACCOUNT)
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        let mut cmd = Command::new(binary());
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+        if let Some(account) = account {
+            cmd.env("MOTO_ACCOUNT_ID", account);
+        }
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -56,7 +73,29 @@ impl Moto {
         moto
     }
 
-    /// An IAM client for this server.
+    /// The SDK configuration for this server, with credentials of its default
+    /// account, loaded as the function loads its own.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        self.sdk_config_with(aws_sdk_iam::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .await
+    }
+
+    pub async fn sdk_config_with(
+        &self,
+        credentials: aws_sdk_iam::config::Credentials,
+    ) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(credentials)
+            .retry_config(roleguard::aws::retry_config())
+            .load()
+            .await
+    }
+
+    /// An IAM client for this server, in its default account.
     pub fn iam(&self) -> aws_sdk_iam::Client {
         use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
         let config = aws_sdk_iam::Config::builder()
@@ -66,6 +105,28 @@ impl Moto {
             .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
             .build();
         aws_sdk_iam::Client::from_conf(config)
+    }
+
+    /// An IAM client in another account: moto puts the requests made with a
+    /// role's temporary credentials in that role's account.
+    pub async fn iam_in(&self, account: &str) -> aws_sdk_iam::Client {
+        let sts = aws_sdk_sts::Client::new(&self.sdk_config().await);
+        let out = sts
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{account}:role/test-admin"))
+            .role_session_name("test")
+            .send()
+            .await
+            .unwrap();
+        let c = out.credentials().unwrap();
+        let creds = aws_sdk_iam::config::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "moto-member",
+        );
+        aws_sdk_iam::Client::new(&self.sdk_config_with(creds).await)
     }
 }
 
