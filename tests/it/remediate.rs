@@ -675,3 +675,175 @@ async fn api_calls_per_event() {
     // The same event again: two reads, no writes.
     assert_eq!(calls("attach-admin.noncompliant.json").await, 2);
 }
+
+const DEVELOPER_BOUNDARY: &str = "arn:aws:iam::111122223333:policy/developer-boundary";
+
+async fn boundary(iam: &aws_sdk_iam::Client, role: &str) -> Option<String> {
+    let out = iam.get_role().role_name(role).send().await.unwrap();
+    out.role()
+        .unwrap()
+        .permissions_boundary()
+        .and_then(|b| b.permissions_boundary_arn())
+        .map(String::from)
+}
+
+#[tokio::test]
+async fn the_required_boundary_is_put_back() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    let config = Config::from_yaml(&format!("required_boundary: {DEVELOPER_BOUNDARY}")).unwrap();
+
+    // DeleteRolePermissionsBoundary: the role has none now.
+    let o = run(
+        &iam,
+        "delete-boundary.needs-boundary-config.json",
+        &config,
+        false,
+    )
+    .await;
+    assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
+    assert_eq!(
+        boundary(&iam, "app-lambda").await.as_deref(),
+        Some(DEVELOPER_BOUNDARY)
+    );
+
+    // PutRolePermissionsBoundary with another boundary: replaced.
+    iam.put_role_permissions_boundary()
+        .role_name("app-lambda")
+        .permissions_boundary("arn:aws:iam::111122223333:policy/permissive-boundary")
+        .send()
+        .await
+        .unwrap();
+    let o = run(
+        &iam,
+        "put-boundary-other.needs-boundary-config.json",
+        &config,
+        false,
+    )
+    .await;
+    assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
+    assert_eq!(
+        boundary(&iam, "app-lambda").await.as_deref(),
+        Some(DEVELOPER_BOUNDARY)
+    );
+    let status = tags(&iam, "app-lambda").await;
+    assert!(status.contains(&("roleguard:status".into(), "reverted".into())));
+
+    // Putting the required boundary is compliant: nothing to do.
+    let o = run(
+        &iam,
+        "put-boundary-developer.compliant.json",
+        &config,
+        false,
+    )
+    .await;
+    assert!(o.results.is_empty() && o.ok, "{:?}", o.results);
+    // Without a required boundary, a removed boundary is nobody's concern.
+    let o = run(
+        &iam,
+        "delete-boundary.needs-boundary-config.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert!(o.results.is_empty() && o.ok, "{:?}", o.results);
+}
+
+#[tokio::test]
+async fn roleguard_tags_are_restored_after_tampering() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    // Someone marks the role compliant by hand.
+    iam.tag_role()
+        .role_name("app-lambda")
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("roleguard:status")
+                .value("compliant")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let o = run(
+        &iam,
+        "tag-roleguard-status.noncompliant.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert_eq!(statuses(&o), [Status::Done, Status::Skipped]);
+    let t = tags(&iam, "app-lambda").await;
+    assert!(
+        t.contains(&("roleguard:status".into(), "non-compliant".into())),
+        "{t:?}"
+    );
+    assert!(t.contains(&(
+        "roleguard:findings".into(),
+        "role-guard-tag-tampering".into()
+    )));
+
+    // Someone removes roleguard's tags: they come back.
+    iam.untag_role()
+        .role_name("app-lambda")
+        .tag_keys("roleguard:status")
+        .tag_keys("roleguard:findings")
+        .send()
+        .await
+        .unwrap();
+    let o = run(
+        &iam,
+        "untag-roleguard-status.noncompliant.json",
+        &Config::default(),
+        false,
+    )
+    .await;
+    assert_eq!(statuses(&o), [Status::Done, Status::Skipped]);
+    let t = tags(&iam, "app-lambda").await;
+    assert!(t.contains(&("roleguard:status".into(), "non-compliant".into())));
+
+    // Other tags are nobody's concern.
+    let o = run(&iam, "tag-team.compliant.json", &Config::default(), false).await;
+    assert!(o.results.is_empty());
+}
+
+#[tokio::test]
+async fn a_critical_change_with_no_revert_is_quarantined() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    let config = Config::from_yaml(
+        "quarantine: true\nrules: {role-guard-tag-tampering: {severity: critical, action: revert}}",
+    )
+    .unwrap();
+    let o = run(
+        &iam,
+        "untag-roleguard-status.noncompliant.json",
+        &config,
+        false,
+    )
+    .await;
+    assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
+    let out = iam
+        .get_role_policy()
+        .role_name("app-lambda")
+        .policy_name(roleguard::plan::QUARANTINE_POLICY_NAME)
+        .send()
+        .await
+        .unwrap();
+    let doc = roleguard::policy::decode(out.policy_document()).unwrap();
+    assert_eq!(doc["Statement"][0]["Effect"], "Deny");
+    assert_eq!(doc["Statement"][0]["Action"], "*");
+    // Delivered again: already in place.
+    let o = run(
+        &iam,
+        "untag-roleguard-status.noncompliant.json",
+        &config,
+        false,
+    )
+    .await;
+    assert_eq!(o.results[0].status, Status::Already);
+}
