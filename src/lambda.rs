@@ -153,6 +153,12 @@ pub async fn handle_payload<A: Accounts>(
         "handled"
     );
     if !outcome.ok {
+        // The whole outcome goes to the log: what was done, what failed, and
+        // the documents the plan carries.
+        tracing::error!(
+            outcome = %serde_json::to_string(&outcome).unwrap_or_default(),
+            "some steps failed"
+        );
         let failed: Vec<&remediate::StepResult> = outcome
             .results
             .iter()

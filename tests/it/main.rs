@@ -3,6 +3,7 @@
 mod cli;
 mod e2e;
 mod events;
+mod faults;
 mod lambda;
 mod moto;
 mod remediate;
