@@ -472,7 +472,8 @@ pub async fn handle<I: Iam>(
         }
     }
     let mut assessment = crate::plan::assess_with(event, config, &fetched)?;
-    if let Some(arn) = unused_policy {
+    // Whether any role uses the policy matters only when there is something to do.
+    if let Some(arn) = unused_policy.filter(|_| !assessment.plan.is_empty()) {
         let roles = iam
             .roles_with_policy(&arn)
             .await
