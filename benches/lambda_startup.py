@@ -92,6 +92,7 @@ class Runtime:
                 runtime.replies.put((kind, request_id, now, body))
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -151,8 +152,12 @@ def read_event(name):
         return json.dumps(json.load(f)).encode()
 
 
-def run_once(runtime, aws, events):
-    """Spawn the function, feed it `events`; return (start-up s, per-event s list, maxrss KiB)."""
+def run_once(aws, events):
+    """Spawn the function, feed it `events`; return (start-up s, per-event s list, maxrss KiB).
+
+    Each process gets a Runtime API of its own: the request for the next
+    event that a stopped process left waiting must not take the next one's."""
+    runtime = Runtime()
     for i, body in enumerate(events):
         runtime.events.put((f"req-{time.monotonic_ns()}-{i}", body))
     t0 = time.perf_counter()
@@ -170,6 +175,7 @@ def run_once(runtime, aws, events):
             raise SystemExit(f"a compliant event planned steps: {reply}")
     proc.send_signal(signal.SIGTERM)
     _, _, rusage = os.wait4(proc.pid, 0)
+    runtime.server.shutdown()
     return startup, per_event, rusage.ru_maxrss
 
 
@@ -180,15 +186,15 @@ def main():
     args = ap.parse_args()
     if not os.path.exists(BINARY):
         raise SystemExit("build it first: cargo build --release --bin roleguard-lambda")
-    runtime, aws = Runtime(), CountingAws()
+    aws = CountingAws()
     bodies = [read_event(n) for n in COMPLIANT]
 
     startups = []
     for _ in range(args.runs):
-        startup, _, _ = run_once(runtime, aws, bodies[:1])
+        startup, _, _ = run_once(aws, bodies[:1])
         startups.append(startup)
     warm = [bodies[i % len(bodies)] for i in range(args.events)]
-    _, per_event, maxrss = run_once(runtime, aws, warm)
+    _, per_event, maxrss = run_once(aws, warm)
     steady = per_event[1:]
 
     size = os.path.getsize(BINARY)
