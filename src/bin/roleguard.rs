@@ -64,8 +64,8 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Handle one EventBridge event as the Lambda does: judge it and carry out
-    /// the plan against the AWS endpoint the environment names
+    /// Handle one EventBridge event with the Lambda's own handler: judge it and
+    /// carry out the plan against the AWS endpoint the environment names
     /// (AWS_ENDPOINT_URL, standard credentials), then print the outcome JSON.
     /// A change in another account is made through its remediation role
     /// (ROLEGUARD_REMEDIATION_ROLE, ROLEGUARD_EXTERNAL_ID), as the Lambda does.
@@ -168,6 +168,13 @@ fn read(path: &Path) -> Result<String, String> {
 
 /// Write to standard output; `styled` text loses its colours when standard
 /// output is not a terminal (or NO_COLOR is set).
+fn print_json<T: serde::Serialize>(v: &T) {
+    print(
+        &(serde_json::to_string_pretty(v).unwrap_or_default() + "\n"),
+        false,
+    );
+}
+
 fn print(s: &str, styled: bool) {
     // A closed pipe (`| head`) is not an error worth a panic.
     if styled {
@@ -273,10 +280,11 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            let event = match read(&event)
-                .and_then(|t| roleguard::event::Event::parse(&t).map_err(|e| e.to_string()))
-            {
-                Ok(e) => e,
+            let payload = match read(&event).and_then(|t| {
+                serde_json::from_str::<serde_json::Value>(&t)
+                    .map_err(|e| format!("{}: not JSON: {e}", event.display()))
+            }) {
+                Ok(p) => p,
                 Err(e) => {
                     eprintln!("roleguard: {e}");
                     return ExitCode::from(2);
@@ -292,25 +300,28 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let outcome = runtime.block_on(async {
+            let mode = if dry_run {
+                roleguard::lambda::Mode::DryRun
+            } else {
+                roleguard::lambda::Mode::Enforce
+            };
+            // Exactly the Lambda's handler, on the environment's AWS endpoint.
+            let reply = runtime.block_on(async {
                 let accounts = roleguard::aws::AwsAccounts::from_env().await;
                 if let Some(member) = accounts.member_access() {
                     config.add_roleguard_role(&member.role_name);
                 }
-                let iam = roleguard::remediate::InAccount::new(&accounts, event.account.as_deref());
-                roleguard::remediate::handle(&iam, &event, &config, dry_run).await
+                roleguard::lambda::handle_payload(&accounts, payload, &config, mode).await
             });
-            match outcome {
-                Ok(o) => {
-                    print(
-                        &(serde_json::to_string_pretty(&o).unwrap_or_default() + "\n"),
-                        false,
-                    );
-                    if o.ok {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    }
+            match reply {
+                Ok(r) => {
+                    print_json(&r);
+                    ExitCode::SUCCESS
+                }
+                Err(roleguard::lambda::InvocationError::StepsFailed { outcome, .. }) => {
+                    print_json(&outcome);
+                    eprintln!("roleguard: some steps failed");
+                    ExitCode::from(1)
                 }
                 Err(e) => {
                     eprintln!("roleguard: {e}");

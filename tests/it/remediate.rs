@@ -460,11 +460,49 @@ async fn handle_command_against_moto() {
         String::from_utf8_lossy(&real.stderr)
     );
     let v: Value = serde_json::from_slice(&real.stdout).unwrap();
+    assert_eq!(v["verdict"], "handled");
     assert_eq!(v["event_id"], "eb-0006");
     assert_eq!(v["results"][0]["step"]["action"], "detach_role_policy");
     assert_eq!(v["results"][0]["status"], "done");
     assert_eq!(v["ok"], true);
     assert!(attached(&iam, "app-lambda").await.is_empty());
+
+    // The Lambda's answers to a call it does not handle and to a bad event.
+    let dir = std::env::temp_dir().join(format!("roleguard-handle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut other: Value = serde_json::from_str(
+        &std::fs::read_to_string(super::root().join("events/attach-admin.noncompliant.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    other["detail"]["eventName"] = json!("CreateUser");
+    let other_path = dir.join("create-user.json");
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    let bad_path = dir.join("bad.json");
+    std::fs::write(&bad_path, r#"{"detail": {"eventName": 7}}"#).unwrap();
+    let run_on = |path: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_roleguard"))
+            .arg("handle")
+            .arg(path)
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap()
+    };
+    let out = run_on(&other_path);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        json!({"verdict": "ignored", "event_id": "eb-0006", "call": "CreateUser"})
+    );
+    let out = run_on(&bad_path);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("roleguard: bad event: "), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn set_default_event(arn: &str, version: &str) -> Event {
