@@ -94,6 +94,8 @@ pub struct Config {
     pub forbid_inline_policies: bool,
     /// When a critical change cannot be reverted, attach an inline deny-all policy.
     pub quarantine: bool,
+    /// Days an audit record is kept in the table (its TTL), when a table is configured.
+    pub audit_retention_days: u32,
     /// AWS managed policies that must not be attached, by name, with the severity.
     pub denied_managed_policies: BTreeMap<String, Severity>,
     /// Per-rule settings, by rule id.
@@ -147,6 +149,7 @@ impl Default for Config {
             required_boundary: None,
             forbid_inline_policies: false,
             quarantine: false,
+            audit_retention_days: crate::audit::DEFAULT_RETENTION_DAYS,
             denied_managed_policies: denied.iter().map(|(n, s)| (n.to_string(), *s)).collect(),
             rules: BTreeMap::new(),
         }

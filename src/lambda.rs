@@ -2,6 +2,7 @@
 //! in, the outcome out. `src/bin/roleguard-lambda.rs` wires it to
 //! `lambda_runtime`.
 
+use crate::audit::Store;
 use crate::config::Config;
 use crate::event::{CloudTrail, Event, EventError};
 use crate::remediate::{self, Accounts, InAccount, Outcome};
@@ -87,9 +88,22 @@ pub enum InvocationError {
     },
 }
 
-/// Handle one EventBridge payload, in the account the change was made in.
+/// Handle one EventBridge payload, in the account the change was made in,
+/// keeping nothing.
 pub async fn handle_payload<A: Accounts>(
     accounts: &A,
+    payload: Value,
+    config: &Config,
+    mode: Mode,
+) -> Result<Reply, InvocationError> {
+    handle_payload_with(accounts, &crate::audit::NoStore, payload, config, mode).await
+}
+
+/// Handle one EventBridge payload, in the account the change was made in,
+/// with the audit table ([`crate::audit`]): records, idempotency, baselines.
+pub async fn handle_payload_with<A: Accounts, S: Store>(
+    accounts: &A,
+    store: &S,
     payload: Value,
     config: &Config,
     mode: Mode,
@@ -122,7 +136,7 @@ pub async fn handle_payload<A: Accounts>(
         });
     }
     let iam = InAccount::new(accounts, event.account.as_deref());
-    let outcome = remediate::handle(&iam, &event, config, mode == Mode::DryRun).await?;
+    let outcome = remediate::handle_with(&iam, store, &event, config, mode == Mode::DryRun).await?;
     let actions: Vec<String> = outcome
         .results
         .iter()

@@ -6,6 +6,7 @@
 //! Lambda would do about them. [`check`] ties these together for one input,
 //! and [`report`] renders results for people and machines.
 
+pub mod audit;
 pub mod aws;
 pub mod catalog;
 pub mod check;

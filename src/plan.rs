@@ -40,6 +40,11 @@ pub enum Step {
         role_name: String,
         policy_name: String,
         policy_document: Value,
+        /// The inline policy being overwritten, when the step puts a previous
+        /// document back; when the role's policy is no longer this one, the
+        /// change has been superseded and nothing is done.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replaced_document: Option<Value>,
     },
     UpdateAssumeRolePolicy {
         role_name: String,
@@ -81,6 +86,13 @@ pub enum Step {
         severity: Severity,
         rules: Vec<String>,
     },
+}
+
+impl Step {
+    /// Does the step undo the change (rather than tag or notify)?
+    pub fn reverts(&self) -> bool {
+        !matches!(self, Step::TagRole { .. } | Step::Notify { .. })
+    }
 }
 
 /// Why a check of an event failed.
@@ -125,6 +137,12 @@ fn document_value(text: &str) -> Value {
 pub struct Fetched {
     /// The policy document the change puts in force.
     pub document: Option<String>,
+    /// The role's last known compliant trust policy (the store's baseline):
+    /// a bad UpdateAssumeRolePolicy is reverted to exactly this document.
+    pub previous_trust_policy: Option<Value>,
+    /// The last known compliant document of the inline policy the event
+    /// writes: a bad PutRolePolicy puts exactly this document back.
+    pub previous_inline_policy: Option<Value>,
 }
 
 /// Judge an event and plan the response, with nothing fetched from IAM.
@@ -229,14 +247,48 @@ pub fn assess_with(
     }
     j.extend(rules::role::judge(&settings, &ctx));
     a.judgement = j.finish(config);
+    let previous = Previous {
+        trust_policy: fetched
+            .previous_trust_policy
+            .as_ref()
+            .filter(|d| still_compliant(d, Target::Trust, &ctx)),
+        inline_policy: fetched
+            .previous_inline_policy
+            .as_ref()
+            .filter(|d| still_compliant(d, Target::Permissions, &ctx)),
+    };
     a.plan = plan(
         &change,
         &a.judgement.findings,
         trust_policy.as_ref(),
+        &previous,
         event.time.as_deref(),
         config,
     );
     Ok(a)
+}
+
+/// Documents a revert may put back: the role's last known compliant ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Previous<'a> {
+    pub trust_policy: Option<&'a Value>,
+    pub inline_policy: Option<&'a Value>,
+}
+
+/// Would the rules leave this document alone today? A baseline recorded under
+/// an older configuration is put back only if it still passes.
+fn still_compliant(doc: &Value, target: Target, ctx: &Context) -> bool {
+    let Ok(p) = Policy::parse(&doc.to_string()) else {
+        return false;
+    };
+    let j = match target {
+        Target::Trust => trust::judge(&p, ctx),
+        _ => permissions::judge(&p, ctx),
+    }
+    .finish(ctx.config);
+    j.findings
+        .iter()
+        .all(|f| response(f, ctx.config) != Response::Revert)
 }
 
 fn response(f: &Finding, config: &Config) -> Response {
@@ -248,6 +300,7 @@ pub fn plan(
     change: &Change,
     findings: &[Finding],
     trust_policy: Option<&Policy>,
+    previous: &Previous,
     time: Option<&str>,
     config: &Config,
 ) -> Vec<Step> {
@@ -260,13 +313,14 @@ pub fn plan(
         .collect();
     let mut steps = Vec::new();
     if strongest == Response::Revert {
-        steps = revert(change, &reverting, trust_policy, config);
+        steps = revert(change, &reverting, trust_policy, previous, config);
         let critical = reverting.iter().any(|f| f.severity == Severity::Critical);
         if steps.is_empty() && critical && config.quarantine {
             if let Some(role) = change.role_name() {
                 steps.push(Step::PutRolePolicy {
                     role_name: role.to_owned(),
                     policy_name: QUARANTINE_POLICY_NAME.into(),
+                    replaced_document: None,
                     policy_document: json!({"Version": "2012-10-17", "Statement": [{
                         "Sid": "RoleguardQuarantine", "Effect": "Deny", "Action": "*", "Resource": "*"}]}),
                 });
@@ -327,6 +381,7 @@ fn revert(
     change: &Change,
     reverting: &[&Finding],
     trust_policy: Option<&Policy>,
+    previous: &Previous,
     config: &Config,
 ) -> Vec<Step> {
     let has = |rule: &str| reverting.iter().any(|f| f.rule == rule);
@@ -352,9 +407,16 @@ fn revert(
                     .filter(|f| rules::rule(f.rule).is_some_and(|r| r.target == Target::Trust))
                     .flat_map(|f| f.statements.iter().copied())
                     .collect();
+                // The previous trust policy when it is known; never for a new
+                // role, whose name may be an old role's.
+                let restore = match change {
+                    Change::UpdateAssumeRolePolicy { .. } => previous.trust_policy.cloned(),
+                    _ => None,
+                };
                 steps.push(Step::UpdateAssumeRolePolicy {
                     role_name: role_name.clone(),
-                    policy_document: without_statements(doc, trust_policy, &offending),
+                    policy_document: restore
+                        .unwrap_or_else(|| without_statements(doc, trust_policy, &offending)),
                     replaced_document: document_value(doc),
                 });
             }
@@ -375,12 +437,24 @@ fn revert(
             policy_name,
             document,
         } => {
-            if of_target(Target::Permissions) || has("role-inline-policy") {
-                steps.push(Step::DeleteRolePolicy {
-                    role_name: role_name.clone(),
-                    policy_name: policy_name.clone(),
-                    removed_document: document_value(document),
-                });
+            match previous.inline_policy {
+                // The previous document, when it is known and inline policies are allowed.
+                Some(before) if of_target(Target::Permissions) && !has("role-inline-policy") => {
+                    steps.push(Step::PutRolePolicy {
+                        role_name: role_name.clone(),
+                        policy_name: policy_name.clone(),
+                        policy_document: before.clone(),
+                        replaced_document: Some(document_value(document)),
+                    })
+                }
+                _ if of_target(Target::Permissions) || has("role-inline-policy") => {
+                    steps.push(Step::DeleteRolePolicy {
+                        role_name: role_name.clone(),
+                        policy_name: policy_name.clone(),
+                        removed_document: document_value(document),
+                    })
+                }
+                _ => {}
             }
         }
         Change::CreatePolicyVersion {

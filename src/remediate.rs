@@ -8,6 +8,7 @@
 //! trust policy, a newer inline document) is `superseded` and left alone, so an
 //! older event never overwrites a newer change.
 
+use crate::audit::{NoStore, Store};
 use crate::plan::Step;
 use crate::policy;
 use serde::Serialize;
@@ -227,13 +228,34 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
             role_name,
             policy_name,
             policy_document,
+            replaced_document,
         } => {
             if iam.get_role(role_name).await?.is_none() {
                 return Ok((Status::Already, "the role no longer exists".into()));
             }
-            if let Some(current) = iam.get_role_policy(role_name, policy_name).await? {
-                if same_document(&current, policy_document) {
+            let current = iam.get_role_policy(role_name, policy_name).await?;
+            if let Some(current) = &current {
+                if same_document(current, policy_document) {
                     return Ok((Status::Already, "already in place".into()));
+                }
+            }
+            // Putting a previous document back: only over the document the
+            // event wrote, never over a newer one or into a deleted policy.
+            if let Some(bad) = replaced_document {
+                match &current {
+                    None => {
+                        return Ok((
+                            Status::Already,
+                            "the inline policy was deleted after the event".into(),
+                        ))
+                    }
+                    Some(c) if !same_document(c, bad) => {
+                        return Ok((
+                            Status::Superseded,
+                            "the inline policy changed after the event".into(),
+                        ))
+                    }
+                    Some(_) => {}
                 }
             }
             if let Some(r) = would("would put") {
@@ -427,6 +449,19 @@ pub enum HandleError {
     Assess(#[from] crate::plan::AssessError),
     #[error("reading {what} from IAM: {source}")]
     Fetch { what: String, source: IamError },
+    #[error(transparent)]
+    Store(#[from] crate::audit::StoreError),
+}
+
+/// Judge an event and carry out its plan (or, in a dry run, say what would be
+/// done), keeping nothing: [`handle_with`] with [`NoStore`].
+pub async fn handle<I: Iam>(
+    iam: &I,
+    event: &crate::event::Event,
+    config: &crate::config::Config,
+    dry_run: bool,
+) -> Result<Outcome, HandleError> {
+    handle_with(iam, &NoStore, event, config, dry_run).await
 }
 
 /// Judge an event and carry out its plan (or, in a dry run, say what would be done).
@@ -436,8 +471,15 @@ pub enum HandleError {
 /// (SetDefaultPolicyVersion). AWS managed policies come from the embedded
 /// snapshot with no call. A change to a managed policy that no role uses is
 /// left alone.
-pub async fn handle<I: Iam>(
+///
+/// With a store: a plan that would sanitise a trust policy or delete an
+/// inline policy puts back the role's baseline document instead, when one is
+/// known; the audit record is claimed before any change (a repeated delivery
+/// finds it taken and does nothing) and completed after; a change that needs
+/// no revert becomes the role's baseline.
+pub async fn handle_with<I: Iam, S: Store>(
     iam: &I,
+    store: &S,
     event: &crate::event::Event,
     config: &crate::config::Config,
     dry_run: bool,
@@ -446,14 +488,15 @@ pub async fn handle<I: Iam>(
     let fetch = |what: String| move |source| HandleError::Fetch { what, source };
     let mut fetched = crate::plan::Fetched::default();
     let mut unused_policy = None;
+    let change = event.change().map_err(crate::plan::AssessError::from)?;
     // A failed call changed nothing: no need to read anything.
     if event.trail.error_code.is_none() {
-        match event.change().map_err(crate::plan::AssessError::from)? {
+        match &change {
             Change::AttachRolePolicy { policy_arn, .. }
-                if !crate::catalog::is_aws_managed_arn(&policy_arn) =>
+                if !crate::catalog::is_aws_managed_arn(policy_arn) =>
             {
                 fetched.document = iam
-                    .policy_document(&policy_arn, None)
+                    .policy_document(policy_arn, None)
                     .await
                     .map_err(fetch(format!("the document of {policy_arn}")))?;
             }
@@ -462,16 +505,28 @@ pub async fn handle<I: Iam>(
                 version_id,
             } => {
                 fetched.document = iam
-                    .policy_document(&policy_arn, Some(&version_id))
+                    .policy_document(policy_arn, Some(version_id))
                     .await
                     .map_err(fetch(format!("{policy_arn} version {version_id}")))?;
-                unused_policy = Some(policy_arn);
+                unused_policy = Some(policy_arn.clone());
             }
-            Change::CreatePolicyVersion { policy_arn, .. } => unused_policy = Some(policy_arn),
+            Change::CreatePolicyVersion { policy_arn, .. } => {
+                unused_policy = Some(policy_arn.clone())
+            }
             _ => {}
         }
     }
     let mut assessment = crate::plan::assess_with(event, config, &fetched)?;
+    let role = assessment.account.clone().zip(assessment.role_name.clone());
+    if let (true, Some((account, role))) = (store.enabled() && sanitises(&assessment.plan), &role) {
+        if let Some(b) = store.baseline(account, role).await? {
+            fetched.previous_trust_policy = b.trust_policy;
+            if let Change::PutRolePolicy { policy_name, .. } = &change {
+                fetched.previous_inline_policy = b.inline_policies.get(policy_name).cloned();
+            }
+            assessment = crate::plan::assess_with(event, config, &fetched)?;
+        }
+    }
     // Whether any role uses the policy matters only when there is something to do.
     if let Some(arn) = unused_policy.filter(|_| !assessment.plan.is_empty()) {
         let roles = iam
@@ -492,14 +547,100 @@ pub async fn handle<I: Iam>(
                 .push(format!("{arn} is attached to {}", roles.join(", ")));
         }
     }
+    // Write-ahead: claim the event before changing anything.
+    let mut record = None;
+    if store.enabled() && !assessment.plan.is_empty() {
+        let now = unix_now();
+        let claim = crate::audit::AuditRecord {
+            event_id: assessment.event_id.clone().unwrap_or_default(),
+            status: crate::audit::RecordStatus::Started,
+            account: assessment.account.clone(),
+            role_name: assessment.role_name.clone(),
+            started_at: now,
+            expires_at: crate::audit::expires_at(now, config.audit_retention_days),
+            detail: serde_json::to_value(&assessment).unwrap_or(Value::Null),
+        };
+        if claim.event_id.is_empty() {
+            assessment
+                .judgement
+                .notes
+                .push("the event has no id: no audit record, no idempotency".into());
+        } else {
+            match store.claim(&claim, now).await? {
+                crate::audit::Claim::Acquired => record = Some(claim),
+                crate::audit::Claim::Taken { status, started_at } => {
+                    assessment.skipped = Some(format!(
+                        "already handled: event {} is {} (since {started_at})",
+                        claim.event_id,
+                        status.as_str()
+                    ));
+                    assessment.plan.clear();
+                }
+            }
+        }
+    }
     let results = execute(iam, &assessment.plan, dry_run).await;
     let ok = results.iter().all(|r| r.status != Status::Failed);
-    Ok(Outcome {
+    let outcome = Outcome {
         assessment,
         dry_run,
         results,
         ok,
+    };
+    if let Some(mut r) = record {
+        r.status = if ok {
+            crate::audit::RecordStatus::Completed
+        } else {
+            crate::audit::RecordStatus::Failed
+        };
+        r.detail = serde_json::to_value(&outcome).unwrap_or(Value::Null);
+        store.finish(&r).await?;
+    }
+    // A change left in place is the role's accepted state: its baseline.
+    let a = &outcome.assessment;
+    if let (true, Some((account, role))) = (
+        store.enabled() && a.skipped.is_none() && !a.plan.iter().any(Step::reverts),
+        &role,
+    ) {
+        match &change {
+            Change::CreateRole { trust_policy, .. }
+            | Change::UpdateAssumeRolePolicy { trust_policy, .. } => {
+                if let Ok(doc) = policy::decode(trust_policy) {
+                    store.save_trust_policy(account, role, &doc).await?;
+                }
+            }
+            Change::PutRolePolicy {
+                policy_name,
+                document,
+                ..
+            } => {
+                if let Ok(doc) = policy::decode(document) {
+                    store
+                        .save_inline_policy(account, role, policy_name, &doc)
+                        .await?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(outcome)
+}
+
+/// Does the plan remove offending trust statements or delete an inline policy,
+/// where a known previous document would do better?
+fn sanitises(plan: &[Step]) -> bool {
+    plan.iter().any(|s| {
+        matches!(
+            s,
+            Step::UpdateAssumeRolePolicy { .. } | Step::DeleteRolePolicy { .. }
+        )
     })
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The [`Iam`] methods of a wrapper, each forwarding to the `Iam` that `$get`

@@ -4,15 +4,17 @@
 //! Environment: `ROLEGUARD_MODE` (`enforce` or `dry-run`, the default),
 //! `ROLEGUARD_CONFIG` (a configuration file or `ssm:PARAMETER`; the embedded
 //! default otherwise), `ROLEGUARD_REMEDIATION_ROLE` and `ROLEGUARD_EXTERNAL_ID`
-//! (member accounts), `AWS_LAMBDA_LOG_FORMAT=JSON` for JSON logs, `RUST_LOG`
+//! (member accounts), `ROLEGUARD_TABLE` (the audit table),
+//! `AWS_LAMBDA_LOG_FORMAT=JSON` for JSON logs, `RUST_LOG`
 //! for the level.
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use roleguard::aws::AwsAccounts;
-use roleguard::lambda::{account_of_arn, config_from_env, handle_payload, Mode};
+use roleguard::audit::Store as _;
+use roleguard::aws::{AwsAccounts, DynamoStore};
+use roleguard::lambda::{account_of_arn, config_from_env, handle_payload_with, Mode};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
@@ -40,13 +42,14 @@ async fn main() -> Result<(), Error> {
         // Its changes in member accounts are roleguard's own: never acted on.
         config.add_roleguard_role(&member.role_name);
     }
-    tracing::info!(mode = ?mode, member_role = ?accounts.member_access().map(|m| &m.role_name), "roleguard ready");
-    let (config, accounts) = (&config, &accounts);
+    let store = DynamoStore::from_env(accounts.sdk_config());
+    tracing::info!(mode = ?mode, member_role = ?accounts.member_access().map(|m| &m.role_name), table = store.enabled(), "roleguard ready");
+    let (config, accounts, store) = (&config, &accounts, &store);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         if let Some(account) = account_of_arn(&event.context.invoked_function_arn) {
             accounts.set_own_account(account);
         }
-        handle_payload(accounts, event.payload, config, mode)
+        handle_payload_with(accounts, store, event.payload, config, mode)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "invocation failed");

@@ -68,7 +68,8 @@ enum Command {
     /// carry out the plan against the AWS endpoint the environment names
     /// (AWS_ENDPOINT_URL, standard credentials), then print the outcome JSON.
     /// A change in another account is made through its remediation role
-    /// (ROLEGUARD_REMEDIATION_ROLE, ROLEGUARD_EXTERNAL_ID), as the Lambda does.
+    /// (ROLEGUARD_REMEDIATION_ROLE, ROLEGUARD_EXTERNAL_ID), and the audit
+    /// table is ROLEGUARD_TABLE's, as in the Lambda.
     ///
     /// Exit status: 0 when every step succeeded or there was nothing to do,
     /// 1 when a step failed, 2 when the event or configuration is bad.
@@ -311,7 +312,9 @@ fn main() -> ExitCode {
                 if let Some(member) = accounts.member_access() {
                     config.add_roleguard_role(&member.role_name);
                 }
-                roleguard::lambda::handle_payload(&accounts, payload, &config, mode).await
+                let store = roleguard::aws::DynamoStore::from_env(accounts.sdk_config());
+                roleguard::lambda::handle_payload_with(&accounts, &store, payload, &config, mode)
+                    .await
             });
             match reply {
                 Ok(r) => {

@@ -1,0 +1,186 @@
+//! What roleguard keeps when a table is configured (`ROLEGUARD_TABLE`):
+//!
+//! - an audit record per handled event, written before any change is made
+//!   (write-ahead, status `started`) and completed after (`completed` or
+//!   `failed`), holding the findings, the plan with every document it removes
+//!   or replaces, and each step's result;
+//! - idempotency: the record is claimed with a conditional write on the event
+//!   id, so a repeated delivery, even a concurrent one, acts once;
+//! - each role's baseline: its last known compliant trust policy and inline
+//!   policies, so that a revert puts back exactly the previous document.
+//!
+//! The [`Store`] trait is what the handler needs; DynamoDB implements it in
+//! [`crate::aws`], and [`NoStore`] is the stateless default.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// How long audit records are kept by default (their TTL), in days.
+pub const DEFAULT_RETENTION_DAYS: u32 = 365;
+
+/// How long a `started` record holds its event: past this, the invocation
+/// that wrote it is taken to have died (Lambda's longest run is 15 minutes)
+/// and a retry may take the event over.
+pub const CLAIM_LEASE_SECS: i64 = 15 * 60;
+
+/// Where an event's handling stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    /// Claimed; the changes are being made (or the invocation died).
+    Started,
+    Completed,
+    /// Some step failed: a retry may take the event over.
+    Failed,
+}
+
+impl RecordStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::Started => "started",
+            RecordStatus::Completed => "completed",
+            RecordStatus::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<RecordStatus> {
+        match s {
+            "started" => Some(RecordStatus::Started),
+            "completed" => Some(RecordStatus::Completed),
+            "failed" => Some(RecordStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// An audit record, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub event_id: String,
+    pub status: RecordStatus,
+    pub account: Option<String>,
+    pub role_name: Option<String>,
+    /// When the record was claimed, seconds since the epoch.
+    pub started_at: i64,
+    /// When the record expires (DynamoDB TTL), seconds since the epoch.
+    pub expires_at: i64,
+    /// The assessment (before) or the whole outcome (after), as JSON.
+    pub detail: Value,
+}
+
+/// What claiming an event found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// This invocation handles the event.
+    Acquired,
+    /// Another delivery handled it, or is handling it now.
+    Taken {
+        status: RecordStatus,
+        started_at: i64,
+    },
+}
+
+/// A role's last known compliant documents.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub trust_policy: Option<Value>,
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, Value>,
+}
+
+/// Why the store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("audit table: {0}")]
+pub struct StoreError(pub String);
+
+/// The state roleguard keeps.
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    /// Is a table configured? Without one nothing is kept.
+    fn enabled(&self) -> bool;
+    /// Write the record unless another delivery holds the event: no record
+    /// yet, or one that `failed`, or one `started` longer than the lease ago.
+    async fn claim(&self, record: &AuditRecord, now: i64) -> Result<Claim, StoreError>;
+    /// Complete a claimed record with the outcome.
+    async fn finish(&self, record: &AuditRecord) -> Result<(), StoreError>;
+    async fn baseline(&self, account: &str, role: &str) -> Result<Option<Baseline>, StoreError>;
+    /// Record a compliant trust policy.
+    async fn save_trust_policy(
+        &self,
+        account: &str,
+        role: &str,
+        document: &Value,
+    ) -> Result<(), StoreError>;
+    /// Record a compliant inline policy.
+    async fn save_inline_policy(
+        &self,
+        account: &str,
+        role: &str,
+        name: &str,
+        document: &Value,
+    ) -> Result<(), StoreError>;
+}
+
+/// No table: roleguard is stateless.
+pub struct NoStore;
+
+impl Store for NoStore {
+    fn enabled(&self) -> bool {
+        false
+    }
+    async fn claim(&self, _: &AuditRecord, _: i64) -> Result<Claim, StoreError> {
+        Ok(Claim::Acquired)
+    }
+    async fn finish(&self, _: &AuditRecord) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn baseline(&self, _: &str, _: &str) -> Result<Option<Baseline>, StoreError> {
+        Ok(None)
+    }
+    async fn save_trust_policy(&self, _: &str, _: &str, _: &Value) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn save_inline_policy(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &Value,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// The table's keys: one item per event, one per role.
+pub fn event_key(event_id: &str) -> String {
+    format!("event#{event_id}")
+}
+
+pub fn role_key(account: &str, role: &str) -> String {
+    format!("role#{account}#{role}")
+}
+
+/// The expiry of a record written at `now`.
+pub fn expires_at(now: i64, retention_days: u32) -> i64 {
+    now + i64::from(retention_days) * 86_400
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_expiry() {
+        assert_eq!(event_key("eb-1"), "event#eb-1");
+        assert_eq!(role_key("111122223333", "app"), "role#111122223333#app");
+        assert_eq!(expires_at(0, 1), 86_400);
+        for s in [
+            RecordStatus::Started,
+            RecordStatus::Completed,
+            RecordStatus::Failed,
+        ] {
+            assert_eq!(RecordStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(RecordStatus::parse("x"), None);
+    }
+}

@@ -1,0 +1,355 @@
+//! The audit table against moto (DynamoDB and IAM): write-ahead records with
+//! the original documents and a TTL, idempotency under concurrent delivery,
+//! and exact reverts to a role's baseline.
+
+use super::moto::Moto;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use roleguard::audit::Store;
+use roleguard::aws::{AwsIam, DynamoStore};
+use roleguard::config::Config;
+use roleguard::event::Event;
+use roleguard::remediate::{handle_with, Counting, Status};
+use serde_json::{json, Value};
+
+const TABLE: &str = "roleguard-audit";
+const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+fn sample(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(super::root().join("events").join(name)).unwrap())
+        .unwrap()
+}
+
+fn event(v: Value) -> Event {
+    Event::from_value(v).unwrap()
+}
+
+/// The table as template.yaml makes it: a string key `pk`, TTL on `expires_at`.
+async fn store(moto: &Moto) -> (DynamoStore, aws_sdk_dynamodb::Client) {
+    let sdk = moto.sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    ddb.create_table()
+        .table_name(TABLE)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    ddb.update_time_to_live()
+        .table_name(TABLE)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (DynamoStore::new(&sdk, Some(TABLE.into())), ddb)
+}
+
+async fn record(ddb: &aws_sdk_dynamodb::Client, event_id: &str) -> (String, i64, Value) {
+    let item = ddb
+        .get_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S(format!("event#{event_id}")))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("an audit record");
+    let s = |k: &str| item[k].as_s().unwrap().clone();
+    (
+        s("status"),
+        item["expires_at"].as_n().unwrap().parse().unwrap(),
+        serde_json::from_str(&s("detail")).unwrap(),
+    )
+}
+
+async fn create_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) {
+    iam.create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn the_audit_record_keeps_the_removed_document_and_expires() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let (store, ddb) = store(&moto).await;
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    let e = sample("put-inline-passrole.noncompliant.json");
+    let bad = e["detail"]["requestParameters"]["policyDocument"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    iam.put_role_policy()
+        .role_name("app-lambda")
+        .policy_name("deploy")
+        .policy_document(&bad)
+        .send()
+        .await
+        .unwrap();
+    let o = handle_with(
+        &AwsIam::new(iam.clone()),
+        &store,
+        &event(e),
+        &Config::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(o.results[0].status, Status::Done);
+    let (status, expires_at, detail) = record(&ddb, "eb-0008").await;
+    assert_eq!(status, "completed");
+    let year = 365 * 86_400;
+    assert!((expires_at - (now() + year)).abs() < 120, "{expires_at}");
+    assert_eq!(detail["plan"][0]["action"], "delete_role_policy");
+    assert_eq!(
+        detail["plan"][0]["removed_document"],
+        serde_json::from_str::<Value>(&bad).unwrap(),
+        "the deleted document is in the record"
+    );
+    assert_eq!(detail["results"][0]["status"], "done");
+    assert_eq!(detail["actor"], "arn:aws:iam::111122223333:role/deployer");
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_act_once() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let (store, ddb) = store(&moto).await;
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    iam.attach_role_policy()
+        .role_name("app-lambda")
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap();
+    let e = event(sample("attach-admin.noncompliant.json"));
+    let config = Config::default();
+    let (a, b) = (
+        Counting::new(AwsIam::new(iam.clone())),
+        Counting::new(AwsIam::new(iam.clone())),
+    );
+    let (x, y) = tokio::join!(
+        handle_with(&a, &store, &e, &config, false),
+        handle_with(&b, &store, &e, &config, false)
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    let acted: Vec<_> = [&x, &y]
+        .into_iter()
+        .filter(|o| !o.results.is_empty())
+        .collect();
+    assert_eq!(acted.len(), 1, "exactly one delivery acts: {x:?} {y:?}");
+    assert_eq!(acted[0].results[0].status, Status::Done);
+    let other = if x.results.is_empty() { &x } else { &y };
+    let why = other.assessment.skipped.as_deref().unwrap();
+    assert!(
+        why.starts_with("already handled: event eb-0006 is "),
+        "{why}"
+    );
+    // The one that did not act made no IAM call at all.
+    assert_eq!(a.calls().min(b.calls()), 0);
+
+    // Delivered again later: completed, nothing done twice.
+    let again = handle_with(&a, &store, &e, &config, false).await.unwrap();
+    assert!(again.results.is_empty());
+    assert_eq!(
+        again.assessment.skipped.as_deref(),
+        Some(
+            format!(
+                "already handled: event eb-0006 is completed (since {})",
+                record_started(&ddb, "eb-0006").await
+            )
+            .as_str()
+        )
+    );
+}
+
+async fn record_started(ddb: &aws_sdk_dynamodb::Client, event_id: &str) -> i64 {
+    let item = ddb
+        .get_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S(format!("event#{event_id}")))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    item["started_at"].as_n().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_bad_trust_policy_is_reverted_to_exactly_the_baseline() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let (store, _) = store(&moto).await;
+    let config = Config::default();
+    let aws = AwsIam::new(iam.clone());
+    let doc = |name: &str| {
+        sample(name)["detail"]["requestParameters"]["policyDocument"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // A compliant trust policy becomes the role's baseline.
+    let good = doc("update-trust-github-pinned.compliant.json");
+    create_role(&iam, "ci-deploy", &good).await;
+    let o = handle_with(
+        &aws,
+        &store,
+        &event(sample("update-trust-github-pinned.compliant.json")),
+        &config,
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(o.results.is_empty());
+    let b = store
+        .baseline("111122223333", "ci-deploy")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.trust_policy, Some(serde_json::from_str(&good).unwrap()));
+
+    // Then a bad one: put back exactly the baseline, not a sanitised copy.
+    let bad = doc("update-trust-github-wildcard.noncompliant.json");
+    iam.update_assume_role_policy()
+        .role_name("ci-deploy")
+        .policy_document(&bad)
+        .send()
+        .await
+        .unwrap();
+    let o = handle_with(
+        &aws,
+        &store,
+        &event(sample("update-trust-github-wildcard.noncompliant.json")),
+        &config,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
+    let role = iam.get_role().role_name("ci-deploy").send().await.unwrap();
+    let now_trust =
+        roleguard::policy::decode(role.role().unwrap().assume_role_policy_document().unwrap())
+            .unwrap();
+    assert_eq!(now_trust, serde_json::from_str::<Value>(&good).unwrap());
+
+    // Without a table, the same event removes only the offending statement.
+    iam.update_assume_role_policy()
+        .role_name("ci-deploy")
+        .policy_document(&bad)
+        .send()
+        .await
+        .unwrap();
+    let o = roleguard::remediate::handle(
+        &aws,
+        &event(sample("update-trust-github-wildcard.noncompliant.json")),
+        &config,
+        false,
+    )
+    .await
+    .unwrap();
+    let roleguard::plan::Step::UpdateAssumeRolePolicy {
+        policy_document, ..
+    } = &o.results[0].step
+    else {
+        panic!("{:?}", o.results)
+    };
+    assert_ne!(
+        *policy_document,
+        serde_json::from_str::<Value>(&good).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_bad_inline_policy_is_replaced_by_its_previous_document() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let (store, ddb) = store(&moto).await;
+    let config = Config::default();
+    let aws = AwsIam::new(iam.clone());
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    // A compliant inline policy named "deploy" is put and recorded.
+    let mut good_event = sample("put-inline-scoped.compliant.json");
+    good_event["detail"]["requestParameters"]["policyName"] = json!("deploy");
+    let good = good_event["detail"]["requestParameters"]["policyDocument"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    iam.put_role_policy()
+        .role_name("app-lambda")
+        .policy_name("deploy")
+        .policy_document(&good)
+        .send()
+        .await
+        .unwrap();
+    handle_with(&aws, &store, &event(good_event), &config, false)
+        .await
+        .unwrap();
+    // Then overwritten with an escalation path.
+    let bad_event = sample("put-inline-passrole.noncompliant.json");
+    let bad = bad_event["detail"]["requestParameters"]["policyDocument"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    iam.put_role_policy()
+        .role_name("app-lambda")
+        .policy_name("deploy")
+        .policy_document(&bad)
+        .send()
+        .await
+        .unwrap();
+    let o = handle_with(&aws, &store, &event(bad_event), &config, false)
+        .await
+        .unwrap();
+    assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
+    let out = iam
+        .get_role_policy()
+        .role_name("app-lambda")
+        .policy_name("deploy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        roleguard::policy::decode(out.policy_document()).unwrap(),
+        serde_json::from_str::<Value>(&good).unwrap(),
+        "the previous document is back"
+    );
+    // The overwritten document is kept in the audit record.
+    let (_, _, detail) = record(&ddb, "eb-0008").await;
+    assert_eq!(detail["plan"][0]["action"], "put_role_policy");
+    assert_eq!(
+        detail["plan"][0]["replaced_document"],
+        serde_json::from_str::<Value>(&bad).unwrap()
+    );
+}
