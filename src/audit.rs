@@ -104,6 +104,13 @@ pub trait Store {
     /// Complete a claimed record with the outcome.
     async fn finish(&self, record: &AuditRecord) -> Result<(), StoreError>;
     async fn baseline(&self, account: &str, role: &str) -> Result<Option<Baseline>, StoreError>;
+    /// Record a role's whole accepted state (the scan), replacing what was kept.
+    async fn save_baseline(
+        &self,
+        account: &str,
+        role: &str,
+        baseline: &Baseline,
+    ) -> Result<(), StoreError>;
     /// Record a compliant trust policy.
     async fn save_trust_policy(
         &self,
@@ -136,6 +143,9 @@ impl Store for NoStore {
     }
     async fn baseline(&self, _: &str, _: &str) -> Result<Option<Baseline>, StoreError> {
         Ok(None)
+    }
+    async fn save_baseline(&self, _: &str, _: &str, _: &Baseline) -> Result<(), StoreError> {
+        Ok(())
     }
     async fn save_trust_policy(&self, _: &str, _: &str, _: &Value) -> Result<(), StoreError> {
         Ok(())

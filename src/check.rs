@@ -16,6 +16,8 @@ pub enum Kind {
     Permissions,
     Trust,
     Event,
+    /// A role as it stands (`roleguard scan`).
+    Role,
 }
 
 impl Kind {
@@ -24,6 +26,7 @@ impl Kind {
             Kind::Permissions => "permissions",
             Kind::Trust => "trust",
             Kind::Event => "event",
+            Kind::Role => "role",
         }
     }
 }
@@ -150,6 +153,11 @@ pub fn check_text(
                 Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
             }
         }
+        Kind::Role => CheckResult::failed(
+            path,
+            Some(kind),
+            "a role as it stands is judged by `roleguard scan`, not from a file".into(),
+        ),
     }
 }
 

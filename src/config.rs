@@ -96,6 +96,11 @@ pub struct Config {
     pub quarantine: bool,
     /// Days an audit record is kept in the table (its TTL), when a table is configured.
     pub audit_retention_days: u32,
+    /// The scheduled scan: carry out the plans of the roles it finds (in
+    /// enforce mode), not only report them.
+    pub scan_remediate: bool,
+    /// Member accounts the scheduled scan covers besides the function's own.
+    pub scan_accounts: Vec<String>,
     /// AWS managed policies that must not be attached, by name, with the severity.
     pub denied_managed_policies: BTreeMap<String, Severity>,
     /// Per-rule settings, by rule id.
@@ -150,6 +155,8 @@ impl Default for Config {
             forbid_inline_policies: false,
             quarantine: false,
             audit_retention_days: crate::audit::DEFAULT_RETENTION_DAYS,
+            scan_remediate: false,
+            scan_accounts: vec![],
             denied_managed_policies: denied.iter().map(|(n, s)| (n.to_string(), *s)).collect(),
             rules: BTreeMap::new(),
         }

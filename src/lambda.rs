@@ -69,6 +69,10 @@ pub enum Reply {
         call: String,
     },
     Handled(Outcome),
+    /// A scheduled scan: per account, the roles with findings.
+    Scanned {
+        accounts: Vec<remediate::ScanOutcome>,
+    },
 }
 
 /// Why an invocation fails (so EventBridge retries it or dead-letters it).
@@ -78,6 +82,8 @@ pub enum InvocationError {
     BadEvent(String),
     #[error(transparent)]
     Handle(#[from] remediate::HandleError),
+    #[error("the account to scan: {0}")]
+    Account(remediate::IamError),
     #[error("{failed} of {total} steps failed for event {event_id}: {detail}")]
     StepsFailed {
         event_id: String,
@@ -108,6 +114,9 @@ pub async fn handle_payload_with<A: Accounts, S: Store>(
     config: &Config,
     mode: Mode,
 ) -> Result<Reply, InvocationError> {
+    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return scheduled_scan(accounts, store, config, mode).await;
+    }
     let envelope: EventBridgeEvent<CloudTrail> =
         serde_json::from_value(payload).map_err(|e| InvocationError::BadEvent(e.to_string()))?;
     if envelope.detail.event_name.is_empty() {
@@ -191,4 +200,88 @@ pub async fn handle_payload_with<A: Accounts, S: Store>(
         });
     }
     Ok(Reply::Handled(outcome))
+}
+
+/// Scan one account (the caller's own when `None`) with the environment's
+/// AWS configuration, member access and table: what `roleguard scan` and the
+/// scheduled invocation run.
+pub async fn scan_from_env(
+    account: Option<&str>,
+    config: &Config,
+    remediate: bool,
+    dry_run: bool,
+) -> Result<remediate::ScanOutcome, InvocationError> {
+    let accounts = crate::aws::AwsAccounts::from_env().await;
+    let mut config = config.clone();
+    if let Some(member) = accounts.member_access() {
+        config.add_roleguard_role(&member.role_name);
+    }
+    let store = crate::aws::DynamoStore::from_env(accounts.sdk_config());
+    scan_with(&accounts, &store, account, &config, remediate, dry_run).await
+}
+
+/// Scan one account through `accounts` (the function's own when `None`).
+pub async fn scan_with<A: Accounts, S: Store>(
+    accounts: &A,
+    store: &S,
+    account: Option<&str>,
+    config: &Config,
+    remediate: bool,
+    dry_run: bool,
+) -> Result<remediate::ScanOutcome, InvocationError> {
+    let own;
+    let account = match account {
+        Some(a) => a,
+        None => {
+            own = accounts
+                .own_account()
+                .await
+                .map_err(InvocationError::Account)?;
+            own.as_str()
+        }
+    };
+    let iam = InAccount::new(accounts, Some(account));
+    Ok(remediate::scan_account(&iam, store, account, config, remediate, dry_run).await?)
+}
+
+/// The scheduled invocation: scan the function's own account and
+/// `scan_accounts`; report, or with `scan_remediate` carry out the plans.
+async fn scheduled_scan<A: Accounts, S: Store>(
+    accounts: &A,
+    store: &S,
+    config: &Config,
+    mode: Mode,
+) -> Result<Reply, InvocationError> {
+    let mut targets = vec![None];
+    targets.extend(config.scan_accounts.iter().map(|a| Some(a.as_str())));
+    let mut out = Vec::new();
+    for account in targets {
+        let mut o = scan_with(
+            accounts,
+            store,
+            account,
+            config,
+            config.scan_remediate,
+            mode == Mode::DryRun,
+        )
+        .await?;
+        let with_findings = o
+            .results
+            .iter()
+            .filter(|r| !r.result.findings.is_empty())
+            .count();
+        tracing::info!(
+            account = %o.account,
+            roles = o.roles,
+            with_findings,
+            read_requests = o.read_requests,
+            baselines = o.baselines_recorded,
+            "scanned"
+        );
+        // The reply keeps the roles with something to say.
+        o.results
+            .retain(|r| !r.result.findings.is_empty() || r.result.skipped.is_some());
+        out.push(o);
+    }
+    Ok(Reply::Scanned { accounts: out })
 }

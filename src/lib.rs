@@ -19,3 +19,4 @@ pub mod policy;
 pub mod remediate;
 pub mod report;
 pub mod rules;
+pub mod scan;

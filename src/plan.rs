@@ -291,7 +291,8 @@ fn still_compliant(doc: &Value, target: Target, ctx: &Context) -> bool {
         .all(|f| response(f, ctx.config) != Response::Revert)
 }
 
-fn response(f: &Finding, config: &Config) -> Response {
+/// The response the configuration gives a finding.
+pub fn response(f: &Finding, config: &Config) -> Response {
     rules::rule(f.rule).map_or(Response::Notify, |r| config.rule_response(r))
 }
 
@@ -327,14 +328,34 @@ pub fn plan(
             }
         }
     }
+    steps.extend(closing_steps(
+        change.role_name(),
+        findings,
+        strongest,
+        !steps.is_empty(),
+        time,
+    ));
+    steps
+}
+
+/// The steps that end every plan with findings: tag the role with what was
+/// found and done (when the strongest response is at least `tag`), then notify.
+pub fn closing_steps(
+    role: Option<&str>,
+    findings: &[Finding],
+    strongest: Response,
+    reverted: bool,
+    time: Option<&str>,
+) -> Vec<Step> {
     let mut rule_ids: Vec<String> = findings.iter().map(|f| f.rule.to_string()).collect();
     rule_ids.dedup();
+    let mut steps = Vec::new();
     if strongest >= Response::Tag {
-        if let Some(role) = change.role_name() {
-            let status = if steps.is_empty() {
-                "non-compliant"
-            } else {
+        if let Some(role) = role {
+            let status = if reverted {
                 "reverted"
+            } else {
+                "non-compliant"
             };
             let mut tags = BTreeMap::from([
                 (format!("{TAG_PREFIX}status"), status.to_owned()),

@@ -68,6 +68,9 @@ pub trait Iam {
     async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, IamError>;
     async fn set_default_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError>;
     async fn delete_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError>;
+    /// Every role of the account with its policies, and the default document
+    /// of every customer managed policy, in as few requests as IAM allows.
+    async fn account_snapshot(&self) -> Result<crate::scan::AccountSnapshot, IamError>;
 }
 
 /// Reaches IAM in the account an event happened in: the function's own, or a
@@ -77,6 +80,8 @@ pub trait Accounts {
     type Iam: Iam;
     /// IAM in `account` (`None`: the function's own account).
     async fn iam(&self, account: Option<&str>) -> Result<Self::Iam, IamError>;
+    /// The account roleguard runs in.
+    async fn own_account(&self) -> Result<String, IamError>;
 }
 
 /// The IAM actions the executor and [`handle`] call, and nothing else: the
@@ -707,6 +712,10 @@ macro_rules! forward_iam {
             let $inner = $get;
             $inner.delete_policy_version(arn, version).await
         }
+        async fn account_snapshot(&$s) -> Result<crate::scan::AccountSnapshot, IamError> {
+            let $inner = $get;
+            $inner.account_snapshot().await
+        }
     };
 }
 
@@ -766,4 +775,118 @@ impl<'a, A: Accounts> InAccount<'a, A> {
 
 impl<A: Accounts> Iam for InAccount<'_, A> {
     forward_iam!(self, inner => self.get().await?);
+}
+
+/// How many roles a scan works on at once (baseline reads and writes, reverts).
+pub const SCAN_CONCURRENCY: usize = 8;
+
+/// One role's verdict in a scan, and what was done about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleScan {
+    #[serde(flatten)]
+    pub result: crate::check::CheckResult,
+    /// The steps carried out (with `remediate`), each with how it ended.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<StepResult>,
+}
+
+/// What a scan of one account found and did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanOutcome {
+    pub account: String,
+    pub roles: usize,
+    pub dry_run: bool,
+    pub remediate: bool,
+    /// IAM requests made to read the account.
+    pub read_requests: usize,
+    /// Roles whose state was recorded as their baseline.
+    pub baselines_recorded: usize,
+    pub results: Vec<RoleScan>,
+    /// False when a step failed.
+    pub ok: bool,
+}
+
+/// Judge every role of `account` as it stands. With `remediate`, carry out
+/// each non-compliant role's plan (in a dry run: say what would be done);
+/// otherwise only report. With a store, a role that needs no revert is
+/// recorded as its baseline, and a revert puts back the recorded documents.
+pub async fn scan_account<I: Iam, S: Store>(
+    iam: &I,
+    store: &S,
+    account: &str,
+    config: &crate::config::Config,
+    remediate: bool,
+    dry_run: bool,
+) -> Result<ScanOutcome, HandleError> {
+    use futures_util::StreamExt;
+    let snapshot = iam
+        .account_snapshot()
+        .await
+        .map_err(|source| HandleError::Fetch {
+            what: format!("the roles of account {account}"),
+            source,
+        })?;
+    let judged = futures_util::stream::iter(snapshot.roles.iter())
+        .map(|role| async {
+            let mut v = crate::scan::judge_role(account, role, &snapshot.policies, None, config);
+            // A revert that would sanitise: the baseline's documents are better.
+            let plan = v.result.plan.as_deref().unwrap_or_default();
+            if store.enabled() && sanitises(plan) {
+                if let Some(b) = store.baseline(account, &role.name).await? {
+                    v = crate::scan::judge_role(
+                        account,
+                        role,
+                        &snapshot.policies,
+                        Some(&b),
+                        config,
+                    );
+                }
+            }
+            let mut recorded = false;
+            if store.enabled() && v.accepted && v.result.skipped.is_none() {
+                let baseline = crate::audit::Baseline {
+                    trust_policy: Some(role.trust_policy.clone()),
+                    inline_policies: role.inline.iter().cloned().collect(),
+                };
+                store.save_baseline(account, &role.name, &baseline).await?;
+                recorded = true;
+            }
+            let plan = v.result.plan.clone().unwrap_or_default();
+            let results = if remediate && !plan.is_empty() {
+                execute(iam, &plan, dry_run).await
+            } else {
+                vec![]
+            };
+            Ok::<_, HandleError>((
+                RoleScan {
+                    result: v.result,
+                    results,
+                },
+                recorded,
+            ))
+        })
+        .buffered(SCAN_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    let mut results = Vec::with_capacity(judged.len());
+    let mut baselines_recorded = 0;
+    for r in judged {
+        let (scan, recorded) = r?;
+        baselines_recorded += usize::from(recorded);
+        results.push(scan);
+    }
+    let ok = results
+        .iter()
+        .flat_map(|r| &r.results)
+        .all(|s| s.status != Status::Failed);
+    Ok(ScanOutcome {
+        account: account.to_string(),
+        roles: snapshot.roles.len(),
+        dry_run,
+        remediate,
+        read_requests: snapshot.requests,
+        baselines_recorded,
+        results,
+        ok,
+    })
 }

@@ -83,6 +83,34 @@ enum Command {
         /// The event (EventBridge JSON), or - for standard input.
         event: PathBuf,
     },
+    /// Judge every role of an account as it stands (trust policy, attached and
+    /// inline policies, boundary, settings), against the AWS endpoint the
+    /// environment names. Reports by default; with --remediate, carries out
+    /// each non-compliant role's plan. With ROLEGUARD_TABLE, roles that need no
+    /// revert are recorded as their baseline.
+    ///
+    /// Exit status: 0 when nothing is at or above --fail-on, 1 when something
+    /// is or a step failed, 2 when the account could not be read.
+    Scan {
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Configuration file (YAML); the embedded default otherwise.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Lowest severity that fails the scan.
+        #[arg(long, default_value = "high", value_parser = parse_severity)]
+        fail_on: Severity,
+        /// Carry out the plans (reverts, tags), not only report them.
+        #[arg(long)]
+        remediate: bool,
+        /// With --remediate: say what would be done, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The account to scan (through ROLEGUARD_REMEDIATION_ROLE when it is
+        /// not the caller's); the caller's own by default.
+        #[arg(long, value_parser = parse_account)]
+        account: Option<String>,
+    },
     /// List the rules.
     Rules {
         #[arg(long, value_enum, default_value = "text")]
@@ -330,6 +358,68 @@ fn main() -> ExitCode {
                     eprintln!("roleguard: {e}");
                     ExitCode::from(2)
                 }
+            }
+        }
+        Command::Scan {
+            format,
+            config,
+            fail_on,
+            remediate,
+            dry_run,
+            account,
+        } => {
+            let config = match load_config(config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("roleguard: cannot start the async runtime: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let outcome = runtime.block_on(roleguard::lambda::scan_from_env(
+                account.as_deref(),
+                &config,
+                remediate,
+                dry_run,
+            ));
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("roleguard: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let results: Vec<CheckResult> =
+                outcome.results.iter().map(|r| r.result.clone()).collect();
+            match format {
+                Format::Text => print(
+                    &format!(
+                        "{}account {}: {} roles, {} IAM read requests, {} baselines recorded\n",
+                        report::text(&results),
+                        outcome.account,
+                        outcome.roles,
+                        outcome.read_requests,
+                        outcome.baselines_recorded
+                    ),
+                    true,
+                ),
+                Format::Json => print_json(&outcome),
+                Format::Sarif => print(&report::sarif(&results), false),
+            }
+            if !outcome.ok
+                || results
+                    .iter()
+                    .any(|r| r.max_severity().is_some_and(|s| s >= fail_on))
+            {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
             }
         }
         Command::Rules { format } => {

@@ -9,6 +9,7 @@ mod lambda;
 mod moto;
 mod remediate;
 mod robustness;
+mod scan;
 
 use std::path::PathBuf;
 

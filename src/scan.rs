@@ -1,0 +1,406 @@
+//! Judge a role as it stands, not a change: its trust policy, every attached
+//! and inline policy, its boundary and its settings. What the periodic scan
+//! (`roleguard scan`, the scheduled invocation) runs for each role, to catch
+//! what the events missed.
+//!
+//! Each part of the role is judged and planned as the change that would have
+//! put it there (an UpdateAssumeRolePolicy for the trust policy, an
+//! AttachRolePolicy per attached policy, a PutRolePolicy per inline one), so a
+//! role found by the scan gets the same findings and the same reverts as the
+//! event would have, baselines included.
+
+use crate::audit::Baseline;
+use crate::check::{CheckResult, Kind};
+use crate::config::Config;
+use crate::event::Change;
+use crate::plan::{self, Previous, Step};
+use crate::policy::Policy;
+use crate::rules::{permissions, role::RoleSettings, trust, Context, Finding, Judgement};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// A role as IAM describes it (GetAccountAuthorizationDetails and ListRoles).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleSnapshot {
+    pub name: String,
+    pub arn: String,
+    pub path: String,
+    /// Decoded from the URL-encoded form IAM returns.
+    pub trust_policy: Value,
+    pub max_session_duration: u32,
+    pub permissions_boundary: Option<String>,
+    /// Managed policy ARNs.
+    pub attached: Vec<String>,
+    /// Inline policies: name and decoded document.
+    pub inline: Vec<(String, Value)>,
+}
+
+/// One account's roles and its customer managed policies' default documents.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountSnapshot {
+    pub roles: Vec<RoleSnapshot>,
+    /// Customer managed policy ARN -> the default version's document.
+    pub policies: HashMap<String, Value>,
+    /// The IAM requests made to read it.
+    pub requests: usize,
+}
+
+/// The verdict on one role.
+#[derive(Debug, Clone)]
+pub struct RoleVerdict {
+    /// Findings (each message says which part of the role), notes, the plan;
+    /// `path` is the role's ARN.
+    pub result: CheckResult,
+    /// The role is accepted as it stands (nothing to revert): its trust
+    /// policy and inline policies are its baseline.
+    pub accepted: bool,
+}
+
+/// Judge one role of `account`.
+pub fn judge_role(
+    account: &str,
+    role: &RoleSnapshot,
+    policies: &HashMap<String, Value>,
+    baseline: Option<&Baseline>,
+    config: &Config,
+) -> RoleVerdict {
+    let mut result = CheckResult {
+        path: role.arn.clone(),
+        kind: Some(Kind::Role),
+        findings: vec![],
+        notes: vec![],
+        plan: Some(vec![]),
+        skipped: None,
+        error: None,
+        statement_lines: vec![],
+    };
+    if config.is_exempt(&role.name, Some(&role.path)) {
+        result.skipped = Some(format!("role {} is exempt", role.name));
+        return RoleVerdict {
+            result,
+            accepted: false,
+        };
+    }
+    let ctx = Context {
+        config,
+        account: Some(account),
+    };
+    let name = role.name.clone();
+    let mut acc = Parts {
+        config,
+        baseline,
+        findings: vec![],
+        steps: vec![],
+        notes: vec![],
+    };
+
+    let trust_text = role.trust_policy.to_string();
+    match Policy::parse(&trust_text) {
+        Ok(p) => acc.part(
+            "trust policy".into(),
+            trust::judge(&p, &ctx),
+            Change::UpdateAssumeRolePolicy {
+                role_name: name.clone(),
+                trust_policy: trust_text.clone(),
+            },
+            Some(&p),
+        ),
+        Err(e) => acc.notes.push(format!("trust policy: cannot be read: {e}")),
+    }
+    for arn in &role.attached {
+        let judgement = if crate::catalog::is_aws_managed_arn(arn) {
+            permissions::judge_attachment(arn, &ctx)
+        } else {
+            match policies.get(arn).map(|d| Policy::parse(&d.to_string())) {
+                Some(Ok(p)) => permissions::judge(&p, &ctx),
+                Some(Err(e)) => {
+                    acc.notes.push(format!("{arn}: cannot be read: {e}"));
+                    continue;
+                }
+                None => {
+                    acc.notes.push(format!("{arn}: its document was not found"));
+                    continue;
+                }
+            }
+        };
+        acc.part(
+            format!("attached {arn}"),
+            judgement,
+            Change::AttachRolePolicy {
+                role_name: name.clone(),
+                policy_arn: arn.clone(),
+            },
+            None,
+        );
+    }
+    for (policy_name, doc) in &role.inline {
+        let text = doc.to_string();
+        match Policy::parse(&text) {
+            Ok(p) => {
+                let mut j = permissions::judge(&p, &ctx);
+                j.extend(crate::rules::role::judge(
+                    &RoleSettings {
+                        inline_policy: Some(policy_name.clone()),
+                        ..Default::default()
+                    },
+                    &ctx,
+                ));
+                acc.part(
+                    format!("inline policy {policy_name}"),
+                    j,
+                    Change::PutRolePolicy {
+                        role_name: name.clone(),
+                        policy_name: policy_name.clone(),
+                        document: text,
+                    },
+                    None,
+                )
+            }
+            Err(e) => acc
+                .notes
+                .push(format!("inline policy {policy_name}: cannot be read: {e}")),
+        }
+    }
+    acc.part(
+        "settings".into(),
+        crate::rules::role::judge(
+            &RoleSettings {
+                max_session_duration: Some(role.max_session_duration),
+                permissions_boundary: Some(role.permissions_boundary.clone()),
+                ..Default::default()
+            },
+            &ctx,
+        ),
+        Change::UpdateRole {
+            role_name: name.clone(),
+            max_session_duration: Some(role.max_session_duration),
+        },
+        None,
+    );
+
+    let Parts {
+        findings,
+        mut steps,
+        notes,
+        ..
+    } = acc;
+    result.notes = notes;
+    let strongest = findings.iter().map(|f| plan::response(f, config)).max();
+    let accepted = steps.is_empty();
+    if let Some(strongest) = strongest {
+        let reverted = !steps.is_empty();
+        steps.extend(plan::closing_steps(
+            Some(&name),
+            &findings,
+            strongest,
+            reverted,
+            None,
+        ));
+    }
+    // A role roleguard runs as is judged and reported, never changed here.
+    if config.is_roleguard_role(&name) && !steps.is_empty() {
+        result
+            .notes
+            .push("one of roleguard's own roles: reported, not changed".into());
+        steps.retain(|s| matches!(s, Step::Notify { .. }));
+    }
+    result.findings = findings;
+    result.plan = Some(steps);
+    RoleVerdict { result, accepted }
+}
+
+/// What the parts of a role add up to.
+struct Parts<'a> {
+    config: &'a Config,
+    baseline: Option<&'a Baseline>,
+    findings: Vec<Finding>,
+    steps: Vec<Step>,
+    notes: Vec<String>,
+}
+
+impl Parts<'_> {
+    /// Judge one part of the role as the change that would have put it there.
+    fn part(
+        &mut self,
+        what: String,
+        judgement: Judgement,
+        change: Change,
+        parsed: Option<&Policy>,
+    ) {
+        let j = judgement.finish(self.config);
+        let previous = Previous {
+            trust_policy: self.baseline.and_then(|b| b.trust_policy.as_ref()),
+            inline_policy: match &change {
+                Change::PutRolePolicy { policy_name, .. } => self
+                    .baseline
+                    .and_then(|b| b.inline_policies.get(policy_name)),
+                _ => None,
+            },
+        };
+        self.steps.extend(
+            plan::plan(&change, &j.findings, parsed, &previous, None, self.config)
+                .into_iter()
+                .filter(Step::reverts),
+        );
+        self.notes
+            .extend(j.notes.into_iter().map(|n| format!("{what}: {n}")));
+        self.findings.extend(j.findings.into_iter().map(|mut f| {
+            f.message = format!("{what}: {}", f.message);
+            f
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ACCOUNT: &str = "111122223333";
+
+    fn role(name: &str) -> RoleSnapshot {
+        RoleSnapshot {
+            name: name.into(),
+            arn: format!("arn:aws:iam::{ACCOUNT}:role/{name}"),
+            path: "/".into(),
+            trust_policy: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            max_session_duration: 3600,
+            permissions_boundary: None,
+            attached: vec![
+                "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole".into(),
+            ],
+            inline: vec![(
+                "data".into(),
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:111122223333:table/orders"}]}),
+            )],
+        }
+    }
+
+    fn actions(v: &RoleVerdict) -> Vec<String> {
+        v.result
+            .plan
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                serde_json::to_value(s).unwrap()["action"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_least_privilege_role_is_accepted() {
+        let v = judge_role(
+            ACCOUNT,
+            &role("app"),
+            &HashMap::new(),
+            None,
+            &Config::default(),
+        );
+        assert!(v.result.findings.is_empty(), "{:?}", v.result.findings);
+        assert!(v.accepted);
+        assert!(actions(&v).is_empty());
+    }
+
+    #[test]
+    fn every_part_of_a_bad_role_is_judged_and_planned() {
+        let mut r = role("app");
+        r.trust_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]});
+        r.attached
+            .push("arn:aws:iam::aws:policy/AdministratorAccess".into());
+        r.attached
+            .push("arn:aws:iam::111122223333:policy/custom".into());
+        r.max_session_duration = 43200;
+        let policies = HashMap::from([(
+            "arn:aws:iam::111122223333:policy/custom".to_string(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Action": "iam:PassRole", "Resource": "*"}]}),
+        )]);
+        let v = judge_role(ACCOUNT, &r, &policies, None, &Config::default());
+        let rules: Vec<&str> = v.result.findings.iter().map(|f| f.rule).collect();
+        assert!(rules.contains(&"trust-any-principal"), "{rules:?}");
+        assert!(rules.contains(&"perm-full-admin"), "{rules:?}");
+        assert!(rules.contains(&"perm-passrole-unconstrained"), "{rules:?}");
+        assert!(rules.contains(&"role-max-session-duration"), "{rules:?}");
+        assert!(v
+            .result
+            .findings
+            .iter()
+            .any(|f| f.message.starts_with("trust policy: ")));
+        assert!(v.result.findings.iter().any(|f| f
+            .message
+            .starts_with("attached arn:aws:iam::111122223333:policy/custom: ")));
+        assert_eq!(
+            actions(&v),
+            [
+                "update_assume_role_policy",
+                "detach_role_policy",
+                "detach_role_policy",
+                "update_role",
+                "tag_role",
+                "notify"
+            ]
+        );
+        assert!(!v.accepted);
+    }
+
+    #[test]
+    fn a_baseline_is_put_back_and_unknown_documents_are_noted() {
+        let mut r = role("app");
+        r.inline = vec![(
+            "data".into(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+        )];
+        r.attached = vec!["arn:aws:iam::111122223333:policy/gone".into()];
+        let good = role("app").inline[0].1.clone();
+        let baseline = Baseline {
+            trust_policy: None,
+            inline_policies: [("data".to_string(), good.clone())].into(),
+        };
+        let v = judge_role(
+            ACCOUNT,
+            &r,
+            &HashMap::new(),
+            Some(&baseline),
+            &Config::default(),
+        );
+        let Some(Step::PutRolePolicy {
+            policy_document, ..
+        }) = v.result.plan.as_ref().unwrap().first()
+        else {
+            panic!("{:?}", v.result.plan)
+        };
+        assert_eq!(*policy_document, good);
+        assert_eq!(
+            v.result.notes,
+            ["arn:aws:iam::111122223333:policy/gone: its document was not found"]
+        );
+    }
+
+    #[test]
+    fn exempt_and_own_roles() {
+        let config = Config::from_yaml("exempt_roles: {names: [break-glass]}").unwrap();
+        let v = judge_role(
+            ACCOUNT,
+            &role("break-glass"),
+            &HashMap::new(),
+            None,
+            &config,
+        );
+        assert_eq!(
+            v.result.skipped.as_deref(),
+            Some("role break-glass is exempt")
+        );
+        let mut own = role("roleguard-function");
+        own.attached = vec!["arn:aws:iam::aws:policy/AdministratorAccess".into()];
+        let v = judge_role(ACCOUNT, &own, &HashMap::new(), None, &Config::default());
+        assert!(!v.result.findings.is_empty());
+        assert_eq!(actions(&v), ["notify"], "reported, never changed");
+    }
+}
