@@ -247,6 +247,20 @@ impl Config {
                 ));
             }
         }
+        for (i, a) in self.scan_accounts.iter().enumerate() {
+            if !is_account_id(a) {
+                return Err(invalid(
+                    format!("scan_accounts[{i}]"),
+                    format!("{a:?} is not a 12-digit account id"),
+                ));
+            }
+        }
+        if self.audit_retention_days == 0 {
+            return Err(invalid(
+                "audit_retention_days",
+                "0 would expire every audit record at once; at least 1",
+            ));
+        }
         if !(3600..=43200).contains(&self.max_session_duration) {
             return Err(invalid(
                 "max_session_duration",
@@ -325,6 +339,21 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_and_audit_settings_are_checked() {
+        let e = Config::from_yaml("scan_accounts: ['12345']").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configuration key `scan_accounts[0]`: \"12345\" is not a 12-digit account id"
+        );
+        let e = Config::from_yaml("audit_retention_days: 0").unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("configuration key `audit_retention_days`: 0 would"));
+        let c = Config::from_yaml("audit_retention_days: 30\nscan_remediate: true").unwrap();
+        assert_eq!((c.audit_retention_days, c.scan_remediate), (30, true));
+    }
 
     #[test]
     fn the_remediation_role_counts_as_roleguard_own() {
