@@ -2,7 +2,8 @@
 //!
 //! - an audit record per handled event, written before any change is made
 //!   (write-ahead, status `started`) and completed after (`completed` or
-//!   `failed`), holding the findings, the plan with every document it removes
+//!   `failed`; an event with nothing to do is written `completed` at once),
+//!   holding the findings, the plan with every document it removes
 //!   or replaces, and each step's result;
 //! - idempotency: the record is claimed with a conditional write on the event
 //!   id, so a repeated delivery, even a concurrent one, acts once;
@@ -57,6 +58,8 @@ impl RecordStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRecord {
     pub event_id: String,
+    /// When the change was made (the event's time).
+    pub event_time: Option<String>,
     pub status: RecordStatus,
     pub account: Option<String>,
     pub role_name: Option<String>,

@@ -677,6 +677,9 @@ fn record_item(r: &AuditRecord) -> HashMap<String, Attr> {
     if let Some(a) = &r.account {
         item.insert("account".into(), Attr::S(a.clone()));
     }
+    if let Some(t) = &r.event_time {
+        item.insert("event_time".into(), Attr::S(t.clone()));
+    }
     if let Some(role) = &r.role_name {
         item.insert("role_name".into(), Attr::S(role.clone()));
     }

@@ -552,13 +552,19 @@ pub async fn handle_with<I: Iam, S: Store>(
                 .push(format!("{arn} is attached to {}", roles.join(", ")));
         }
     }
-    // Write-ahead: claim the event before changing anything.
+    // Write-ahead: claim the event before changing anything. An event with
+    // nothing to do is recorded as completed in the same write.
     let mut record = None;
-    if store.enabled() && !assessment.plan.is_empty() {
+    if store.enabled() {
         let now = unix_now();
         let claim = crate::audit::AuditRecord {
             event_id: assessment.event_id.clone().unwrap_or_default(),
-            status: crate::audit::RecordStatus::Started,
+            event_time: event.time.clone(),
+            status: if assessment.plan.is_empty() {
+                crate::audit::RecordStatus::Completed
+            } else {
+                crate::audit::RecordStatus::Started
+            },
             account: assessment.account.clone(),
             role_name: assessment.role_name.clone(),
             started_at: now,
@@ -572,7 +578,9 @@ pub async fn handle_with<I: Iam, S: Store>(
                 .push("the event has no id: no audit record, no idempotency".into());
         } else {
             match store.claim(&claim, now).await? {
-                crate::audit::Claim::Acquired => record = Some(claim),
+                crate::audit::Claim::Acquired => {
+                    record = (claim.status == crate::audit::RecordStatus::Started).then_some(claim)
+                }
                 crate::audit::Claim::Taken { status, started_at } => {
                     assessment.skipped = Some(format!(
                         "already handled: event {} is {} (since {started_at})",

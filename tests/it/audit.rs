@@ -353,3 +353,39 @@ async fn a_bad_inline_policy_is_replaced_by_its_previous_document() {
         serde_json::from_str::<Value>(&bad).unwrap()
     );
 }
+
+#[tokio::test]
+async fn events_with_nothing_to_do_are_recorded_once() {
+    let moto = Moto::start();
+    let (store, ddb) = store(&moto).await;
+    let aws = Counting::new(AwsIam::new(moto.iam()));
+    let e = event(sample("create-role-lambda.compliant.json"));
+    let o = handle_with(&aws, &store, &e, &Config::default(), false)
+        .await
+        .unwrap();
+    assert!(o.results.is_empty() && o.assessment.skipped.is_none());
+    let (status, _, detail) = record(&ddb, "eb-0002").await;
+    assert_eq!(status, "completed");
+    assert_eq!(detail["call"], "CreateRole");
+    assert_eq!(detail["findings"], json!([]));
+    let item = ddb
+        .get_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S("event#eb-0002".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["event_time"].as_s().unwrap(), "2026-11-22T10:00:05Z");
+    let again = handle_with(&aws, &store, &e, &Config::default(), false)
+        .await
+        .unwrap();
+    assert!(again
+        .assessment
+        .skipped
+        .as_deref()
+        .unwrap()
+        .starts_with("already handled: event eb-0002 is completed"));
+    assert_eq!(aws.calls(), 0, "no IAM call either time");
+}
