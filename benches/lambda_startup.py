@@ -37,6 +37,15 @@ COMPLIANT = [
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:111122223333:function:roleguard"
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """A stopped function's connections end abruptly: not worth a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -91,8 +100,7 @@ class Runtime:
                 self._reply(202, b"{}")
                 runtime.replies.put((kind, request_id, now, body))
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.server.daemon_threads = True
+        self.server = QuietServer(("127.0.0.1", free_port()), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -122,7 +130,7 @@ class CountingAws:
 
             do_GET = do_POST
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = QuietServer(("127.0.0.1", free_port()), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
 
