@@ -10,6 +10,7 @@ mod moto;
 mod remediate;
 mod robustness;
 mod scan;
+mod template;
 
 use std::path::PathBuf;
 
