@@ -137,6 +137,17 @@ fn parse_account(s: &str) -> Result<String, String> {
 
 /// The configuration file, or the embedded default; a bad one is reported
 /// and ends the command with status 2.
+/// The async runtime for the commands that call AWS.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("roleguard: cannot start the async runtime: {e}");
+            ExitCode::from(2)
+        })
+}
+
 fn load_config(path: Option<&Path>) -> Result<Config, ExitCode> {
     path.map_or_else(|| Ok(Config::default()), Config::load)
         .map_err(|e| {
@@ -319,15 +330,9 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match runtime() {
                 Ok(r) => r,
-                Err(e) => {
-                    eprintln!("roleguard: cannot start the async runtime: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let mode = if dry_run {
                 roleguard::lambda::Mode::DryRun
@@ -372,15 +377,9 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match runtime() {
                 Ok(r) => r,
-                Err(e) => {
-                    eprintln!("roleguard: cannot start the async runtime: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let outcome = runtime.block_on(roleguard::lambda::scan_from_env(
                 account.as_deref(),

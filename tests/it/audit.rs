@@ -3,10 +3,7 @@
 //! and exact reverts to a role's baseline.
 
 use super::moto::Moto;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use roleguard::audit::Store;
 use roleguard::aws::{AwsIam, DynamoStore};
 use roleguard::config::Config;
@@ -26,43 +23,12 @@ fn event(v: Value) -> Event {
     Event::from_value(v).unwrap()
 }
 
-/// The table as template.yaml makes it: a string key `pk`, TTL on `expires_at`.
 async fn store(moto: &Moto) -> (DynamoStore, aws_sdk_dynamodb::Client) {
-    let sdk = moto.sdk_config().await;
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    ddb.create_table()
-        .table_name(TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    ddb.update_time_to_live()
-        .table_name(TABLE)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("expires_at")
-                .enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    (DynamoStore::new(&sdk, Some(TABLE.into())), ddb)
+    let store = moto.audit_table(TABLE).await;
+    (
+        store,
+        aws_sdk_dynamodb::Client::new(&moto.sdk_config().await),
+    )
 }
 
 async fn record(ddb: &aws_sdk_dynamodb::Client, event_id: &str) -> (String, i64, Value) {

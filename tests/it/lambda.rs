@@ -1,6 +1,6 @@
 //! The Lambda handler on EventBridge payloads, against moto.
 
-use super::moto::Moto;
+use super::moto::{attached, Moto};
 use roleguard::aws::{AwsAccounts, AwsIam, MemberAccess};
 use roleguard::config::Config;
 use roleguard::lambda::{
@@ -117,18 +117,6 @@ async fn role_with_admin(iam: &aws_sdk_iam::Client, name: &str) {
         .send()
         .await
         .unwrap();
-}
-
-async fn attached(iam: &aws_sdk_iam::Client, role: &str) -> Vec<String> {
-    iam.list_attached_role_policies()
-        .role_name(role)
-        .send()
-        .await
-        .unwrap()
-        .attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn().map(str::to_string))
-        .collect()
 }
 
 /// The sample event, as if it had happened in `account`.

@@ -136,3 +136,62 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// The managed policies attached to a role.
+pub async fn attached(iam: &aws_sdk_iam::Client, role: &str) -> Vec<String> {
+    iam.list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap()
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(String::from))
+        .collect()
+}
+
+impl Moto {
+    /// The audit table as template.yaml makes it (a string key `pk`, TTL on
+    /// `expires_at`), and roleguard's store on it.
+    pub async fn audit_table(&self, name: &str) -> roleguard::aws::DynamoStore {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            TimeToLiveSpecification,
+        };
+        let sdk = self.sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        ddb.create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
+        ddb.update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("expires_at")
+                    .enabled(true)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        roleguard::aws::DynamoStore::new(&sdk, Some(name.into()))
+    }
+}

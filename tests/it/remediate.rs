@@ -1,7 +1,7 @@
 //! The plan carried out against a real IAM API (moto): build the role's
 //! state, feed the sample event, then read moto's state back.
 
-use super::moto::Moto;
+use super::moto::{attached, Moto};
 use roleguard::aws::AwsIam;
 use roleguard::config::Config;
 use roleguard::event::Event;
@@ -40,19 +40,6 @@ async fn run(iam: &aws_sdk_iam::Client, name: &str, config: &Config, dry_run: bo
 
 fn statuses(o: &Outcome) -> Vec<Status> {
     o.results.iter().map(|r| r.status).collect()
-}
-
-async fn attached(iam: &aws_sdk_iam::Client, role: &str) -> Vec<String> {
-    let out = iam
-        .list_attached_role_policies()
-        .role_name(role)
-        .send()
-        .await
-        .unwrap();
-    out.attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn().map(String::from))
-        .collect()
 }
 
 async fn tags(iam: &aws_sdk_iam::Client, role: &str) -> Vec<(String, String)> {

@@ -1,12 +1,9 @@
 //! The reconciling scan against moto: roles changed with no event are found,
 //! compliant roles become baselines, and --remediate reverts.
 
-use super::moto::Moto;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use super::moto::{attached, Moto};
 use roleguard::audit::Store;
-use roleguard::aws::{AwsIam, DynamoStore};
+use roleguard::aws::AwsIam;
 use roleguard::config::Config;
 use roleguard::lambda::{handle_payload_with, Mode, Reply};
 use roleguard::remediate::{scan_account, Status};
@@ -17,32 +14,6 @@ const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Al
 const PUBLIC_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 const SCOPED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:us-east-1:111122223333:table/orders"}]}"#;
-
-async fn table(moto: &Moto) -> DynamoStore {
-    let sdk = moto.sdk_config().await;
-    aws_sdk_dynamodb::Client::new(&sdk)
-        .create_table()
-        .table_name("roleguard")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    DynamoStore::new(&sdk, Some("roleguard".into()))
-}
 
 /// A good role, a role made bad with no event, and a role with a customer
 /// managed escalation policy.
@@ -89,18 +60,6 @@ async fn roles(iam: &aws_sdk_iam::Client) {
         .unwrap();
 }
 
-async fn attached(iam: &aws_sdk_iam::Client, role: &str) -> Vec<String> {
-    iam.list_attached_role_policies()
-        .role_name(role)
-        .send()
-        .await
-        .unwrap()
-        .attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn().map(String::from))
-        .collect()
-}
-
 fn rules_of(outcome: &roleguard::remediate::ScanOutcome, role: &str) -> Vec<&'static str> {
     outcome
         .results
@@ -119,7 +78,7 @@ async fn the_scan_finds_bad_roles_and_records_good_ones() {
     let moto = Moto::start();
     let iam = moto.iam();
     roles(&iam).await;
-    let store = table(&moto).await;
+    let store = moto.audit_table("roleguard").await;
     let aws = AwsIam::new(iam.clone());
     let config = Config::default();
 
