@@ -165,6 +165,14 @@ pub async fn handle_payload_with<A: Accounts, S: Store>(
             a.judgement.max_severity().map_or("", |s| s.as_str())
         )
     };
+    // The audit trail in the logs: findings, plan, results, and every
+    // document removed or replaced (at error level when a step failed).
+    if outcome.ok && !a.judgement.findings.is_empty() {
+        tracing::info!(
+            outcome = %serde_json::to_string(&outcome).unwrap_or_default(),
+            "outcome"
+        );
+    }
     tracing::info!(
         event_id = a.event_id.as_deref().unwrap_or(""),
         account = a.account.as_deref().unwrap_or(""),
@@ -176,8 +184,6 @@ pub async fn handle_payload_with<A: Accounts, S: Store>(
         "handled"
     );
     if !outcome.ok {
-        // The whole outcome goes to the log: what was done, what failed, and
-        // the documents the plan carries.
         tracing::error!(
             outcome = %serde_json::to_string(&outcome).unwrap_or_default(),
             "some steps failed"

@@ -809,6 +809,8 @@ pub struct ScanOutcome {
     pub read_requests: usize,
     /// Roles whose state was recorded as their baseline.
     pub baselines_recorded: usize,
+    /// Findings by severity, over every role.
+    pub findings_by_severity: BTreeMap<&'static str, usize>,
     pub results: Vec<RoleScan>,
     /// False when a step failed.
     pub ok: bool,
@@ -887,6 +889,10 @@ pub async fn scan_account<I: Iam, S: Store>(
         .iter()
         .flat_map(|r| &r.results)
         .all(|s| s.status != Status::Failed);
+    let mut findings_by_severity = BTreeMap::new();
+    for f in results.iter().flat_map(|r| &r.result.findings) {
+        *findings_by_severity.entry(f.severity.as_str()).or_insert(0) += 1;
+    }
     Ok(ScanOutcome {
         account: account.to_string(),
         roles: snapshot.roles.len(),
@@ -894,6 +900,7 @@ pub async fn scan_account<I: Iam, S: Store>(
         remediate,
         read_requests: snapshot.requests,
         baselines_recorded,
+        findings_by_severity,
         results,
         ok,
     })

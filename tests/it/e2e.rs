@@ -69,9 +69,8 @@ async fn lambda_binary_reverts_through_the_runtime_api() {
         .unwrap()
         .port()
         .to_string();
-    let log =
-        std::fs::File::create(std::env::temp_dir().join(format!("roleguard-watch-{port}.log")))
-            .unwrap();
+    let log_path = std::env::temp_dir().join(format!("roleguard-watch-{port}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
     let env = format!(
         "AWS_ENDPOINT_URL={},AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,AWS_REGION=us-east-1,ROLEGUARD_MODE=enforce,AWS_LAMBDA_LOG_FORMAT=JSON",
         moto.endpoint
@@ -146,4 +145,26 @@ async fn lambda_binary_reverts_through_the_runtime_api() {
         .tags()
         .iter()
         .any(|t| t.key() == "roleguard:status" && t.value() == "reverted"));
+    // JSON logs: the whole outcome, then one summary line for the event.
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let outcome = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "outcome")
+        .expect("an outcome line");
+    let outcome: serde_json::Value =
+        serde_json::from_str(outcome["fields"]["outcome"].as_str().unwrap()).unwrap();
+    assert_eq!(outcome["event_id"], "eb-0006");
+    let handled = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "handled")
+        .expect("a summary line");
+    assert_eq!(handled["fields"]["role"], "app-lambda");
+    assert_eq!(
+        handled["fields"]["actions"],
+        "detach_role_policy:done tag_role:done notify:skipped"
+    );
 }

@@ -188,6 +188,9 @@ async fn scan_command_against_moto() {
     assert_eq!(v["account"], ACCOUNT);
     assert_eq!(v["roles"], 3);
     assert_eq!(v["remediate"], false);
+    let counts = &v["findings_by_severity"];
+    assert!(counts["critical"].as_u64().unwrap() >= 2, "{counts}");
+    assert!(counts["high"].as_u64().unwrap() >= 1, "{counts}");
     let text = std::process::Command::new(env!("CARGO_BIN_EXE_roleguard"))
         .args(["scan", "--fail-on", "critical"])
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
