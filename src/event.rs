@@ -108,6 +108,8 @@ pub struct CloudTrail {
     pub event_id: Option<String>,
     pub event_type: Option<String>,
     pub recipient_account_id: Option<String>,
+    /// `"true"` when the call was made from the AWS console.
+    pub session_credential_from_console: Option<String>,
 }
 
 /// One event, whether it came in an EventBridge envelope or as a bare record.

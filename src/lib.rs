@@ -13,6 +13,7 @@ pub mod check;
 pub mod config;
 pub mod event;
 pub mod lambda;
+pub mod notify;
 pub mod pattern;
 pub mod plan;
 pub mod policy;

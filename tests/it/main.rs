@@ -7,6 +7,7 @@ mod events;
 mod faults;
 mod lambda;
 mod moto;
+mod notify;
 mod remediate;
 mod robustness;
 mod scan;

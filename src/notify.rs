@@ -1,0 +1,393 @@
+//! Alerts: what a non-compliant change says to the channels security teams
+//! watch. Pure: an [`Alert`] is built from the outcome and the event, then
+//! rendered for each channel (SNS, Slack, Security Hub, EventBridge). The
+//! channels' clients are the shell's.
+//!
+//! The SNS and EventBridge messages are the alert itself as JSON, schema
+//! [`SCHEMA`]; the fields below are that schema's documentation.
+
+use crate::event::Event;
+use crate::remediate::{Outcome, Status};
+use crate::rules::{self, Severity};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// The alert's JSON schema, versioned: a consumer checks it.
+pub const SCHEMA: &str = "roleguard.alert/v1";
+
+/// The EventBridge `source` and `detail-type` of an alert.
+pub const EVENT_SOURCE: &str = "roleguard";
+pub const EVENT_DETAIL_TYPE: &str = "roleguard alert";
+
+/// What SNS and EventBridge carry at most (256 KiB, less room for the envelope).
+pub const MESSAGE_LIMIT: usize = 250 * 1024;
+
+/// Who made the change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Actor {
+    /// The role or user (for an assumed role: the role).
+    pub arn: Option<String>,
+    /// The session or user ARN as CloudTrail gives it.
+    pub identity_arn: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Made in the AWS console.
+    pub console: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertFinding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    pub message: String,
+    /// How to fix it: the rule's remediation.
+    pub advice: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertStep {
+    /// The IAM call (or `notify`).
+    pub action: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// A document roleguard removed or replaced, kept with the alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeptDocument {
+    /// The step that removed or replaced it.
+    pub action: String,
+    /// `removed` or `replaced`.
+    pub change: &'static str,
+    pub document: Value,
+}
+
+/// One alert: one non-compliant change and what roleguard did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    pub schema: &'static str,
+    pub severity: Severity,
+    pub account: String,
+    pub role_name: String,
+    pub role_arn: String,
+    /// The IAM call that made the change, and when.
+    pub call: &'static str,
+    pub event_id: Option<String>,
+    pub event_time: Option<String>,
+    pub actor: Actor,
+    pub findings: Vec<AlertFinding>,
+    /// In a word: `reverted`, `revert failed`, `tagged`, `notified`, or in a
+    /// dry run `would revert` / `would tag`.
+    pub action: &'static str,
+    pub dry_run: bool,
+    pub steps: Vec<AlertStep>,
+    pub console_url: String,
+    /// Every document removed or replaced: nothing roleguard takes away is lost.
+    pub documents: Vec<KeptDocument>,
+    /// Where the documents are kept when this message could not hold them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documents_kept_in: Option<String>,
+}
+
+impl Alert {
+    /// The alert for a handled event, or `None` when there is nothing to say
+    /// (no findings, or the event was left alone).
+    pub fn new(outcome: &Outcome, event: &Event) -> Option<Alert> {
+        let a = &outcome.assessment;
+        if a.skipped.is_some() || a.judgement.findings.is_empty() {
+            return None;
+        }
+        let account = a.account.clone().unwrap_or_default();
+        let role_name = a.role_name.clone().unwrap_or_default();
+        let trail = &event.trail;
+        let user_agent = trail.user_agent.clone();
+        let console = trail.session_credential_from_console.as_deref() == Some("true")
+            || user_agent
+                .as_deref()
+                .is_some_and(|u| u.contains("console.amazonaws.com") || u == "AWS Internal");
+        let steps: Vec<AlertStep> = outcome
+            .results
+            .iter()
+            .map(|r| AlertStep {
+                action: step_action(&r.step),
+                status: r.status,
+                detail: r.detail.clone(),
+            })
+            .collect();
+        let documents = outcome
+            .results
+            .iter()
+            .flat_map(|r| {
+                let v = serde_json::to_value(&r.step).unwrap_or(Value::Null);
+                let action = step_action(&r.step);
+                [
+                    ("removed_document", "removed"),
+                    ("replaced_document", "replaced"),
+                ]
+                .into_iter()
+                .filter_map(move |(field, change)| {
+                    v.get(field).filter(|d| !d.is_null()).map(|d| KeptDocument {
+                        action: action.clone(),
+                        change,
+                        document: d.clone(),
+                    })
+                })
+            })
+            .collect();
+        let reverting = outcome.results.iter().any(|r| r.step.reverts());
+        let failed = outcome.results.iter().any(|r| r.status == Status::Failed);
+        let tagging = outcome
+            .results
+            .iter()
+            .any(|r| matches!(r.step, crate::plan::Step::TagRole { .. }));
+        let action = match (outcome.dry_run, reverting, failed, tagging) {
+            (true, true, _, _) => "would revert",
+            (true, false, _, true) => "would tag",
+            (false, true, true, _) => "revert failed",
+            (false, true, false, _) => "reverted",
+            (false, false, _, true) => "tagged",
+            _ => "notified",
+        };
+        Some(Alert {
+            schema: SCHEMA,
+            severity: a.judgement.max_severity().unwrap_or(Severity::Info),
+            role_arn: format!("arn:aws:iam::{account}:role/{role_name}"),
+            console_url: format!(
+                "https://us-east-1.console.aws.amazon.com/iam/home#/roles/details/{role_name}"
+            ),
+            account,
+            role_name,
+            call: a.call,
+            event_id: a.event_id.clone(),
+            event_time: event.time.clone(),
+            actor: Actor {
+                arn: a.actor.clone(),
+                identity_arn: trail.user_identity.as_ref().and_then(|u| u.arn.clone()),
+                source_ip: trail.source_ip_address.clone(),
+                user_agent,
+                console,
+            },
+            findings: a
+                .judgement
+                .findings
+                .iter()
+                .map(|f| AlertFinding {
+                    rule: f.rule,
+                    severity: f.severity,
+                    title: f.title,
+                    message: f.message.clone(),
+                    advice: rules::rule(f.rule).map_or("", |r| r.remediation),
+                })
+                .collect(),
+            action,
+            dry_run: outcome.dry_run,
+            steps,
+            documents,
+            documents_kept_in: None,
+        })
+    }
+
+    /// The alert as JSON within `limit` bytes: when the documents do not fit,
+    /// they are left to the audit record (or the function's log) and the
+    /// message says so.
+    pub fn to_json_within(&self, limit: usize, kept_in: &str) -> String {
+        let full = serde_json::to_string(self).unwrap_or_default();
+        if full.len() <= limit {
+            return full;
+        }
+        let mut slim = self.clone();
+        slim.documents.clear();
+        slim.documents_kept_in = Some(kept_in.to_string());
+        serde_json::to_string(&slim).unwrap_or_default()
+    }
+
+    /// One line: `CRITICAL reverted: AttachRolePolicy on app-lambda in 111122223333`.
+    pub fn headline(&self) -> String {
+        format!(
+            "{} {}: {} on {} in {}",
+            self.severity.as_str().to_uppercase(),
+            self.action,
+            self.call,
+            self.role_name,
+            self.account
+        )
+    }
+
+    /// The rule ids, each once.
+    pub fn rules(&self) -> Vec<&'static str> {
+        let mut r: Vec<&'static str> = self.findings.iter().map(|f| f.rule).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    }
+}
+
+fn step_action(step: &crate::plan::Step) -> String {
+    serde_json::to_value(step)
+        .ok()
+        .and_then(|v| v["action"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// An SNS message: a readable subject, the alert as JSON, and message
+/// attributes for subscription filter policies.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnsMessage {
+    /// At most 100 characters, as SNS requires.
+    pub subject: String,
+    pub message: String,
+    /// Name -> (data type, value): `severity`, `account`, `action` (String),
+    /// `rules` (String.Array).
+    pub attributes: Vec<(&'static str, &'static str, String)>,
+}
+
+pub fn sns(alert: &Alert, kept_in: &str) -> SnsMessage {
+    let mut subject = format!("roleguard {}", alert.headline());
+    if subject.len() > 100 {
+        let mut end = 97;
+        while !subject.is_char_boundary(end) {
+            end -= 1;
+        }
+        subject = format!("{}...", &subject[..end]);
+    }
+    SnsMessage {
+        subject,
+        message: alert.to_json_within(MESSAGE_LIMIT, kept_in),
+        attributes: vec![
+            ("severity", "String", alert.severity.as_str().to_string()),
+            ("account", "String", alert.account.clone()),
+            ("action", "String", alert.action.to_string()),
+            (
+                "rules",
+                "String.Array",
+                serde_json::to_string(&alert.rules()).unwrap_or_default(),
+            ),
+        ],
+    }
+}
+
+/// The EventBridge entry's detail: the alert (source [`EVENT_SOURCE`],
+/// detail-type [`EVENT_DETAIL_TYPE`]).
+pub fn eventbridge_detail(alert: &Alert, kept_in: &str) -> String {
+    alert.to_json_within(MESSAGE_LIMIT, kept_in)
+}
+
+fn emoji(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => ":red_circle:",
+        Severity::High => ":large_orange_circle:",
+        Severity::Medium => ":large_yellow_circle:",
+        Severity::Low | Severity::Info => ":white_circle:",
+    }
+}
+
+/// A Slack Block Kit message, to be read in two seconds: what, where, who,
+/// what roleguard did; the findings; a link to the role. Documents stay out
+/// of Slack (they are in the SNS message, the audit record and the log).
+pub fn slack(alert: &Alert) -> Value {
+    let who = alert.actor.arn.as_deref().unwrap_or("unknown");
+    let mut fields = vec![
+        json!({"type": "mrkdwn", "text": format!("*Account*\n{}", alert.account)}),
+        json!({"type": "mrkdwn", "text": format!("*Role*\n<{}|{}>", alert.console_url, alert.role_name)}),
+        json!({"type": "mrkdwn", "text": format!("*Who*\n{who}{}", if alert.actor.console { " (console)" } else { "" })}),
+        json!({"type": "mrkdwn", "text": format!("*From*\n{}", alert.actor.source_ip.as_deref().unwrap_or("unknown"))}),
+    ];
+    fields.truncate(10);
+    let findings: Vec<String> = alert
+        .findings
+        .iter()
+        .map(|f| format!("• *{}* `{}`: {}", f.severity.as_str(), f.rule, f.message))
+        .collect();
+    let mut findings_text = findings.join("\n");
+    if findings_text.len() > 2900 {
+        let mut end = 2900;
+        while !findings_text.is_char_boundary(end) {
+            end -= 1;
+        }
+        findings_text = format!("{}\n…", &findings_text[..end]);
+    }
+    json!({
+        "text": format!("roleguard: {}", alert.headline()),
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "emoji": true,
+                "text": format!("{} {} · {}", emoji(alert.severity), alert.severity.as_str().to_uppercase(), alert.action)}},
+            {"type": "section", "text": {"type": "mrkdwn",
+                "text": format!("*{}* on role *{}*", alert.call, alert.role_name)},
+             "fields": fields},
+            {"type": "section", "text": {"type": "mrkdwn", "text": findings_text}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
+                "event {} at {} · {}",
+                alert.event_id.as_deref().unwrap_or("?"),
+                alert.event_time.as_deref().unwrap_or("?"),
+                alert.steps.iter().map(|s| format!("{} {}", s.action, serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())).collect::<Vec<_>>().join(", ")
+            )}]}
+        ]
+    })
+}
+
+/// Security Hub findings (ASFF), one per rule violated. The Id is
+/// deterministic (account, role, rule), so a repeated event, or a later one
+/// about the same role and rule, updates the finding instead of adding one.
+/// Once reverted, the finding is RESOLVED and its compliance PASSED.
+/// `product_account` and `region` are where the findings are imported: the
+/// central account's, when run from one.
+pub fn asff(alert: &Alert, product_account: &str, region: &str, now: &str) -> Vec<Value> {
+    let resolved = alert.action == "reverted";
+    let mut seen = std::collections::BTreeSet::new();
+    alert
+        .findings
+        .iter()
+        .filter(|f| seen.insert(f.rule))
+        .map(|f| {
+            let label = match f.severity {
+                Severity::Critical => "CRITICAL",
+                Severity::High => "HIGH",
+                Severity::Medium => "MEDIUM",
+                Severity::Low => "LOW",
+                Severity::Info => "INFORMATIONAL",
+            };
+            let created = alert.event_time.as_deref().unwrap_or(now);
+            let mut description = f.message.clone();
+            if description.len() > 1024 {
+                let mut end = 1020;
+                while !description.is_char_boundary(end) {
+                    end -= 1;
+                }
+                description = format!("{}...", &description[..end]);
+            }
+            json!({
+                "SchemaVersion": "2018-10-08",
+                "Id": format!("roleguard/{}/{}/{}", alert.account, alert.role_name, f.rule),
+                "ProductArn": format!("arn:aws:securityhub:{region}:{product_account}:product/{product_account}/default"),
+                "GeneratorId": format!("roleguard/{}", f.rule),
+                "AwsAccountId": alert.account,
+                "Types": ["Software and Configuration Checks/AWS Security Best Practices"],
+                "CreatedAt": created,
+                "UpdatedAt": now,
+                "Severity": {"Label": label},
+                "Title": f.title,
+                "Description": description,
+                "Remediation": {"Recommendation": {"Text": f.advice.chars().take(512).collect::<String>()}},
+                "SourceUrl": alert.console_url,
+                "ProductFields": {
+                    "roleguard/Action": alert.action,
+                    "roleguard/Call": alert.call,
+                    "roleguard/EventId": alert.event_id.as_deref().unwrap_or(""),
+                    "roleguard/Actor": alert.actor.arn.as_deref().unwrap_or(""),
+                },
+                "Resources": [{
+                    "Type": "AwsIamRole",
+                    "Id": alert.role_arn,
+                    "Partition": "aws",
+                    "Region": region,
+                    "Details": {"AwsIamRole": {"RoleName": alert.role_name}},
+                }],
+                "Compliance": {"Status": if resolved { "PASSED" } else { "FAILED" }},
+                "Workflow": {"Status": if resolved { "RESOLVED" } else { "NEW" }},
+                "RecordState": "ACTIVE",
+            })
+        })
+        .collect()
+}
