@@ -847,3 +847,251 @@ impl DynamoStore {
         Ok(())
     }
 }
+
+/// The alert channels through the AWS SDK, each configured by environment:
+/// `ROLEGUARD_SNS_TOPIC_ARN`, `ROLEGUARD_EVENT_BUS` (a bus name or ARN),
+/// `ROLEGUARD_SECURITY_HUB=true`.
+pub struct AwsChannels {
+    sns: Option<(aws_sdk_sns::Client, String)>,
+    events: Option<(aws_sdk_eventbridge::Client, String)>,
+    security_hub: Option<aws_sdk_securityhub::Client>,
+    region: String,
+    /// The account the findings are imported from (Security Hub's product
+    /// account): the function's own.
+    own: OnceLock<String>,
+}
+
+impl AwsChannels {
+    pub fn new(
+        config: &SdkConfig,
+        sns_topic: Option<String>,
+        event_bus: Option<String>,
+        security_hub: bool,
+    ) -> AwsChannels {
+        let set = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        AwsChannels {
+            sns: set(sns_topic).map(|t| (aws_sdk_sns::Client::new(config), t)),
+            events: set(event_bus).map(|b| (aws_sdk_eventbridge::Client::new(config), b)),
+            security_hub: security_hub.then(|| aws_sdk_securityhub::Client::new(config)),
+            region: config
+                .region()
+                .map_or("us-east-1".to_string(), |r| r.to_string()),
+            own: OnceLock::new(),
+        }
+    }
+
+    pub fn from_env(config: &SdkConfig) -> AwsChannels {
+        let var = |k: &str| std::env::var(k).ok();
+        AwsChannels::new(
+            config,
+            var("ROLEGUARD_SNS_TOPIC_ARN"),
+            var("ROLEGUARD_EVENT_BUS"),
+            var("ROLEGUARD_SECURITY_HUB").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        )
+    }
+
+    /// The function's own account (Security Hub's product account).
+    pub fn set_own_account(&self, account: &str) {
+        if !account.is_empty() {
+            let _ = self.own.set(account.to_string());
+        }
+    }
+
+    async fn sns(&self, alert: &crate::notify::Alert, kept_in: &str) -> Result<(), String> {
+        let Some((client, topic)) = &self.sns else {
+            return Ok(());
+        };
+        use aws_sdk_sns::types::MessageAttributeValue;
+        let m = crate::notify::sns(alert, kept_in);
+        let mut req = client
+            .publish()
+            .topic_arn(topic)
+            .subject(m.subject)
+            .message(m.message);
+        for (name, kind, value) in m.attributes {
+            let v = MessageAttributeValue::builder()
+                .data_type(kind)
+                .string_value(value)
+                .build()
+                .map_err(|e| e.to_string())?;
+            req = req.message_attributes(name, v);
+        }
+        req.send().await.map_err(|e| describe(&e))?;
+        Ok(())
+    }
+
+    async fn events(&self, alert: &crate::notify::Alert, kept_in: &str) -> Result<(), String> {
+        let Some((client, bus)) = &self.events else {
+            return Ok(());
+        };
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source(crate::notify::EVENT_SOURCE)
+            .detail_type(crate::notify::EVENT_DETAIL_TYPE)
+            .detail(crate::notify::eventbridge_detail(alert, kept_in))
+            .event_bus_name(bus)
+            .resources(&alert.role_arn)
+            .build();
+        let out = client
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        match out.entries().first().and_then(|e| e.error_code()) {
+            Some(code) => Err(format!("PutEvents: {code}")),
+            None => Ok(()),
+        }
+    }
+
+    async fn security_hub(&self, alert: &crate::notify::Alert) -> Result<(), String> {
+        let Some(client) = &self.security_hub else {
+            return Ok(());
+        };
+        let product = self
+            .own
+            .get()
+            .map_or(alert.account.as_str(), String::as_str);
+        let now = aws_sdk_securityhub::primitives::DateTime::from(std::time::SystemTime::now())
+            .fmt(aws_sdk_securityhub::primitives::DateTimeFormat::DateTime)
+            .unwrap_or_default();
+        let findings = crate::notify::asff(alert, product, &self.region, &now)
+            .iter()
+            .map(asff_to_sdk)
+            .collect::<Vec<_>>();
+        let out = client
+            .batch_import_findings()
+            .set_findings(Some(findings))
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        match out.failed_count() {
+            Some(n) if n > 0 => Err(format!(
+                "BatchImportFindings: {n} findings failed: {}",
+                out.failed_findings()
+                    .iter()
+                    .map(|f| format!(
+                        "{}: {}",
+                        f.error_code().unwrap_or("?"),
+                        f.error_message().unwrap_or("")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// An SDK error on one line, with its code when the service gave one.
+fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(e: &E) -> String {
+    match e.code() {
+        Some(code) => format!("{code}: {}", e.message().unwrap_or("")),
+        None => source_chain(e),
+    }
+}
+
+/// One ASFF finding (as [`crate::notify::asff`] renders it) as the SDK's type.
+fn asff_to_sdk(v: &Value) -> aws_sdk_securityhub::types::AwsSecurityFinding {
+    use aws_sdk_securityhub::types::*;
+    let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let label = SeverityLabel::from(v["Severity"]["Label"].as_str().unwrap_or("INFORMATIONAL"));
+    let resource = &v["Resources"][0];
+    let mut fields = std::collections::HashMap::new();
+    if let Some(map) = v["ProductFields"].as_object() {
+        for (k, val) in map {
+            fields.insert(k.clone(), val.as_str().unwrap_or_default().to_string());
+        }
+    }
+    AwsSecurityFinding::builder()
+        .schema_version(s("SchemaVersion"))
+        .id(s("Id"))
+        .product_arn(s("ProductArn"))
+        .generator_id(s("GeneratorId"))
+        .aws_account_id(s("AwsAccountId"))
+        .types(v["Types"][0].as_str().unwrap_or_default())
+        .created_at(s("CreatedAt"))
+        .updated_at(s("UpdatedAt"))
+        .severity(Severity::builder().label(label).build())
+        .title(s("Title"))
+        .description(s("Description"))
+        .source_url(s("SourceUrl"))
+        .set_product_fields(Some(fields))
+        .remediation(
+            Remediation::builder()
+                .recommendation(
+                    Recommendation::builder()
+                        .text(
+                            v["Remediation"]["Recommendation"]["Text"]
+                                .as_str()
+                                .unwrap_or_default(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .resources(
+            Resource::builder()
+                .r#type(resource["Type"].as_str().unwrap_or_default())
+                .id(resource["Id"].as_str().unwrap_or_default())
+                .partition(Partition::Aws)
+                .region(resource["Region"].as_str().unwrap_or_default())
+                .build(),
+        )
+        .compliance(
+            Compliance::builder()
+                .status(ComplianceStatus::from(
+                    v["Compliance"]["Status"].as_str().unwrap_or("FAILED"),
+                ))
+                .build(),
+        )
+        .workflow(
+            Workflow::builder()
+                .status(WorkflowStatus::from(
+                    v["Workflow"]["Status"].as_str().unwrap_or("NEW"),
+                ))
+                .build(),
+        )
+        .record_state(RecordState::Active)
+        .build()
+}
+
+impl crate::notify::Channels for AwsChannels {
+    fn any(&self) -> bool {
+        self.sns.is_some() || self.events.is_some() || self.security_hub.is_some()
+    }
+
+    async fn deliver(
+        &self,
+        alert: &crate::notify::Alert,
+        kept_in: &str,
+    ) -> Vec<crate::notify::Delivery> {
+        use crate::notify::Delivery;
+        // All at once: one failing or slow channel holds up no other. (Boxed:
+        // three SDK calls' futures side by side are large.)
+        let (sns, events, hub) = tokio::join!(
+            Box::pin(self.sns(alert, kept_in)),
+            Box::pin(self.events(alert, kept_in)),
+            Box::pin(self.security_hub(alert))
+        );
+        let mut out = Vec::new();
+        if self.sns.is_some() {
+            out.push(Delivery {
+                channel: "sns",
+                result: sns,
+            });
+        }
+        if self.events.is_some() {
+            out.push(Delivery {
+                channel: "eventbridge",
+                result: events,
+            });
+        }
+        if self.security_hub.is_some() {
+            out.push(Delivery {
+                channel: "securityhub",
+                result: hub,
+            });
+        }
+        out
+    }
+}

@@ -5,6 +5,7 @@
 use crate::audit::Store;
 use crate::config::Config;
 use crate::event::{CloudTrail, Event, EventError};
+use crate::notify::Channels;
 use crate::remediate::{self, Accounts, InAccount, Outcome};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
@@ -102,14 +103,23 @@ pub async fn handle_payload<A: Accounts>(
     config: &Config,
     mode: Mode,
 ) -> Result<Reply, InvocationError> {
-    handle_payload_with(accounts, &crate::audit::NoStore, payload, config, mode).await
+    handle_payload_with(
+        accounts,
+        &crate::audit::NoStore,
+        &crate::notify::NoChannels,
+        payload,
+        config,
+        mode,
+    )
+    .await
 }
 
 /// Handle one EventBridge payload, in the account the change was made in,
 /// with the audit table ([`crate::audit`]): records, idempotency, baselines.
-pub async fn handle_payload_with<A: Accounts, S: Store>(
+pub async fn handle_payload_with<A: Accounts, S: Store, C: Channels>(
     accounts: &A,
     store: &S,
+    channels: &C,
     payload: Value,
     config: &Config,
     mode: Mode,
@@ -145,7 +155,8 @@ pub async fn handle_payload_with<A: Accounts, S: Store>(
         });
     }
     let iam = InAccount::new(accounts, event.account.as_deref());
-    let outcome = remediate::handle_with(&iam, store, &event, config, mode == Mode::DryRun).await?;
+    let outcome =
+        remediate::handle_with(&iam, store, channels, &event, config, mode == Mode::DryRun).await?;
     let actions: Vec<String> = outcome
         .results
         .iter()

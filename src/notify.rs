@@ -110,6 +110,7 @@ impl Alert {
         let steps: Vec<AlertStep> = outcome
             .results
             .iter()
+            .filter(|r| !matches!(r.step, crate::plan::Step::Notify { .. }))
             .map(|r| AlertStep {
                 action: step_action(&r.step),
                 status: r.status,
@@ -390,4 +391,67 @@ pub fn asff(alert: &Alert, product_account: &str, region: &str, now: &str) -> Ve
             })
         })
         .collect()
+}
+
+/// How one channel's delivery went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub channel: &'static str,
+    pub result: Result<(), String>,
+}
+
+/// The alert channels. Each is optional; a failing one stops neither the
+/// remediation (already done when alerts go out) nor the other channels.
+#[allow(async_fn_in_trait)]
+pub trait Channels {
+    /// Is any channel configured?
+    fn any(&self) -> bool;
+    /// Deliver to every configured channel. `kept_in` says where the
+    /// documents are kept when a message cannot hold them.
+    async fn deliver(&self, alert: &Alert, kept_in: &str) -> Vec<Delivery>;
+}
+
+/// No channel: the notify step is reported as skipped.
+pub struct NoChannels;
+
+impl Channels for NoChannels {
+    fn any(&self) -> bool {
+        false
+    }
+    async fn deliver(&self, _: &Alert, _: &str) -> Vec<Delivery> {
+        vec![]
+    }
+}
+
+/// The notify step's status and detail from the deliveries.
+pub fn delivery_status(deliveries: &[Delivery]) -> (Status, String) {
+    let delivered: Vec<&str> = deliveries
+        .iter()
+        .filter(|d| d.result.is_ok())
+        .map(|d| d.channel)
+        .collect();
+    let failed: Vec<String> = deliveries
+        .iter()
+        .filter_map(|d| {
+            d.result
+                .as_ref()
+                .err()
+                .map(|e| format!("{}: {e}", d.channel))
+        })
+        .collect();
+    let mut detail = String::new();
+    if !delivered.is_empty() {
+        detail = format!("delivered to {}", delivered.join(", "));
+    }
+    if failed.is_empty() {
+        (Status::Done, detail)
+    } else {
+        if !detail.is_empty() {
+            detail += "; ";
+        }
+        (
+            Status::Failed,
+            detail + &format!("failed: {}", failed.join("; ")),
+        )
+    }
 }

@@ -466,7 +466,15 @@ pub async fn handle<I: Iam>(
     config: &crate::config::Config,
     dry_run: bool,
 ) -> Result<Outcome, HandleError> {
-    handle_with(iam, &NoStore, event, config, dry_run).await
+    handle_with(
+        iam,
+        &NoStore,
+        &crate::notify::NoChannels,
+        event,
+        config,
+        dry_run,
+    )
+    .await
 }
 
 /// Judge an event and carry out its plan (or, in a dry run, say what would be done).
@@ -482,9 +490,10 @@ pub async fn handle<I: Iam>(
 /// known; the audit record is claimed before any change (a repeated delivery
 /// finds it taken and does nothing) and completed after; a change that needs
 /// no revert becomes the role's baseline.
-pub async fn handle_with<I: Iam, S: Store>(
+pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
     iam: &I,
     store: &S,
+    channels: &C,
     event: &crate::event::Event,
     config: &crate::config::Config,
     dry_run: bool,
@@ -593,13 +602,31 @@ pub async fn handle_with<I: Iam, S: Store>(
         }
     }
     let results = execute(iam, &assessment.plan, dry_run).await;
-    let ok = results.iter().all(|r| r.status != Status::Failed);
-    let outcome = Outcome {
+    let mut outcome = Outcome {
         assessment,
         dry_run,
         results,
-        ok,
+        ok: true,
     };
+    // Alerts go out after the remediation, whatever it did.
+    if channels.any() {
+        if let Some(alert) = crate::notify::Alert::new(&outcome, event) {
+            let kept_in = match (&record, &outcome.assessment.event_id) {
+                (Some(_), Some(id)) => format!("audit record {}", crate::audit::event_key(id)),
+                _ => "the function's log (the outcome line)".to_string(),
+            };
+            let deliveries = channels.deliver(&alert, &kept_in).await;
+            let (status, detail) = crate::notify::delivery_status(&deliveries);
+            for r in &mut outcome.results {
+                if matches!(r.step, Step::Notify { .. }) {
+                    r.status = status;
+                    r.detail = detail.clone();
+                }
+            }
+        }
+    }
+    outcome.ok = outcome.results.iter().all(|r| r.status != Status::Failed);
+    let ok = outcome.ok;
     if let Some(mut r) = record {
         r.status = if ok {
             crate::audit::RecordStatus::Completed

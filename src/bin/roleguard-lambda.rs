@@ -5,6 +5,8 @@
 //! `ROLEGUARD_CONFIG` (a configuration file or `ssm:PARAMETER`; the embedded
 //! default otherwise), `ROLEGUARD_REMEDIATION_ROLE` and `ROLEGUARD_EXTERNAL_ID`
 //! (member accounts), `ROLEGUARD_TABLE` (the audit table),
+//! `ROLEGUARD_SNS_TOPIC_ARN`, `ROLEGUARD_EVENT_BUS`, `ROLEGUARD_SECURITY_HUB`
+//! (alert channels),
 //! `AWS_LAMBDA_LOG_FORMAT=JSON` for JSON logs, `RUST_LOG`
 //! for the level.
 
@@ -13,7 +15,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use roleguard::audit::Store as _;
-use roleguard::aws::{AwsAccounts, DynamoStore};
+use roleguard::aws::{AwsAccounts, AwsChannels, DynamoStore};
 use roleguard::lambda::{account_of_arn, config_from_env, handle_payload_with, Mode};
 use serde_json::Value;
 
@@ -43,13 +45,15 @@ async fn main() -> Result<(), Error> {
         config.add_roleguard_role(&member.role_name);
     }
     let store = DynamoStore::from_env(accounts.sdk_config());
+    let channels = AwsChannels::from_env(accounts.sdk_config());
     tracing::info!(mode = ?mode, member_role = ?accounts.member_access().map(|m| &m.role_name), table = store.enabled(), "roleguard ready");
-    let (config, accounts, store) = (&config, &accounts, &store);
+    let (config, accounts, store, channels) = (&config, &accounts, &store, &channels);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         if let Some(account) = account_of_arn(&event.context.invoked_function_arn) {
             accounts.set_own_account(account);
+            channels.set_own_account(account);
         }
-        handle_payload_with(accounts, store, event.payload, config, mode)
+        handle_payload_with(accounts, store, channels, event.payload, config, mode)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "invocation failed");

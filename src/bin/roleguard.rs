@@ -346,8 +346,11 @@ fn main() -> ExitCode {
                     config.add_roleguard_role(&member.role_name);
                 }
                 let store = roleguard::aws::DynamoStore::from_env(accounts.sdk_config());
-                roleguard::lambda::handle_payload_with(&accounts, &store, payload, &config, mode)
-                    .await
+                let channels = roleguard::aws::AwsChannels::from_env(accounts.sdk_config());
+                roleguard::lambda::handle_payload_with(
+                    &accounts, &store, &channels, payload, &config, mode,
+                )
+                .await
             });
             match reply {
                 Ok(r) => {

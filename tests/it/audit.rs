@@ -8,6 +8,7 @@ use roleguard::audit::Store;
 use roleguard::aws::{AwsIam, DynamoStore};
 use roleguard::config::Config;
 use roleguard::event::Event;
+use roleguard::notify::NoChannels;
 use roleguard::remediate::{handle_with, Counting, Status};
 use serde_json::{json, Value};
 
@@ -86,6 +87,7 @@ async fn the_audit_record_keeps_the_removed_document_and_expires() {
     let o = handle_with(
         &AwsIam::new(iam.clone()),
         &store,
+        &NoChannels,
         &event(e),
         &Config::default(),
         false,
@@ -126,8 +128,8 @@ async fn concurrent_deliveries_act_once() {
         Counting::new(AwsIam::new(iam.clone())),
     );
     let (x, y) = tokio::join!(
-        handle_with(&a, &store, &e, &config, false),
-        handle_with(&b, &store, &e, &config, false)
+        handle_with(&a, &store, &NoChannels, &e, &config, false),
+        handle_with(&b, &store, &NoChannels, &e, &config, false)
     );
     let (x, y) = (x.unwrap(), y.unwrap());
     let acted: Vec<_> = [&x, &y]
@@ -146,7 +148,9 @@ async fn concurrent_deliveries_act_once() {
     assert_eq!(a.calls().min(b.calls()), 0);
 
     // Delivered again later: completed, nothing done twice.
-    let again = handle_with(&a, &store, &e, &config, false).await.unwrap();
+    let again = handle_with(&a, &store, &NoChannels, &e, &config, false)
+        .await
+        .unwrap();
     assert!(again.results.is_empty());
     assert_eq!(
         again.assessment.skipped.as_deref(),
@@ -192,6 +196,7 @@ async fn a_bad_trust_policy_is_reverted_to_exactly_the_baseline() {
     let o = handle_with(
         &aws,
         &store,
+        &NoChannels,
         &event(sample("update-trust-github-pinned.compliant.json")),
         &config,
         false,
@@ -217,6 +222,7 @@ async fn a_bad_trust_policy_is_reverted_to_exactly_the_baseline() {
     let o = handle_with(
         &aws,
         &store,
+        &NoChannels,
         &event(sample("update-trust-github-wildcard.noncompliant.json")),
         &config,
         false,
@@ -279,9 +285,16 @@ async fn a_bad_inline_policy_is_replaced_by_its_previous_document() {
         .send()
         .await
         .unwrap();
-    handle_with(&aws, &store, &event(good_event), &config, false)
-        .await
-        .unwrap();
+    handle_with(
+        &aws,
+        &store,
+        &NoChannels,
+        &event(good_event),
+        &config,
+        false,
+    )
+    .await
+    .unwrap();
     // Then overwritten with an escalation path.
     let bad_event = sample("put-inline-passrole.noncompliant.json");
     let bad = bad_event["detail"]["requestParameters"]["policyDocument"]
@@ -295,7 +308,7 @@ async fn a_bad_inline_policy_is_replaced_by_its_previous_document() {
         .send()
         .await
         .unwrap();
-    let o = handle_with(&aws, &store, &event(bad_event), &config, false)
+    let o = handle_with(&aws, &store, &NoChannels, &event(bad_event), &config, false)
         .await
         .unwrap();
     assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
@@ -326,7 +339,7 @@ async fn events_with_nothing_to_do_are_recorded_once() {
     let (store, ddb) = store(&moto).await;
     let aws = Counting::new(AwsIam::new(moto.iam()));
     let e = event(sample("create-role-lambda.compliant.json"));
-    let o = handle_with(&aws, &store, &e, &Config::default(), false)
+    let o = handle_with(&aws, &store, &NoChannels, &e, &Config::default(), false)
         .await
         .unwrap();
     assert!(o.results.is_empty() && o.assessment.skipped.is_none());
@@ -344,7 +357,7 @@ async fn events_with_nothing_to_do_are_recorded_once() {
         .item
         .unwrap();
     assert_eq!(item["event_time"].as_s().unwrap(), "2026-11-22T10:00:05Z");
-    let again = handle_with(&aws, &store, &e, &Config::default(), false)
+    let again = handle_with(&aws, &store, &NoChannels, &e, &Config::default(), false)
         .await
         .unwrap();
     assert!(again

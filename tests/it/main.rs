@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per area.
 
 mod audit;
+mod channels;
 mod cli;
 mod e2e;
 mod events;

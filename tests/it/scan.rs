@@ -148,6 +148,7 @@ async fn a_scheduled_event_scans_the_function_account() {
     let reply = handle_payload_with(
         &accounts,
         &roleguard::audit::NoStore,
+        &roleguard::notify::NoChannels,
         scheduled,
         &Config::default(),
         Mode::Enforce,
