@@ -848,10 +848,11 @@ impl DynamoStore {
     }
 }
 
-/// The alert channels through the AWS SDK, each configured by environment:
+/// The alert channels, each configured by environment:
 /// `ROLEGUARD_SNS_TOPIC_ARN`, `ROLEGUARD_EVENT_BUS` (a bus name or ARN),
-/// `ROLEGUARD_SECURITY_HUB=true`.
+/// `ROLEGUARD_SECURITY_HUB=true`, `ROLEGUARD_SLACK_WEBHOOK_SECRET`.
 pub struct AwsChannels {
+    slack: Option<Slack>,
     sns: Option<(aws_sdk_sns::Client, String)>,
     events: Option<(aws_sdk_eventbridge::Client, String)>,
     security_hub: Option<aws_sdk_securityhub::Client>,
@@ -870,6 +871,7 @@ impl AwsChannels {
     ) -> AwsChannels {
         let set = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         AwsChannels {
+            slack: None,
             sns: set(sns_topic).map(|t| (aws_sdk_sns::Client::new(config), t)),
             events: set(event_bus).map(|b| (aws_sdk_eventbridge::Client::new(config), b)),
             security_hub: security_hub.then(|| aws_sdk_securityhub::Client::new(config)),
@@ -888,6 +890,27 @@ impl AwsChannels {
             var("ROLEGUARD_EVENT_BUS"),
             var("ROLEGUARD_SECURITY_HUB").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
         )
+        .with_slack(config, var("ROLEGUARD_SLACK_WEBHOOK_SECRET"))
+    }
+
+    /// Slack through an incoming webhook whose URL is kept in a secret:
+    /// `ssm:NAME` for an SSM SecureString, otherwise a Secrets Manager secret's
+    /// name (read through SSM's `/aws/reference/secretsmanager/` path). The
+    /// URL is read once per container, on the first alert, and never logged.
+    pub fn with_slack(mut self, config: &SdkConfig, secret: Option<String>) -> AwsChannels {
+        self.slack = secret
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .map(|secret| Slack {
+                parameter: match secret.strip_prefix("ssm:") {
+                    Some(name) => name.to_string(),
+                    None => format!("/aws/reference/secretsmanager/{secret}"),
+                },
+                config: config.clone(),
+                url: tokio::sync::OnceCell::new(),
+                burst: crate::notify::Burst::new(crate::notify::SLACK_PER_MINUTE, 60),
+            });
+        self
     }
 
     /// The function's own account (Security Hub's product account).
@@ -1055,9 +1078,87 @@ fn asff_to_sdk(v: &Value) -> aws_sdk_securityhub::types::AwsSecurityFinding {
         .build()
 }
 
+/// Slack's incoming webhook.
+struct Slack {
+    parameter: String,
+    config: SdkConfig,
+    url: tokio::sync::OnceCell<String>,
+    burst: crate::notify::Burst,
+}
+
+impl Slack {
+    async fn send(&self, alert: &crate::notify::Alert) -> Result<(), String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let held = match self.burst.admit(alert, now) {
+            crate::notify::Gate::Hold => return Ok(()),
+            crate::notify::Gate::Send(held) => held,
+        };
+        let url = self
+            .url
+            .get_or_try_init(|| ssm_parameter(&self.config, &self.parameter))
+            .await
+            .map_err(|e| format!("the webhook secret: {e}"))?;
+        let body = crate::notify::slack_with(alert, held.as_ref()).to_string();
+        post_json(url, body).await
+    }
+}
+
+/// POST a JSON body; 2xx is delivered. Throttling (429), 5xx and connection
+/// errors are tried 3 times with backoff. Errors never name the URL (a
+/// webhook URL is a secret).
+async fn post_json(url: &str, body: String) -> Result<(), String> {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+        .map_err(|e| format!("no TLS roots: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: hyper_util::client::legacy::Client<_, Full<Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(https);
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|_| "the webhook URL in the secret is not a URL".to_string())?;
+    let mut last = String::new();
+    for attempt in 0..3u32 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+        }
+        let req = hyper::Request::post(uri.clone())
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.clone())))
+            .map_err(|e| e.to_string())?;
+        match client.request(req).await {
+            Ok(resp) if resp.status().is_success() => return Ok(()),
+            Ok(resp) => {
+                last = format!("HTTP {}", resp.status().as_u16());
+                let status = resp.status();
+                if !(status.is_server_error() || status.as_u16() == 429) {
+                    return Err(last);
+                }
+            }
+            Err(e) => {
+                last = if e.is_connect() {
+                    "cannot connect".into()
+                } else {
+                    "the request failed".into()
+                }
+            }
+        }
+    }
+    Err(format!("{last} after 3 attempts"))
+}
+
 impl crate::notify::Channels for AwsChannels {
     fn any(&self) -> bool {
-        self.sns.is_some() || self.events.is_some() || self.security_hub.is_some()
+        self.sns.is_some()
+            || self.events.is_some()
+            || self.security_hub.is_some()
+            || self.slack.is_some()
     }
 
     async fn deliver(
@@ -1068,12 +1169,25 @@ impl crate::notify::Channels for AwsChannels {
         use crate::notify::Delivery;
         // All at once: one failing or slow channel holds up no other. (Boxed:
         // three SDK calls' futures side by side are large.)
-        let (sns, events, hub) = tokio::join!(
+        let slack = async {
+            match &self.slack {
+                Some(slack) => slack.send(alert).await,
+                None => Ok(()),
+            }
+        };
+        let (sns, events, hub, slack) = tokio::join!(
             Box::pin(self.sns(alert, kept_in)),
             Box::pin(self.events(alert, kept_in)),
-            Box::pin(self.security_hub(alert))
+            Box::pin(self.security_hub(alert)),
+            Box::pin(slack)
         );
         let mut out = Vec::new();
+        if self.slack.is_some() {
+            out.push(Delivery {
+                channel: "slack",
+                result: slack,
+            });
+        }
         if self.sns.is_some() {
             out.push(Delivery {
                 channel: "sns",

@@ -455,3 +455,161 @@ pub fn delivery_status(deliveries: &[Delivery]) -> (Status, String) {
         )
     }
 }
+
+/// Slack's rate: at most this many messages a minute from one container;
+/// past it, alerts are counted and summed up in the next message sent.
+pub const SLACK_PER_MINUTE: usize = 5;
+
+/// Alerts held back from a chat channel during a burst.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Suppressed {
+    pub count: usize,
+    /// Who made them, most first (at most 3).
+    pub actors: Vec<(String, usize)>,
+    pub max_severity: Option<Severity>,
+}
+
+/// Groups bursts for one chat channel: the first [`SLACK_PER_MINUTE`] alerts
+/// of a minute go out one by one; the rest are counted, and the first message
+/// after the minute says how many were held back and whose they were. SNS,
+/// EventBridge and Security Hub still get every alert. Each Lambda container
+/// keeps its own count.
+pub struct Burst {
+    per_window: usize,
+    window_secs: i64,
+    state: std::sync::Mutex<BurstState>,
+}
+
+#[derive(Default)]
+struct BurstState {
+    window_start: i64,
+    sent: usize,
+    held: Vec<(String, Severity)>,
+}
+
+/// What to do with one alert.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Gate {
+    /// Send it, with what was held back before it, if anything.
+    Send(Option<Suppressed>),
+    /// Hold it back (counted).
+    Hold,
+}
+
+impl Burst {
+    pub fn new(per_window: usize, window_secs: i64) -> Burst {
+        Burst {
+            per_window,
+            window_secs,
+            state: std::sync::Mutex::new(BurstState::default()),
+        }
+    }
+
+    pub fn admit(&self, alert: &Alert, now: i64) -> Gate {
+        let Ok(mut s) = self.state.lock() else {
+            return Gate::Send(None);
+        };
+        if now - s.window_start >= self.window_secs {
+            s.window_start = now;
+            s.sent = 0;
+        }
+        if s.sent >= self.per_window {
+            let who = alert.actor.arn.clone().unwrap_or_else(|| "unknown".into());
+            s.held.push((who, alert.severity));
+            return Gate::Hold;
+        }
+        s.sent += 1;
+        let held = std::mem::take(&mut s.held);
+        if held.is_empty() {
+            return Gate::Send(None);
+        }
+        let mut by_actor: Vec<(String, usize)> = Vec::new();
+        for (who, _) in &held {
+            match by_actor.iter_mut().find(|(w, _)| w == who) {
+                Some((_, n)) => *n += 1,
+                None => by_actor.push((who.clone(), 1)),
+            }
+        }
+        by_actor.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        by_actor.truncate(3);
+        Gate::Send(Some(Suppressed {
+            count: held.len(),
+            max_severity: held.iter().map(|(_, s)| *s).max(),
+            actors: by_actor,
+        }))
+    }
+}
+
+/// The Slack message, with a line for the alerts held back before it.
+pub fn slack_with(alert: &Alert, held: Option<&Suppressed>) -> Value {
+    let mut v = slack(alert);
+    if let (Some(h), Some(blocks)) = (held, v["blocks"].as_array_mut()) {
+        let who: Vec<String> = h.actors.iter().map(|(w, n)| format!("{w} ({n})")).collect();
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
+            ":warning: {} more alerts in a burst were held back here (up to {}), by {}; SNS and Security Hub have every one.",
+            h.count,
+            h.max_severity.map_or("info", |s| s.as_str()),
+            who.join(", ")
+        )}]}));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(actor: &str) -> Alert {
+        Alert {
+            schema: SCHEMA,
+            severity: Severity::High,
+            account: "111122223333".into(),
+            role_name: "r".into(),
+            role_arn: "arn:aws:iam::111122223333:role/r".into(),
+            call: "AttachRolePolicy",
+            event_id: None,
+            event_time: None,
+            actor: Actor {
+                arn: Some(actor.into()),
+                identity_arn: None,
+                source_ip: None,
+                user_agent: None,
+                console: false,
+            },
+            findings: vec![],
+            action: "reverted",
+            dry_run: false,
+            steps: vec![],
+            console_url: String::new(),
+            documents: vec![],
+            documents_kept_in: None,
+        }
+    }
+
+    #[test]
+    fn a_burst_is_held_back_and_summed_up() {
+        let b = Burst::new(2, 60);
+        assert_eq!(b.admit(&alert("a"), 0), Gate::Send(None));
+        assert_eq!(b.admit(&alert("a"), 1), Gate::Send(None));
+        for t in 2..10 {
+            assert_eq!(
+                b.admit(&alert(if t % 4 == 0 { "b" } else { "a" }), t),
+                Gate::Hold
+            );
+        }
+        // The next minute: the first message carries the count.
+        let Gate::Send(Some(s)) = b.admit(&alert("a"), 61) else {
+            panic!("a summary expected")
+        };
+        assert_eq!(s.count, 8);
+        assert_eq!(s.actors, [("a".to_string(), 6), ("b".to_string(), 2)]);
+        assert_eq!(s.max_severity, Some(Severity::High));
+        assert_eq!(b.admit(&alert("a"), 62), Gate::Send(None));
+        let v = slack_with(&alert("a"), Some(&s));
+        let last = v["blocks"].as_array().unwrap().last().unwrap();
+        assert!(last["elements"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("8 more alerts in a burst were held back"));
+    }
+}

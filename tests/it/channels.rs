@@ -277,3 +277,166 @@ async fn a_failing_channel_stops_neither_the_revert_nor_the_others() {
         "EventBridge still got it"
     );
 }
+
+/// A local stand-in for Slack's webhook: answers every POST with `status`
+/// and keeps the bodies.
+struct Webhook {
+    url: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Webhook {
+    fn start(status: u16) -> Webhook {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://{}/services/T000/B000/secret",
+            listener.local_addr().unwrap()
+        );
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = bodies.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                kept.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&body).into_owned());
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                );
+            }
+        });
+        Webhook { url, bodies }
+    }
+
+    fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+async fn slack_secret(sdk: &aws_config::SdkConfig, name: &str, url: &str) {
+    aws_sdk_ssm::Client::new(sdk)
+        .put_parameter()
+        .name(name)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .value(url)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn slack_gets_block_kit_and_bursts_are_grouped() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let iam = moto.iam();
+    bad_role(&iam).await;
+    let hook = Webhook::start(200);
+    slack_secret(&sdk, "/roleguard/slack", &hook.url).await;
+    let channels = AwsChannels::new(&sdk, None, None, false)
+        .with_slack(&sdk, Some("ssm:/roleguard/slack".into()));
+    let aws = AwsIam::new(iam.clone());
+    let o = handle_with(
+        &aws,
+        &NoStore,
+        &channels,
+        &event(),
+        &Config::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(o.results.last().unwrap().detail, "delivered to slack");
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 1);
+    let msg: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(
+        msg["blocks"][0]["text"]["text"],
+        ":red_circle: CRITICAL · reverted"
+    );
+    // A burst: the same bad change delivered 9 more times in the minute.
+    for _ in 0..9 {
+        let o = handle_with(
+            &aws,
+            &NoStore,
+            &channels,
+            &event(),
+            &Config::default(),
+            false,
+        )
+        .await
+        .unwrap();
+        assert!(o.ok);
+    }
+    assert_eq!(
+        hook.bodies().len(),
+        roleguard::notify::SLACK_PER_MINUTE,
+        "past the rate, alerts are held back and counted"
+    );
+}
+
+#[tokio::test]
+async fn slack_reads_a_secrets_manager_secret_and_reports_failures_without_the_url() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let iam = moto.iam();
+    bad_role(&iam).await;
+    let hook = Webhook::start(500);
+    // Secrets Manager's CreateSecret, as its JSON protocol has it.
+    let body = serde_json::json!({"Name": "roleguard/slack", "SecretString": hook.url}).to_string();
+    let addr = moto.endpoint.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: secretsmanager.CreateSecret\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20261122/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let channels =
+        AwsChannels::new(&sdk, None, None, false).with_slack(&sdk, Some("roleguard/slack".into()));
+    let o = handle_with(
+        &AwsIam::new(iam.clone()),
+        &NoStore,
+        &channels,
+        &event(),
+        &Config::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(!o.ok);
+    let notify = o.results.last().unwrap();
+    assert_eq!(notify.status, Status::Failed);
+    assert_eq!(notify.detail, "failed: slack: HTTP 500 after 3 attempts");
+    assert!(
+        !notify.detail.contains("services/T000"),
+        "the URL is a secret"
+    );
+    assert_eq!(hook.bodies().len(), 3, "tried three times");
+    assert!(
+        attached(&iam, "app-lambda").await.is_empty(),
+        "reverted all the same"
+    );
+}
