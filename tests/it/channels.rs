@@ -276,6 +276,28 @@ async fn a_failing_channel_stops_neither_the_revert_nor_the_others() {
         1,
         "EventBridge still got it"
     );
+
+    // EventBridge retries the event once the topic is there: the revert is
+    // not repeated, and the alerts go out.
+    aws_sdk_sns::Client::new(&sdk)
+        .create_topic()
+        .name("nowhere")
+        .send()
+        .await
+        .unwrap();
+    let again = handle_with(
+        &AwsIam::new(iam.clone()),
+        &NoStore,
+        &channels,
+        &event(),
+        &Config::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    let statuses: Vec<Status> = again.results.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [Status::Already, Status::Already, Status::Done]);
+    assert!(again.ok);
 }
 
 /// A local stand-in for Slack's webhook: answers every POST with `status`
