@@ -51,6 +51,33 @@ async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
     (url, arn)
 }
 
+/// A rule on the default bus that sends roleguard's alerts to a new queue.
+async fn alerts_from_eventbridge(sdk: &aws_config::SdkConfig, sqs: &aws_sdk_sqs::Client) -> String {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let (url, arn) = queue(sqs, "from-eventbridge").await;
+    events
+        .put_rule()
+        .name("roleguard-alerts")
+        .event_pattern(r#"{"source": ["roleguard"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("roleguard-alerts")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(&arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
 async fn receive(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
     sqs.receive_message()
         .queue_url(url)
@@ -112,28 +139,7 @@ async fn alerts_reach_every_channel() {
         .await
         .unwrap();
 
-    let events = aws_sdk_eventbridge::Client::new(&sdk);
-    let (eb_queue, eb_queue_arn) = queue(&sqs, "from-eventbridge").await;
-    events
-        .put_rule()
-        .name("roleguard-alerts")
-        .event_pattern(r#"{"source": ["roleguard"]}"#)
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule("roleguard-alerts")
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(&eb_queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let eb_queue = alerts_from_eventbridge(&sdk, &sqs).await;
 
     let hub = aws_sdk_securityhub::Client::new(&sdk);
     hub.enable_security_hub().send().await.unwrap();
@@ -220,28 +226,7 @@ async fn a_failing_channel_stops_neither_the_revert_nor_the_others() {
     let iam = moto.iam();
     bad_role(&iam).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let events = aws_sdk_eventbridge::Client::new(&sdk);
-    let (eb_queue, eb_queue_arn) = queue(&sqs, "from-eventbridge").await;
-    events
-        .put_rule()
-        .name("roleguard-alerts")
-        .event_pattern(r#"{"source": ["roleguard"]}"#)
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule("roleguard-alerts")
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(&eb_queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let eb_queue = alerts_from_eventbridge(&sdk, &sqs).await;
     // A topic that does not exist.
     let channels = AwsChannels::new(
         &sdk,
