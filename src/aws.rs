@@ -621,8 +621,8 @@ impl Iam for AwsIam {
 /// the TTL attribute `expires_at` on the events. Without a table name, nothing
 /// is kept.
 pub struct DynamoStore {
-    client: aws_sdk_dynamodb::Client,
-    table: Option<String>,
+    /// The client and the table, when a table is configured.
+    table: Option<(aws_sdk_dynamodb::Client, String)>,
 }
 
 /// The attribute that holds an inline policy's baseline, by policy name.
@@ -631,8 +631,9 @@ const INLINE_PREFIX: &str = "inline:";
 impl DynamoStore {
     pub fn new(config: &SdkConfig, table: Option<String>) -> DynamoStore {
         DynamoStore {
-            client: aws_sdk_dynamodb::Client::new(config),
-            table: table.filter(|t| !t.trim().is_empty()),
+            table: table
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| (aws_sdk_dynamodb::Client::new(config), t)),
         }
     }
 
@@ -641,9 +642,10 @@ impl DynamoStore {
         DynamoStore::new(config, std::env::var("ROLEGUARD_TABLE").ok())
     }
 
-    fn table(&self) -> Result<&str, StoreError> {
+    fn table(&self) -> Result<(&aws_sdk_dynamodb::Client, &str), StoreError> {
         self.table
-            .as_deref()
+            .as_ref()
+            .map(|(c, t)| (c, t.as_str()))
             .ok_or_else(|| StoreError("no table is configured".into()))
     }
 }
@@ -692,11 +694,10 @@ impl Store for DynamoStore {
     }
 
     async fn claim(&self, record: &AuditRecord, now: i64) -> Result<Claim, StoreError> {
-        let table = self.table()?;
+        let (client, table) = self.table()?;
         // Taken unless: no record yet, one that failed, or one started longer
         // than the lease ago (its invocation died).
-        let put = self
-            .client
+        let put = client
             .put_item()
             .table_name(table)
             .set_item(Some(record_item(record)))
@@ -715,8 +716,7 @@ impl Store for DynamoStore {
         match put {
             Ok(_) => Ok(Claim::Acquired),
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                let item = self
-                    .client
+                let item = client
                     .get_item()
                     .table_name(table)
                     .key("pk", Attr::S(crate::audit::event_key(&record.event_id)))
@@ -744,9 +744,10 @@ impl Store for DynamoStore {
 
     async fn finish(&self, record: &AuditRecord) -> Result<(), StoreError> {
         // Only over our own claim: a record another invocation took over is theirs.
-        self.client
+        let (client, table) = self.table()?;
+        client
             .put_item()
-            .table_name(self.table()?)
+            .table_name(table)
             .set_item(Some(record_item(record)))
             .condition_expression("started_at = :ours")
             .expression_attribute_values(":ours", Attr::N(record.started_at.to_string()))
@@ -757,10 +758,10 @@ impl Store for DynamoStore {
     }
 
     async fn baseline(&self, account: &str, role: &str) -> Result<Option<Baseline>, StoreError> {
-        let out = self
-            .client
+        let (client, table) = self.table()?;
+        let out = client
             .get_item()
-            .table_name(self.table()?)
+            .table_name(table)
             .key("pk", Attr::S(crate::audit::role_key(account, role)))
             .consistent_read(true)
             .send()
@@ -795,9 +796,10 @@ impl Store for DynamoStore {
         for (name, doc) in &baseline.inline_policies {
             item.insert(format!("{INLINE_PREFIX}{name}"), Attr::S(doc.to_string()));
         }
-        self.client
+        let (client, table) = self.table()?;
+        client
             .put_item()
-            .table_name(self.table()?)
+            .table_name(table)
             .set_item(Some(item))
             .send()
             .await
@@ -834,9 +836,10 @@ impl DynamoStore {
         attribute: &str,
         document: &Value,
     ) -> Result<(), StoreError> {
-        self.client
+        let (client, table) = self.table()?;
+        client
             .update_item()
-            .table_name(self.table()?)
+            .table_name(table)
             .key("pk", Attr::S(crate::audit::role_key(account, role)))
             .update_expression("SET #doc = :doc")
             .expression_attribute_names("#doc", attribute)
@@ -908,6 +911,7 @@ impl AwsChannels {
                 },
                 config: config.clone(),
                 url: tokio::sync::OnceCell::new(),
+                http: OnceLock::new(),
                 burst: crate::notify::Burst::new(crate::notify::SLACK_PER_MINUTE, 60),
             });
         self
@@ -1083,7 +1087,27 @@ struct Slack {
     parameter: String,
     config: SdkConfig,
     url: tokio::sync::OnceCell<String>,
+    http: OnceLock<Result<HttpsClient, String>>,
     burst: crate::notify::Burst,
+}
+
+type HttpsClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<hyper::body::Bytes>,
+>;
+
+/// An HTTPS (and, for tests, HTTP) client with the system's roots.
+fn https_client() -> Result<HttpsClient, String> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+        .map_err(|e| format!("no TLS roots: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(https),
+    )
 }
 
 impl Slack {
@@ -1101,25 +1125,17 @@ impl Slack {
             .await
             .map_err(|e| format!("the webhook secret: {e}"))?;
         let body = crate::notify::slack_with(alert, held.as_ref()).to_string();
-        post_json(url, body).await
+        let client = self.http.get_or_init(https_client).as_ref()?;
+        post_json(client, url, body).await
     }
 }
 
 /// POST a JSON body; 2xx is delivered. Throttling (429), 5xx and connection
 /// errors are tried 3 times with backoff. Errors never name the URL (a
 /// webhook URL is a secret).
-async fn post_json(url: &str, body: String) -> Result<(), String> {
+async fn post_json(client: &HttpsClient, url: &str, body: String) -> Result<(), String> {
     use http_body_util::Full;
     use hyper::body::Bytes;
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
-        .map_err(|e| format!("no TLS roots: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: hyper_util::client::legacy::Client<_, Full<Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(https);
     let uri: hyper::Uri = url
         .parse()
         .map_err(|_| "the webhook URL in the secret is not a URL".to_string())?;
