@@ -20,6 +20,7 @@ fn engine(c: &mut Criterion) {
     let ctx = Context {
         config: &config,
         account: Some("111122223333"),
+        holder: None,
     };
 
     let mut g = c.benchmark_group("permissions");

@@ -16,8 +16,10 @@ pub enum Kind {
     Permissions,
     Trust,
     Event,
-    /// A role as it stands (`roleguard scan`).
+    /// A role as it stands (`roleguard scan`), or a role's settings in a template.
     Role,
+    /// A CloudFormation or SAM template: each IAM part is its own result.
+    Template,
 }
 
 impl Kind {
@@ -27,6 +29,7 @@ impl Kind {
             Kind::Trust => "trust",
             Kind::Event => "event",
             Kind::Role => "role",
+            Kind::Template => "template",
         }
     }
 }
@@ -109,7 +112,11 @@ pub fn check_text(
     };
     let kind = kind.unwrap_or_else(|| detect(&value));
     let account = account.or(config.account.as_deref());
-    let ctx = Context { config, account };
+    let ctx = Context {
+        config,
+        account,
+        holder: None,
+    };
     let judged = |j: Judgement| {
         let j = j.finish(config);
         CheckResult {
@@ -158,7 +165,121 @@ pub fn check_text(
             Some(kind),
             "a role as it stands is judged by `roleguard scan`, not from a file".into(),
         ),
+        // One result per IAM part: `check_input` gives them all.
+        Kind::Template => CheckResult::failed(
+            path,
+            Some(kind),
+            "a template gives one result per IAM part (check_input)".into(),
+        ),
     }
+}
+
+/// Is this input a CloudFormation template? YAML ones by their name; JSON
+/// ones by their content (a `Resources` mapping).
+pub fn is_template(path: &str, text: &str) -> bool {
+    let yaml = [".yaml", ".yml", ".template"].iter().any(|e| path.ends_with(e));
+    yaml || (text.contains("\"Resources\"")
+        && serde_json::from_str::<Value>(text).is_ok_and(|v| crate::template::looks_like_template(&v)))
+}
+
+/// Check one input: a template gives a result per IAM part, anything else one.
+pub fn check_input(
+    path: &str,
+    text: &str,
+    kind: Option<Kind>,
+    config: &Config,
+    account: Option<&str>,
+) -> Vec<CheckResult> {
+    match kind {
+        Some(Kind::Template) => check_template(path, text, config, account),
+        None if is_template(path, text) => check_template(path, text, config, account),
+        _ => vec![check_text(path, text, kind, config, account)],
+    }
+}
+
+/// Judge every IAM part of a CloudFormation or SAM template: each role's
+/// trust policy, inline and attached policies and settings, and each policy
+/// resource. Results are named `PATH#Resource.Property`.
+pub fn check_template(
+    path: &str,
+    text: &str,
+    config: &Config,
+    account: Option<&str>,
+) -> Vec<CheckResult> {
+    use crate::template::Part;
+    let account = account.or(config.account.as_deref());
+    let extraction = match crate::template::extract(text, account) {
+        Ok(x) => x,
+        Err(e) => return vec![CheckResult::failed(path, Some(Kind::Template), e.to_string())],
+    };
+    let account = account.unwrap_or(crate::template::STAND_IN_ACCOUNT);
+    let mut out: Vec<CheckResult> = extraction
+        .parts
+        .into_iter()
+        .map(|x| {
+            let ctx = Context {
+                config,
+                account: Some(account),
+                holder: x.holder.as_ref().map(|(arn, attached)| crate::rules::Holder {
+                    role_arn: arn,
+                    attached,
+                }),
+            };
+            let name = format!("{path}#{}", x.label);
+            let (kind, judged) = match x.part {
+                Part::Trust(doc) => (
+                    Kind::Trust,
+                    Policy::from_value(&doc)
+                        .and_then(|p| p.validate_trust().map(|_| p))
+                        .map(|p| trust::judge(&p, &ctx)),
+                ),
+                Part::Permissions(doc) => (
+                    Kind::Permissions,
+                    Policy::from_value(&doc)
+                        .and_then(|p| p.validate_permissions().map(|_| p))
+                        .map(|p| permissions::judge(&p, &ctx)),
+                ),
+                Part::Attachment(arn) => (Kind::Permissions, Ok(permissions::judge_attachment(&arn, &ctx))),
+                Part::Settings {
+                    max_session_duration,
+                    permissions_boundary,
+                } => {
+                    let settings = crate::rules::role::RoleSettings {
+                        max_session_duration,
+                        permissions_boundary: Some(permissions_boundary),
+                        ..Default::default()
+                    };
+                    (Kind::Role, Ok(crate::rules::role::judge(&settings, &ctx)))
+                }
+            };
+            match judged {
+                Ok(j) => {
+                    let j = j.finish(config);
+                    CheckResult {
+                        path: name,
+                        kind: Some(kind),
+                        findings: j.findings,
+                        notes: j.notes,
+                        plan: None,
+                        skipped: None,
+                        error: None,
+                        statement_lines: vec![],
+                    }
+                }
+                Err(e) => CheckResult::failed(&name, Some(kind), e.to_string()),
+            }
+        })
+        .collect();
+    if out.is_empty() {
+        let mut r = CheckResult::failed(path, Some(Kind::Template), String::new());
+        r.error = None;
+        r.notes.push("no IAM roles or policies in this template".into());
+        out.push(r);
+    }
+    if let Some(first) = out.first_mut() {
+        first.notes.extend(extraction.notes);
+    }
+    out
 }
 
 /// The line (1-based) where each element of the top-level `Statement` starts,

@@ -208,6 +208,54 @@ impl Config {
         Ok(config)
     }
 
+    /// Settings the deployment gives as environment variables (template.yaml's
+    /// parameters) over the configuration: `ROLEGUARD_ROLES` (comma-separated
+    /// role names, replacing roleguard_roles, so that only the stack's own
+    /// roles count as roleguard's), `ROLEGUARD_TRUSTED_ACCOUNTS` (comma-separated,
+    /// added to trusted_accounts), `ROLEGUARD_ORGANIZATION_ID` and
+    /// `ROLEGUARD_REQUIRED_BOUNDARY`. Empty variables change nothing; a bad
+    /// value is refused, naming the variable.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let get = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect()
+        };
+        let before = self.clone();
+        if let Some(v) = get("ROLEGUARD_ROLES") {
+            self.roleguard_roles = list(v);
+        }
+        if let Some(v) = get("ROLEGUARD_TRUSTED_ACCOUNTS") {
+            for a in list(v) {
+                if !self.trusted_accounts.contains(&a) {
+                    self.trusted_accounts.push(a);
+                }
+            }
+        }
+        if let Some(v) = get("ROLEGUARD_ORGANIZATION_ID") {
+            self.organization_id = Some(v);
+        }
+        if let Some(v) = get("ROLEGUARD_REQUIRED_BOUNDARY") {
+            self.required_boundary = Some(v);
+        }
+        self.validate().map_err(|e| match e {
+            ConfigError::Invalid { key, message } => {
+                let var = match key.split('[').next().unwrap_or(&key) {
+                    "trusted_accounts" => "ROLEGUARD_TRUSTED_ACCOUNTS",
+                    "organization_id" => "ROLEGUARD_ORGANIZATION_ID",
+                    "required_boundary" => "ROLEGUARD_REQUIRED_BOUNDARY",
+                    "roleguard_roles" => "ROLEGUARD_ROLES",
+                    _ => return invalid(key, message),
+                };
+                *self = before.clone();
+                invalid(var, message)
+            }
+            other => other,
+        })
+    }
+
     /// Read a configuration file.
     pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -439,5 +487,34 @@ mod tests {
         assert!(!none.is_exempt("AWSServiceRoleForECS", None));
         assert!(c.is_roleguard_role("roleguard-remediation"));
         assert!(!c.is_roleguard_role("app"));
+    }
+
+    #[test]
+    fn the_environment_overrides_what_the_deployment_sets() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let mut c = Config::from_yaml("trusted_accounts: ['111122223333']").unwrap();
+        c.apply_env(env(&[
+            ("ROLEGUARD_ROLES", "roleguard-prod, roleguard-remediation"),
+            ("ROLEGUARD_TRUSTED_ACCOUNTS", "444455556666,111122223333"),
+            ("ROLEGUARD_ORGANIZATION_ID", "o-abcdef1234"),
+            ("ROLEGUARD_REQUIRED_BOUNDARY", ""),
+        ]))
+        .unwrap();
+        assert_eq!(c.roleguard_roles, ["roleguard-prod", "roleguard-remediation"]);
+        assert!(c.is_roleguard_role("roleguard-prod"));
+        assert!(!c.is_roleguard_role("roleguard-impostor"));
+        assert_eq!(c.trusted_accounts, ["111122223333", "444455556666"]);
+        assert_eq!(c.organization_id.as_deref(), Some("o-abcdef1234"));
+        assert_eq!(c.required_boundary, None, "an empty variable changes nothing");
+
+        let mut c = Config::default();
+        let e = c.apply_env(env(&[("ROLEGUARD_TRUSTED_ACCOUNTS", "12345")])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configuration key `ROLEGUARD_TRUSTED_ACCOUNTS`: \"12345\" is not a 12-digit account id"
+        );
+        assert_eq!(c, Config::default(), "a refused value leaves the configuration as it was");
     }
 }

@@ -200,6 +200,15 @@ impl Event {
             .or(u.arn.as_deref())
     }
 
+    /// Was the call made by CloudFormation on someone's behalf (a stack
+    /// deployment)? CloudTrail names it in `invokedBy` and as the source.
+    pub fn by_cloudformation(&self) -> bool {
+        const CFN: &str = "cloudformation.amazonaws.com";
+        let t = &self.trail;
+        t.user_identity.as_ref().and_then(|u| u.invoked_by.as_deref()) == Some(CFN)
+            || t.source_ip_address.as_deref() == Some(CFN)
+    }
+
     /// The name of the role that made the call, when a role made it.
     pub fn actor_role_name(&self) -> Option<&str> {
         let arn = self.actor()?;

@@ -34,11 +34,20 @@ impl Mode {
 
 /// The configuration from `ROLEGUARD_CONFIG`: a file (bundled with the
 /// function, or anywhere on disk), `ssm:NAME` for an SSM parameter (String or
-/// SecureString, read once at start-up), or, unset, the embedded default.
+/// SecureString, read once at start-up), or, unset, the embedded default;
+/// then the deployment's settings from the environment ([`Config::apply_env`]).
 pub async fn config_from_env(
     value: Option<&str>,
     sdk: &aws_config::SdkConfig,
 ) -> Result<Config, String> {
+    let mut config = config_source(value, sdk).await?;
+    config
+        .apply_env(|k| std::env::var(k).ok())
+        .map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+async fn config_source(value: Option<&str>, sdk: &aws_config::SdkConfig) -> Result<Config, String> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(Config::default()),
         Some(v) => match v.strip_prefix("ssm:") {

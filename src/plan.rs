@@ -190,6 +190,7 @@ pub fn assess_with(
     let ctx = Context {
         config,
         account: event.account.as_deref(),
+        holder: None,
     };
     let mut j = Judgement::default();
     let mut settings = RoleSettings::default();
@@ -246,6 +247,23 @@ pub fn assess_with(
         }
     }
     j.extend(rules::role::judge(&settings, &ctx));
+    let own_role = change.role_name().filter(|r| config.is_roleguard_role(r));
+    if let Some(role) = own_role {
+        if event.by_cloudformation() {
+            j.notes.push(format!(
+                "{role} is one of roleguard's own roles, changed through CloudFormation (a deployment)"
+            ));
+        } else {
+            j.findings.push(Finding::new(
+                "role-roleguard-changed",
+                Severity::Critical,
+                format!(
+                    "{call} on roleguard's own role {role}, not through its stack, by {}",
+                    event.actor().unwrap_or("an unknown caller")
+                ),
+            ));
+        }
+    }
     a.judgement = j.finish(config);
     let previous = Previous {
         trust_policy: fetched
@@ -265,6 +283,24 @@ pub fn assess_with(
         event.time.as_deref(),
         config,
     );
+    if own_role.is_some() {
+        // Its roles deny it every call that would rewrite or loosen them:
+        // such a revert would only fail. What it can undo, it undoes.
+        let before = a.plan.len();
+        a.plan.retain(|s| {
+            !matches!(
+                s,
+                Step::UpdateAssumeRolePolicy { .. }
+                    | Step::PutRolePolicy { .. }
+                    | Step::PutRolePermissionsBoundary { .. }
+            )
+        });
+        if a.plan.len() < before {
+            a.judgement.notes.push(
+                "roleguard does not rewrite its own roles' trust policy, inline policies or boundary (its role denies it): redeploy its stack to restore them".into(),
+            );
+        }
+    }
     Ok(a)
 }
 
@@ -446,7 +482,7 @@ fn revert(
             role_name,
             policy_arn,
         } => {
-            if of_target(Target::Permissions) {
+            if of_target(Target::Permissions) || has("role-roleguard-changed") {
                 steps.push(Step::DetachRolePolicy {
                     role_name: role_name.clone(),
                     policy_arn: policy_arn.clone(),
@@ -468,7 +504,10 @@ fn revert(
                         replaced_document: Some(document_value(document)),
                     })
                 }
-                _ if of_target(Target::Permissions) || has("role-inline-policy") => {
+                _ if of_target(Target::Permissions)
+                    || has("role-inline-policy")
+                    || has("role-roleguard-changed") =>
+                {
                     steps.push(Step::DeleteRolePolicy {
                         role_name: role_name.clone(),
                         policy_name: policy_name.clone(),

@@ -84,6 +84,10 @@ pub fn judge_role(
     let ctx = Context {
         config,
         account: Some(account),
+        holder: Some(crate::rules::Holder {
+            role_arn: &role.arn,
+            attached: &role.attached,
+        }),
     };
     let name = role.name.clone();
     let mut acc = Parts {

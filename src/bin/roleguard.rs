@@ -36,6 +36,7 @@ enum KindArg {
     Permissions,
     Trust,
     Event,
+    Template,
 }
 
 #[derive(Subcommand)]
@@ -60,7 +61,9 @@ enum Command {
         /// The account that owns the policies (for the cross-account rules).
         #[arg(long, value_parser = parse_account)]
         account: Option<String>,
-        /// Files, directories (their *.json files, recursively), or - for standard input.
+        /// Files, directories (their *.json files, recursively), or - for
+        /// standard input. CloudFormation and SAM templates (*.yaml, *.yml,
+        /// *.template, or JSON with `Resources`) give a result per IAM part.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -156,6 +159,19 @@ fn load_config(path: Option<&Path>) -> Result<Config, ExitCode> {
         })
 }
 
+/// For the commands that act as the Lambda does (`handle`, `scan`): the
+/// configuration plus the deployment's environment settings.
+fn load_config_env(path: Option<&Path>) -> Result<Config, ExitCode> {
+    let mut config = load_config(path)?;
+    match config.apply_env(|k| std::env::var(k).ok()) {
+        Ok(()) => Ok(config),
+        Err(e) => {
+            eprintln!("roleguard: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 /// Expand directories into their JSON files, sorted, recursively.
 fn inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -195,7 +211,9 @@ fn read(path: &Path) -> Result<String, String> {
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     // Larger than any event or policy roleguard accepts: say so without reading it.
-    let limit = roleguard::policy::MAX_DOCUMENT_BYTES.max(roleguard::event::MAX_EVENT_BYTES) as u64;
+    let limit = roleguard::policy::MAX_DOCUMENT_BYTES
+        .max(roleguard::event::MAX_EVENT_BYTES)
+        .max(roleguard::template::MAX_TEMPLATE_BYTES) as u64;
     if meta.len() > limit {
         return Err(format!(
             "{} is {} bytes, over the {limit}-byte limit",
@@ -248,13 +266,14 @@ fn main() -> ExitCode {
                 KindArg::Permissions => Some(Kind::Permissions),
                 KindArg::Trust => Some(Kind::Trust),
                 KindArg::Event => Some(Kind::Event),
+                KindArg::Template => Some(Kind::Template),
             };
             let files = inputs(&paths);
             let check_one = |p: &PathBuf| {
                 let shown = p.display().to_string();
                 match read(p) {
-                    Ok(text) => check::check_text(&shown, &text, kind, &config, account.as_deref()),
-                    Err(e) => CheckResult::failed(&shown, None, e),
+                    Ok(text) => check::check_input(&shown, &text, kind, &config, account.as_deref()),
+                    Err(e) => vec![CheckResult::failed(&shown, None, e)],
                 }
             };
             // Inputs are independent: the cores take small batches in turn (a few
@@ -263,7 +282,7 @@ fn main() -> ExitCode {
                 .map_or(1, |n| n.get())
                 .min(8);
             let results: Vec<CheckResult> = if files.len() < 64 || workers == 1 {
-                files.iter().map(check_one).collect()
+                files.iter().flat_map(check_one).collect()
             } else {
                 const BATCH: usize = 16;
                 let next = std::sync::atomic::AtomicUsize::new(0);
@@ -281,7 +300,7 @@ fn main() -> ExitCode {
                                     let end = (start + BATCH).min(files.len());
                                     done.push((
                                         start,
-                                        files[start..end].iter().map(check_one).collect(),
+                                        files[start..end].iter().flat_map(check_one).collect(),
                                     ));
                                 }
                             })
@@ -316,7 +335,7 @@ fn main() -> ExitCode {
             config,
             event,
         } => {
-            let mut config = match load_config(config.as_deref()) {
+            let mut config = match load_config_env(config.as_deref()) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
@@ -376,7 +395,7 @@ fn main() -> ExitCode {
             dry_run,
             account,
         } => {
-            let config = match load_config(config.as_deref()) {
+            let config = match load_config_env(config.as_deref()) {
                 Ok(c) => c,
                 Err(code) => return code,
             };

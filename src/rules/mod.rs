@@ -149,6 +149,18 @@ pub struct Context<'a> {
     pub config: &'a Config,
     /// The account that owns the role, when known.
     pub account: Option<&'a str>,
+    /// The role the permission policy belongs to, when known (a role in a
+    /// template): what the policy can do to its holder is told apart from
+    /// what it can do to other roles.
+    pub holder: Option<Holder<'a>>,
+}
+
+/// The role that holds a permission policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    pub role_arn: &'a str,
+    /// The managed policies the role attaches.
+    pub attached: &'a [String],
 }
 
 /// Rules' findings plus what could not be judged and why.
@@ -421,6 +433,17 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_permissions-to-switch.html"],
     },
     Rule {
+        id: "perm-modifies-other-roles",
+        target: Target::Permissions,
+        severity: Severity::Medium,
+        response: Response::Notify,
+        enabled_by_default: true,
+        title: "Changes other roles' permissions, not its own",
+        rationale: "The policy lets its role change the permissions or trust of other roles and policies on all resources, which would be privilege escalation, but its own role is out of reach: every call that would loosen it is denied on it, it can neither assume nor pass other roles, and it uses no customer managed policy whose version it could switch. It cannot raise its own power; whoever controls it (its code, its deployment) can change everyone else's. Remediation tools, deployment pipelines and break-glass automation need this; nothing else does.",
+        remediation: "Keep it for roles whose job is to change IAM (roleguard's own execution and remediation roles), keep the Deny on the role itself, keep who can change that role's code and deployment small, and scope the resources to the roles it manages where you can.",
+        references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_evaluation-logic.html", "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/"],
+    },
+    Rule {
         id: "perm-not-action-or-resource",
         target: Target::Permissions,
         severity: Severity::High,
@@ -475,6 +498,17 @@ pub static RULES: &[Rule] = &[
         rationale: "With forbid_inline_policies set, permissions must come from managed policies, which are versioned, reviewable and reusable.",
         remediation: "Move the statements to a customer managed policy and attach it.",
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html"],
+    },
+    Rule {
+        id: "role-roleguard-changed",
+        target: Target::Role,
+        severity: Severity::Critical,
+        response: Response::Revert,
+        enabled_by_default: true,
+        title: "A change to roleguard's own role",
+        rationale: "Whoever can change the guard's own roles can switch the guard off or turn it into a tool; roleguard's roles (roleguard_roles) change only through their CloudFormation stack. Any other change to them is reverted where roleguard can undo it (an attached policy detached, an added inline policy deleted) and reported as critical where its own Deny keeps it from rewriting itself (trust policy, boundary).",
+        remediation: "Change roleguard's roles only by updating its stack. If the change was not yours, find who made it (the alert names the caller) and redeploy the stack to restore the role.",
+        references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html"],
     },
     Rule {
         id: "role-guard-tag-tampering",

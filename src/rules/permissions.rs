@@ -10,7 +10,7 @@
 //! because the narrowing depends on values roleguard cannot judge.
 
 use super::escalation::PATHS;
-use super::{list, Context, Finding, Judgement, Severity};
+use super::{list, Context, Finding, Holder, Judgement, Severity};
 use crate::catalog::{catalog, ActionId, ActionSet, Level};
 use crate::policy::{Condition, Effect, Either, Policy, Statement};
 use crate::{catalog, pattern};
@@ -309,7 +309,7 @@ fn set_of(ids: impl IntoIterator<Item = ActionId>) -> ActionSet {
 }
 
 /// Judge a permission policy (inline, managed, or a managed policy version).
-pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
+pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
     let c = catalog();
     let t = tables();
     let g = Grants::of(policy);
@@ -404,6 +404,34 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
             lowering = lowering.min(g.lowering(&set));
         }
     }
+    // Paths that work only on the holder's own role or its policies, when the
+    // holder is known and out of its own reach: changes to other roles.
+    let mut others = ActionSet::empty();
+    let others_only = ctx.holder.is_some_and(|h| holder_out_of_reach(policy, &all, h));
+    if others_only {
+        let mut kept_severity = None;
+        let mut kept_lowering = 1u8;
+        let mut kept = Vec::new();
+        let mut kept_actions = ActionSet::empty();
+        for (path, ids) in PATHS.iter().zip(&t.paths) {
+            if !fired.contains(&path.id) {
+                continue;
+            }
+            let set = set_of(ids.iter().copied());
+            if SELF_PATHS.contains(&path.id) {
+                others.union_with(&set);
+            } else {
+                kept.push(path.id);
+                kept_actions.union_with(&set);
+                kept_severity = kept_severity.max(Some(path.severity));
+                kept_lowering = kept_lowering.min(g.lowering(&set));
+            }
+        }
+        fired = kept;
+        escalation_actions = kept_actions;
+        severity = kept_severity;
+        lowering = kept_lowering;
+    }
     if let Some(severity) = severity {
         let shown: Vec<String> = PATHS
             .iter()
@@ -497,6 +525,21 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
     pm.intersect_with(c.scoped());
     pm.subtract(&reported);
     pm.subtract(&t.pm_reads);
+    if others_only {
+        // IAM's own permissions management reaches other roles and policies only.
+        others.union_with(&pm.intersection(&t.iam));
+        others.subtract(&reported);
+        pm.subtract(&others);
+        push_set(
+            &mut out,
+            &g,
+            "perm-modifies-other-roles",
+            Severity::Medium,
+            &others,
+            "IAM changes on other roles and policies, its own role out of reach",
+        );
+        reported.union_with(&others);
+    }
     push_set(
         &mut out,
         &g,
@@ -576,6 +619,65 @@ pub fn judge(policy: &Policy, _ctx: &Context) -> Judgement {
         );
     }
     out
+}
+
+/// Escalation paths that work only through the holder's own role or the
+/// customer managed policies it uses.
+const SELF_PATHS: &[&str] = &[
+    "iam-put-role-policy",
+    "iam-attach-role-policy",
+    "iam-put-role-boundary",
+    "iam-delete-role-boundary",
+    "iam-set-default-policy-version",
+    "iam-create-policy-version",
+];
+
+/// Calls that would loosen the holder's own role.
+const LOOSENING: &[&str] = &[
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+];
+
+/// Is the holder's own role out of the policy's reach? It cannot become
+/// another role (no sts:AssumeRole nor iam:PassRole on all roles), every
+/// loosening call the policy allows on the holder's role is denied on it
+/// without condition, and, if it may switch policy versions, the holder
+/// uses no customer managed policy.
+fn holder_out_of_reach(policy: &Policy, all: &ActionSet, holder: Holder) -> bool {
+    let t = tables();
+    let c = catalog();
+    if all.contains(t.assume_role) || all.contains(t.pass_role) {
+        return false;
+    }
+    let on_holder = |s: &Statement| match &s.resource {
+        Some(Either::Is(rs)) => rs.iter().any(|r| pattern::matches(r, holder.role_arn, false)),
+        Some(Either::Not(rs)) => !rs.iter().any(|r| pattern::matches(r, holder.role_arn, false)),
+        None => true,
+    };
+    let mut unknown = Vec::new();
+    let mut allowed = ActionSet::empty();
+    let mut denied = ActionSet::empty();
+    for s in policy.statements.iter().filter(|s| on_holder(s)) {
+        let actions = statement_actions(s, &mut unknown);
+        match s.effect {
+            Effect::Allow => allowed.union_with(&actions),
+            Effect::Deny if s.conditions.is_empty() => denied.union_with(&actions),
+            Effect::Deny => {}
+        }
+    }
+    let reaches = |name: &str| {
+        c.lookup(name)
+            .is_some_and(|id| allowed.contains(id) && !denied.contains(id))
+    };
+    if LOOSENING.iter().any(|a| reaches(a)) {
+        return false;
+    }
+    let versions = ids(&["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"]);
+    let switches_versions = versions.iter().any(|&id| all.contains(id));
+    !(switches_versions && holder.attached.iter().any(|a| !catalog::is_aws_managed_arn(a)))
 }
 
 /// At most this many action names go in a finding's details.

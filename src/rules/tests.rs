@@ -17,6 +17,7 @@ fn run(doc: serde_json::Value, yaml: &str, account: Option<&str>, trust_doc: boo
     let ctx = Context {
         config: &cfg,
         account,
+        holder: None,
     };
     let j = if trust_doc {
         trust::judge(&p, &ctx)
@@ -423,6 +424,7 @@ fn managed_policy_attachment() {
     let ctx = Context {
         config: &cfg,
         account: Some(OWNER),
+        holder: None,
     };
     let j = permissions::judge_attachment("arn:aws:iam::aws:policy/AdministratorAccess", &ctx)
         .finish(&cfg);
@@ -722,6 +724,7 @@ fn role_settings() {
                 &Context {
                     config: &cfg,
                     account: None,
+                    holder: None,
                 },
             )
             .finish(&cfg),
