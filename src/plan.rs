@@ -608,7 +608,91 @@ fn without_statements(text: &str, parsed: Option<&Policy>, offending: &[usize]) 
 
 #[cfg(test)]
 mod tests {
-    use super::tag_value;
+    use super::*;
+
+    fn event(name: &str, params: Value, identity: Value) -> Event {
+        Event::from_value(json!({"id": "e1", "account": "111122223333",
+            "time": "2026-11-22T10:00:00Z", "source": "aws.iam",
+            "detail-type": "AWS API Call via CloudTrail",
+            "detail": {"eventSource": "iam.amazonaws.com", "eventName": name,
+                "userIdentity": identity, "requestParameters": params}}))
+        .unwrap()
+    }
+
+    fn user() -> Value {
+        json!({"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/mallory"})
+    }
+
+    fn rules_and_steps(a: &Assessment) -> (Vec<&str>, Vec<&'static str>) {
+        let rules = a.judgement.findings.iter().map(|f| f.rule).collect();
+        let steps = a
+            .plan
+            .iter()
+            .map(|s| match s {
+                Step::DetachRolePolicy { .. } => "detach",
+                Step::DeleteRolePolicy { .. } => "delete-inline",
+                Step::UpdateAssumeRolePolicy { .. } => "trust",
+                Step::TagRole { .. } => "tag",
+                Step::Notify { .. } => "notify",
+                _ => "other",
+            })
+            .collect();
+        (rules, steps)
+    }
+
+    #[test]
+    fn a_change_to_roleguards_own_role_is_critical_and_undone() {
+        let config = Config::default();
+        // Basic Lambda logging on any other role is fine; on roleguard's, it is tampering.
+        let attach = json!({"roleName": "roleguard-prod",
+            "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"});
+        let a = assess(&event("AttachRolePolicy", attach.clone(), user()), &config).unwrap();
+        assert_eq!(rules_and_steps(&a), (vec!["role-roleguard-changed"], vec!["detach", "tag", "notify"]));
+        assert_eq!(a.judgement.findings[0].severity, Severity::Critical);
+        assert!(a.judgement.findings[0].message.contains("user/mallory"));
+        let mut other = attach.clone();
+        other["roleName"] = json!("app");
+        let a = assess(&event("AttachRolePolicy", other, user()), &config).unwrap();
+        assert!(a.plan.is_empty());
+
+        // An added inline policy is deleted.
+        let put = json!({"roleName": "roleguard-prod", "policyName": "extra",
+            "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/*\"}]}"});
+        let a = assess(&event("PutRolePolicy", put, user()), &config).unwrap();
+        assert_eq!(rules_and_steps(&a).1, ["delete-inline", "tag", "notify"]);
+
+        // Its trust policy it cannot rewrite (its role denies it): reported only.
+        let trust = json!({"roleName": "roleguard-prod",
+            "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"sts:AssumeRole\"}]}"});
+        let a = assess(&event("UpdateAssumeRolePolicy", trust, user()), &config).unwrap();
+        let (rules, steps) = rules_and_steps(&a);
+        assert!(rules.contains(&"role-roleguard-changed") && rules.contains(&"trust-any-principal"));
+        assert_eq!(steps, ["tag", "notify"]);
+        assert!(a.judgement.notes.iter().any(|n| n.contains("redeploy its stack")));
+    }
+
+    #[test]
+    fn a_deployment_of_roleguards_stack_is_not_tampering() {
+        let config = Config::default();
+        let through_cfn = json!({"type": "AssumedRole",
+            "arn": "arn:aws:sts::111122223333:assumed-role/deployer/s",
+            "invokedBy": "cloudformation.amazonaws.com"});
+        let attach = json!({"roleName": "roleguard-prod",
+            "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"});
+        let a = assess(&event("AttachRolePolicy", attach, through_cfn), &config).unwrap();
+        assert!(a.judgement.findings.is_empty() && a.plan.is_empty());
+        assert!(a.judgement.notes.iter().any(|n| n.contains("through CloudFormation")));
+        // roleguard's own changes are still its own (no loop).
+        let by_itself = json!({"type": "AssumedRole",
+            "arn": "arn:aws:sts::111122223333:assumed-role/roleguard-prod/s",
+            "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::111122223333:role/roleguard-prod"}}});
+        let a = assess(
+            &event("AttachRolePolicy", json!({"roleName": "roleguard-prod", "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}), by_itself),
+            &config,
+        )
+        .unwrap();
+        assert!(a.skipped.is_some());
+    }
 
     #[test]
     fn tag_values_fit_iam_limits() {

@@ -793,3 +793,52 @@ fn role_settings() {
         vec![("role-guard-tag-tampering", Severity::Medium)]
     );
 }
+
+/// (rule, severity) pairs for a permission policy held by a known role.
+fn held(statements: serde_json::Value, attached: &[String]) -> Vec<(&'static str, Severity)> {
+    let cfg = Config::default();
+    let p = Policy::from_value(&json!({"Version": "2012-10-17", "Statement": statements})).unwrap();
+    let ctx = Context {
+        config: &cfg,
+        account: Some(OWNER),
+        holder: Some(Holder {
+            role_arn: "arn:aws:iam::111122223333:role/fixer",
+            attached,
+        }),
+    };
+    pairs(&permissions::judge(&p, &ctx).finish(&cfg))
+}
+
+#[test]
+fn a_role_that_can_change_other_roles_but_not_itself() {
+    let writes = json!({"Effect": "Allow",
+        "Action": ["iam:PutRolePolicy", "iam:DetachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:SetDefaultPolicyVersion"],
+        "Resource": ["arn:aws:iam::111122223333:role/*", "arn:aws:iam::111122223333:policy/*"]});
+    let deny_self = json!({"Effect": "Deny",
+        "Action": ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"],
+        "Resource": "arn:aws:iam::111122223333:role/fixer"});
+    let other = vec![("perm-modifies-other-roles", Severity::Medium)];
+    // Unknown holder: the self-escalation cannot be ruled out.
+    assert!(perm(json!([writes, deny_self]))
+        .contains(&("perm-privilege-escalation", Severity::Critical)));
+    // Known holder, out of its own reach: changes to other roles, medium.
+    assert_eq!(held(json!([writes, deny_self]), &[]), other);
+    // No Deny on itself: it can write itself an admin policy.
+    assert!(held(json!([writes]), &[]).contains(&("perm-privilege-escalation", Severity::Critical)));
+    // A Deny under a condition may not apply.
+    let mut conditional = deny_self.clone();
+    conditional["Condition"] = json!({"Bool": {"aws:MultiFactorAuthPresent": "false"}});
+    assert!(held(json!([writes, conditional]), &[])
+        .contains(&("perm-privilege-escalation", Severity::Critical)));
+    // It can become other roles: changing them is changing itself.
+    let assume = json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"});
+    assert!(held(json!([writes, deny_self, assume]), &[])
+        .contains(&("perm-privilege-escalation", Severity::Critical)));
+    // It uses a customer managed policy whose default version it may switch.
+    let attached = vec!["arn:aws:iam::111122223333:policy/app".to_string()];
+    assert!(held(json!([writes, deny_self]), &attached)
+        .contains(&("perm-privilege-escalation", Severity::Critical)));
+    // AWS managed policies have no versions of its choosing.
+    let aws = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()];
+    assert_eq!(held(json!([writes, deny_self]), &aws), other);
+}

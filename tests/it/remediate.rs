@@ -881,3 +881,44 @@ async fn a_critical_change_with_no_revert_is_quarantined() {
     .await;
     assert_eq!(o.results[0].status, Status::Already);
 }
+
+/// A policy attached to roleguard's own role by anyone but its stack is
+/// tampering: detached, though the same policy on any other role is fine.
+#[tokio::test]
+async fn a_policy_attached_to_roleguards_own_role_is_detached() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    const BASIC: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+    let mut compliant = 0;
+    for role in ["roleguard-prod", "app-lambda"] {
+        create_role(&iam, role, LAMBDA_TRUST).await;
+        iam.attach_role_policy()
+            .role_name(role)
+            .policy_arn(BASIC)
+            .send()
+            .await
+            .unwrap();
+        let mut e: Value = serde_json::from_str(
+            &std::fs::read_to_string(super::root().join("events/attach-admin.noncompliant.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        e["detail"]["requestParameters"] = json!({"roleName": role, "policyArn": BASIC});
+        let event = Event::parse(&e.to_string()).unwrap();
+        let o = handle(&AwsIam::new(iam.clone()), &event, &Config::default(), false)
+            .await
+            .unwrap();
+        assert!(o.ok, "{:?}", o.results);
+        if role == "app-lambda" {
+            assert!(o.results.is_empty(), "{:?}", o.results);
+            assert_eq!(attached(&iam, role).await, [BASIC]);
+            compliant += 1;
+        } else {
+            assert_eq!(statuses(&o), [Status::Done, Status::Done, Status::Skipped]);
+            assert!(attached(&iam, role).await.is_empty());
+            let t = tags(&iam, role).await;
+            assert!(t.contains(&("roleguard:findings".into(), "role-roleguard-changed".into())), "{t:?}");
+        }
+    }
+    assert_eq!(compliant, 1);
+}
