@@ -177,9 +177,12 @@ pub fn check_text(
 /// Is this input a CloudFormation template? YAML ones by their name; JSON
 /// ones by their content (a `Resources` mapping).
 pub fn is_template(path: &str, text: &str) -> bool {
-    let yaml = [".yaml", ".yml", ".template"].iter().any(|e| path.ends_with(e));
+    let yaml = [".yaml", ".yml", ".template"]
+        .iter()
+        .any(|e| path.ends_with(e));
     yaml || (text.contains("\"Resources\"")
-        && serde_json::from_str::<Value>(text).is_ok_and(|v| crate::template::looks_like_template(&v)))
+        && serde_json::from_str::<Value>(text)
+            .is_ok_and(|v| crate::template::looks_like_template(&v)))
 }
 
 /// Check one input: a template gives a result per IAM part, anything else one.
@@ -210,7 +213,13 @@ pub fn check_template(
     let account = account.or(config.account.as_deref());
     let extraction = match crate::template::extract(text, account) {
         Ok(x) => x,
-        Err(e) => return vec![CheckResult::failed(path, Some(Kind::Template), e.to_string())],
+        Err(e) => {
+            return vec![CheckResult::failed(
+                path,
+                Some(Kind::Template),
+                e.to_string(),
+            )]
+        }
     };
     let account = account.unwrap_or(crate::template::STAND_IN_ACCOUNT);
     let mut out: Vec<CheckResult> = extraction
@@ -220,10 +229,13 @@ pub fn check_template(
             let ctx = Context {
                 config,
                 account: Some(account),
-                holder: x.holder.as_ref().map(|(arn, attached)| crate::rules::Holder {
-                    role_arn: arn,
-                    attached,
-                }),
+                holder: x
+                    .holder
+                    .as_ref()
+                    .map(|(arn, attached)| crate::rules::Holder {
+                        role_arn: arn,
+                        attached,
+                    }),
             };
             let name = format!("{path}#{}", x.label);
             let (kind, judged) = match x.part {
@@ -239,7 +251,10 @@ pub fn check_template(
                         .and_then(|p| p.validate_permissions().map(|_| p))
                         .map(|p| permissions::judge(&p, &ctx)),
                 ),
-                Part::Attachment(arn) => (Kind::Permissions, Ok(permissions::judge_attachment(&arn, &ctx))),
+                Part::Attachment(arn) => (
+                    Kind::Permissions,
+                    Ok(permissions::judge_attachment(&arn, &ctx)),
+                ),
                 Part::Settings {
                     max_session_duration,
                     permissions_boundary,
@@ -273,7 +288,8 @@ pub fn check_template(
     if out.is_empty() {
         let mut r = CheckResult::failed(path, Some(Kind::Template), String::new());
         r.error = None;
-        r.notes.push("no IAM roles or policies in this template".into());
+        r.notes
+            .push("no IAM roles or policies in this template".into());
         out.push(r);
     }
     if let Some(first) = out.first_mut() {

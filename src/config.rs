@@ -216,7 +216,11 @@ impl Config {
     /// `ROLEGUARD_REQUIRED_BOUNDARY`. Empty variables change nothing; a bad
     /// value is refused, naming the variable.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        let get = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let list = |v: String| -> Vec<String> {
             v.split(',')
                 .map(|x| x.trim().to_owned())
@@ -492,7 +496,12 @@ mod tests {
     #[test]
     fn the_environment_overrides_what_the_deployment_sets() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         let mut c = Config::from_yaml("trusted_accounts: ['111122223333']").unwrap();
         c.apply_env(env(&[
@@ -502,19 +511,31 @@ mod tests {
             ("ROLEGUARD_REQUIRED_BOUNDARY", ""),
         ]))
         .unwrap();
-        assert_eq!(c.roleguard_roles, ["roleguard-prod", "roleguard-remediation"]);
+        assert_eq!(
+            c.roleguard_roles,
+            ["roleguard-prod", "roleguard-remediation"]
+        );
         assert!(c.is_roleguard_role("roleguard-prod"));
         assert!(!c.is_roleguard_role("roleguard-impostor"));
         assert_eq!(c.trusted_accounts, ["111122223333", "444455556666"]);
         assert_eq!(c.organization_id.as_deref(), Some("o-abcdef1234"));
-        assert_eq!(c.required_boundary, None, "an empty variable changes nothing");
+        assert_eq!(
+            c.required_boundary, None,
+            "an empty variable changes nothing"
+        );
 
         let mut c = Config::default();
-        let e = c.apply_env(env(&[("ROLEGUARD_TRUSTED_ACCOUNTS", "12345")])).unwrap_err();
+        let e = c
+            .apply_env(env(&[("ROLEGUARD_TRUSTED_ACCOUNTS", "12345")]))
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "configuration key `ROLEGUARD_TRUSTED_ACCOUNTS`: \"12345\" is not a 12-digit account id"
         );
-        assert_eq!(c, Config::default(), "a refused value leaves the configuration as it was");
+        assert_eq!(
+            c,
+            Config::default(),
+            "a refused value leaves the configuration as it was"
+        );
     }
 }

@@ -205,7 +205,10 @@ impl Event {
     pub fn by_cloudformation(&self) -> bool {
         const CFN: &str = "cloudformation.amazonaws.com";
         let t = &self.trail;
-        t.user_identity.as_ref().and_then(|u| u.invoked_by.as_deref()) == Some(CFN)
+        t.user_identity
+            .as_ref()
+            .and_then(|u| u.invoked_by.as_deref())
+            == Some(CFN)
             || t.source_ip_address.as_deref() == Some(CFN)
     }
 

@@ -647,7 +647,13 @@ mod tests {
         let attach = json!({"roleName": "roleguard-prod",
             "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"});
         let a = assess(&event("AttachRolePolicy", attach.clone(), user()), &config).unwrap();
-        assert_eq!(rules_and_steps(&a), (vec!["role-roleguard-changed"], vec!["detach", "tag", "notify"]));
+        assert_eq!(
+            rules_and_steps(&a),
+            (
+                vec!["role-roleguard-changed"],
+                vec!["detach", "tag", "notify"]
+            )
+        );
         assert_eq!(a.judgement.findings[0].severity, Severity::Critical);
         assert!(a.judgement.findings[0].message.contains("user/mallory"));
         let mut other = attach.clone();
@@ -666,9 +672,15 @@ mod tests {
             "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"sts:AssumeRole\"}]}"});
         let a = assess(&event("UpdateAssumeRolePolicy", trust, user()), &config).unwrap();
         let (rules, steps) = rules_and_steps(&a);
-        assert!(rules.contains(&"role-roleguard-changed") && rules.contains(&"trust-any-principal"));
+        assert!(
+            rules.contains(&"role-roleguard-changed") && rules.contains(&"trust-any-principal")
+        );
         assert_eq!(steps, ["tag", "notify"]);
-        assert!(a.judgement.notes.iter().any(|n| n.contains("redeploy its stack")));
+        assert!(a
+            .judgement
+            .notes
+            .iter()
+            .any(|n| n.contains("redeploy its stack")));
     }
 
     #[test]
@@ -681,7 +693,11 @@ mod tests {
             "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"});
         let a = assess(&event("AttachRolePolicy", attach, through_cfn), &config).unwrap();
         assert!(a.judgement.findings.is_empty() && a.plan.is_empty());
-        assert!(a.judgement.notes.iter().any(|n| n.contains("through CloudFormation")));
+        assert!(a
+            .judgement
+            .notes
+            .iter()
+            .any(|n| n.contains("through CloudFormation")));
         // roleguard's own changes are still its own (no loop).
         let by_itself = json!({"type": "AssumedRole",
             "arn": "arn:aws:sts::111122223333:assumed-role/roleguard-prod/s",

@@ -84,7 +84,8 @@ pub fn extract(text: &str, account: Option<&str>) -> Result<Extraction, Template
             limit: MAX_TEMPLATE_BYTES,
         });
     }
-    let doc: Yaml = serde_yaml_ng::from_str(text).map_err(|e| TemplateError::Syntax(e.to_string()))?;
+    let doc: Yaml =
+        serde_yaml_ng::from_str(text).map_err(|e| TemplateError::Syntax(e.to_string()))?;
     let Some(resources) = doc.get("Resources").and_then(Yaml::as_mapping) else {
         return Err(TemplateError::NoResources);
     };
@@ -190,17 +191,21 @@ pub fn extract(text: &str, account: Option<&str>) -> Result<Extraction, Template
                 };
                 for (i, p) in policies.into_iter().enumerate() {
                     match p {
-                        doc @ Json::Object(_) if doc.get("Statement").is_some() => out.parts.push(Extracted {
-                            label: format!("{id}.Policies[{i}]"),
-                            part: Part::Permissions(doc),
-                            holder: None,
-                        }),
+                        doc @ Json::Object(_) if doc.get("Statement").is_some() => {
+                            out.parts.push(Extracted {
+                                label: format!("{id}.Policies[{i}]"),
+                                part: Part::Permissions(doc),
+                                holder: None,
+                            })
+                        }
                         Json::String(s) => {
                             let arn = if s.starts_with("arn:") {
                                 s
                             } else {
-                                crate::catalog::managed_policy(&s)
-                                    .map_or_else(|| format!("arn:aws:iam::aws:policy/{s}"), |p| p.arn())
+                                crate::catalog::managed_policy(&s).map_or_else(
+                                    || format!("arn:aws:iam::aws:policy/{s}"),
+                                    |p| p.arn(),
+                                )
                             };
                             out.parts.push(Extracted {
                                 label: format!("{id}.Policies[{arn}]"),
@@ -298,7 +303,10 @@ impl Resolver {
             "AWS::URLSuffix" => return "amazonaws.com".into(),
             "AWS::StackName" => return "stack".into(),
             "AWS::StackId" => {
-                return format!("arn:aws:cloudformation:{REGION}:{}:stack/stack/id", self.account)
+                return format!(
+                    "arn:aws:cloudformation:{REGION}:{}:stack/stack/id",
+                    self.account
+                )
             }
             _ => {}
         }
@@ -317,7 +325,9 @@ impl Resolver {
             ("AWS::IAM::ManagedPolicy", "") | ("AWS::IAM::ManagedPolicy", "PolicyArn") => {
                 format!("arn:aws:iam::{a}:policy/{n}")
             }
-            ("AWS::SNS::Topic", "") | ("AWS::SNS::Topic", "TopicArn") => format!("arn:aws:sns:{r}:{a}:{n}"),
+            ("AWS::SNS::Topic", "") | ("AWS::SNS::Topic", "TopicArn") => {
+                format!("arn:aws:sns:{r}:{a}:{n}")
+            }
             ("AWS::SQS::Queue", "Arn") => format!("arn:aws:sqs:{r}:{a}:{n}"),
             ("AWS::SQS::Queue", "") => format!("https://sqs.{r}.amazonaws.com/{a}/{n}"),
             ("AWS::DynamoDB::Table", "Arn") => format!("arn:aws:dynamodb:{r}:{a}:table/{n}"),
@@ -463,12 +473,23 @@ impl Resolver {
             "Split" => {
                 let p = arg.as_sequence()?;
                 let sep = p.first().and_then(Yaml::as_str).unwrap_or(",");
-                let text = p.get(1).and_then(|v| self.resolve(v)).map(|v| scalar(&v)).unwrap_or_default();
-                Some(Json::Array(text.split(sep).map(|x| Json::String(x.to_owned())).collect()))
+                let text = p
+                    .get(1)
+                    .and_then(|v| self.resolve(v))
+                    .map(|v| scalar(&v))
+                    .unwrap_or_default();
+                Some(Json::Array(
+                    text.split(sep)
+                        .map(|x| Json::String(x.to_owned()))
+                        .collect(),
+                ))
             }
             "If" => {
                 // Outside a list: both strings are possible, so both are judged.
-                let branches: Vec<Json> = if_arms(arg).iter().filter_map(|b| self.resolve(b)).collect();
+                let branches: Vec<Json> = if_arms(arg)
+                    .iter()
+                    .filter_map(|b| self.resolve(b))
+                    .collect();
                 match branches.as_slice() {
                     [] => None,
                     [one] => Some(one.clone()),
@@ -492,10 +513,7 @@ fn if_arms(arg: &Yaml) -> Vec<Yaml> {
 fn if_branches(v: &Yaml) -> Option<Vec<Yaml>> {
     match v {
         Yaml::Tagged(t) if t.tag == "If" || t.tag == "!If" => Some(if_arms(&t.value)),
-        Yaml::Mapping(m) if m.len() == 1 => match m.get("Fn::If") {
-            Some(arg) => Some(if_arms(arg)),
-            None => None,
-        },
+        Yaml::Mapping(m) if m.len() == 1 => m.get("Fn::If").map(if_arms),
         _ => None,
     }
 }
@@ -572,11 +590,19 @@ Resources:
             Part::Trust(json!({"Statement": [{"Effect": "Allow",
                 "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}))
         );
-        let Part::Permissions(doc) = &x.parts[1].part else { panic!() };
-        assert_eq!(doc["Statement"][0]["Resource"], "arn:aws:sqs:us-east-1:123456789012:Queue");
+        let Part::Permissions(doc) = &x.parts[1].part else {
+            panic!()
+        };
+        assert_eq!(
+            doc["Statement"][0]["Resource"],
+            "arn:aws:sqs:us-east-1:123456789012:Queue"
+        );
         // Both arms of the If: the wide statement is judged too.
         assert_eq!(doc["Statement"][1]["Action"], "s3:*");
-        assert_eq!(doc["Statement"][2]["Action"], json!(["iam:*", "iam:GetRole"]));
+        assert_eq!(
+            doc["Statement"][2]["Action"],
+            json!(["iam:*", "iam:GetRole"])
+        );
         assert_eq!(
             doc["Statement"][2]["Resource"],
             "arn:aws:iam::123456789012:role/<Prefix>-${aws:username}"
@@ -588,29 +614,49 @@ Resources:
                 permissions_boundary: Some("arn:aws:iam::123456789012:policy/dev-boundary".into())
             }
         );
-        let Part::Permissions(doc) = &x.parts[4].part else { panic!() };
+        let Part::Permissions(doc) = &x.parts[4].part else {
+            panic!()
+        };
         assert_eq!(doc["Statement"][0]["Resource"], "arn:aws:logs:us-east-1:*");
     }
 
     #[test]
     fn the_account_is_the_callers() {
         let x = extract(TEMPLATE, Some("111122223333")).unwrap();
-        let Part::Trust(doc) = &x.parts[0].part else { panic!() };
-        assert_eq!(doc["Statement"][0]["Principal"]["AWS"], "arn:aws:iam::111122223333:root");
+        let Part::Trust(doc) = &x.parts[0].part else {
+            panic!()
+        };
+        assert_eq!(
+            doc["Statement"][0]["Principal"]["AWS"],
+            "arn:aws:iam::111122223333:root"
+        );
     }
 
     #[test]
     fn bad_templates_are_named() {
-        assert_eq!(extract("a: [", None).unwrap_err().to_string().split(':').next(), Some("not YAML or JSON"));
+        assert_eq!(
+            extract("a: [", None)
+                .unwrap_err()
+                .to_string()
+                .split(':')
+                .next(),
+            Some("not YAML or JSON")
+        );
         assert_eq!(extract("{}", None).unwrap_err(), TemplateError::NoResources);
         assert_eq!(
-            extract("Resources: {R: {Type: AWS::IAM::Role, Properties: {}}}", None)
-                .unwrap_err()
-                .to_string(),
+            extract(
+                "Resources: {R: {Type: AWS::IAM::Role, Properties: {}}}",
+                None
+            )
+            .unwrap_err()
+            .to_string(),
             "Resources.R: an IAM role needs an AssumeRolePolicyDocument"
         );
         let big = format!("Resources: {{}}\n#{}", "x".repeat(MAX_TEMPLATE_BYTES));
-        assert!(matches!(extract(&big, None), Err(TemplateError::TooLarge { .. })));
+        assert!(matches!(
+            extract(&big, None),
+            Err(TemplateError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -621,7 +667,9 @@ Resources:
         let x = extract(t, None).unwrap();
         assert_eq!(
             x.parts[0].part,
-            Part::Attachment("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole".into())
+            Part::Attachment(
+                "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole".into()
+            )
         );
         assert!(matches!(x.parts[1].part, Part::Permissions(_)));
         assert_eq!(x.notes.len(), 1);

@@ -272,7 +272,9 @@ fn main() -> ExitCode {
             let check_one = |p: &PathBuf| {
                 let shown = p.display().to_string();
                 match read(p) {
-                    Ok(text) => check::check_input(&shown, &text, kind, &config, account.as_deref()),
+                    Ok(text) => {
+                        check::check_input(&shown, &text, kind, &config, account.as_deref())
+                    }
                     Err(e) => vec![CheckResult::failed(&shown, None, e)],
                 }
             };

@@ -407,7 +407,9 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
     // Paths that work only on the holder's own role or its policies, when the
     // holder is known and out of its own reach: changes to other roles.
     let mut others = ActionSet::empty();
-    let others_only = ctx.holder.is_some_and(|h| holder_out_of_reach(policy, &all, h));
+    let others_only = ctx
+        .holder
+        .is_some_and(|h| holder_out_of_reach(policy, &all, h));
     if others_only {
         let mut kept_severity = None;
         let mut kept_lowering = 1u8;
@@ -653,8 +655,12 @@ fn holder_out_of_reach(policy: &Policy, all: &ActionSet, holder: Holder) -> bool
         return false;
     }
     let on_holder = |s: &Statement| match &s.resource {
-        Some(Either::Is(rs)) => rs.iter().any(|r| pattern::matches(r, holder.role_arn, false)),
-        Some(Either::Not(rs)) => !rs.iter().any(|r| pattern::matches(r, holder.role_arn, false)),
+        Some(Either::Is(rs)) => rs
+            .iter()
+            .any(|r| pattern::matches(r, holder.role_arn, false)),
+        Some(Either::Not(rs)) => !rs
+            .iter()
+            .any(|r| pattern::matches(r, holder.role_arn, false)),
         None => true,
     };
     let mut unknown = Vec::new();
@@ -677,7 +683,11 @@ fn holder_out_of_reach(policy: &Policy, all: &ActionSet, holder: Holder) -> bool
     }
     let versions = ids(&["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"]);
     let switches_versions = versions.iter().any(|&id| all.contains(id));
-    !(switches_versions && holder.attached.iter().any(|a| !catalog::is_aws_managed_arn(a)))
+    !(switches_versions
+        && holder
+            .attached
+            .iter()
+            .any(|a| !catalog::is_aws_managed_arn(a)))
 }
 
 /// At most this many action names go in a finding's details.

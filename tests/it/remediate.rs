@@ -917,7 +917,10 @@ async fn a_policy_attached_to_roleguards_own_role_is_detached() {
             assert_eq!(statuses(&o), [Status::Done, Status::Done, Status::Skipped]);
             assert!(attached(&iam, role).await.is_empty());
             let t = tags(&iam, role).await;
-            assert!(t.contains(&("roleguard:findings".into(), "role-roleguard-changed".into())), "{t:?}");
+            assert!(
+                t.contains(&("roleguard:findings".into(), "role-roleguard-changed".into())),
+                "{t:?}"
+            );
         }
     }
     assert_eq!(compliant, 1);

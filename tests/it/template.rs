@@ -104,9 +104,16 @@ fn the_roles_allow_exactly_the_remediation_calls() {
             .get("iam:PermissionsBoundary")
             .is_some());
         // And every call that would loosen the role itself is denied on it.
-        let deny = s.iter().find(|s| s["Sid"].as_str() == Some("NotItself")).unwrap();
+        let deny = s
+            .iter()
+            .find(|s| s["Sid"].as_str() == Some("NotItself"))
+            .unwrap();
         assert_eq!(deny["Effect"].as_str(), Some("Deny"));
-        for a in ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"] {
+        for a in [
+            "iam:PutRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:UpdateAssumeRolePolicy",
+        ] {
             assert!(strings(&deny["Action"]).iter().any(|d| d == a), "{a}");
         }
     }
@@ -170,7 +177,10 @@ fn check(args: &[&str]) -> (i32, serde_json::Value) {
 fn roleguards_own_roles_pass_its_own_rules() {
     let (status, json) = check(&["template.yaml", "template-member.yaml"]);
     let results = json["results"].as_array().unwrap();
-    let paths: Vec<&str> = results.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = results
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
     for must in [
         "template.yaml#FunctionRole.AssumeRolePolicyDocument",
         "template.yaml#FunctionRole.Policies[remediate]",
@@ -185,10 +195,15 @@ fn roleguards_own_roles_pass_its_own_rules() {
     let high: Vec<String> = results
         .iter()
         .flat_map(|r| {
-            r["findings"].as_array().unwrap().iter().filter_map(move |f| {
-                let sev = f["severity"].as_str().unwrap();
-                (sev == "high" || sev == "critical").then(|| format!("{}: {}", r["path"], f["message"]))
-            })
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(move |f| {
+                    let sev = f["severity"].as_str().unwrap();
+                    (sev == "high" || sev == "critical")
+                        .then(|| format!("{}: {}", r["path"], f["message"]))
+                })
         })
         .collect();
     assert!(high.is_empty(), "{high:#?}");
@@ -225,9 +240,17 @@ fn without_the_deny_on_itself_the_role_fails() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["path"].as_str().unwrap().ends_with("#FunctionRole.Policies[remediate]"))
+        .find(|r| {
+            r["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("#FunctionRole.Policies[remediate]")
+        })
         .unwrap();
-    assert_eq!(remediate["findings"][0]["rule"], "perm-privilege-escalation");
+    assert_eq!(
+        remediate["findings"][0]["rule"],
+        "perm-privilege-escalation"
+    );
     assert_eq!(remediate["findings"][0]["severity"], "critical");
 }
 
@@ -253,7 +276,13 @@ fn a_bad_template_fails_with_its_resources_named() {
         .unwrap()
         .iter()
         .flat_map(|r| {
-            let p = r["path"].as_str().unwrap().rsplit('#').next().unwrap().to_string();
+            let p = r["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('#')
+                .next()
+                .unwrap()
+                .to_string();
             r["findings"]
                 .as_array()
                 .unwrap()
@@ -261,12 +290,18 @@ fn a_bad_template_fails_with_its_resources_named() {
                 .map(move |f| (p.clone(), f["rule"].as_str().unwrap().to_string()))
         })
         .collect();
-    assert!(found.contains(&(
-        "Deploy.AssumeRolePolicyDocument".into(),
-        "trust-oidc-unconstrained".into()
-    )), "{found:?}");
-    assert!(found.contains(&(
-        "Deploy.ManagedPolicyArns[arn:aws:iam::aws:policy/AdministratorAccess]".into(),
-        "perm-full-admin".into()
-    )), "{found:?}");
+    assert!(
+        found.contains(&(
+            "Deploy.AssumeRolePolicyDocument".into(),
+            "trust-oidc-unconstrained".into()
+        )),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(
+            "Deploy.ManagedPolicyArns[arn:aws:iam::aws:policy/AdministratorAccess]".into(),
+            "perm-full-admin".into()
+        )),
+        "{found:?}"
+    );
 }
