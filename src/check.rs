@@ -69,6 +69,27 @@ impl CheckResult {
         }
     }
 
+    /// A judged input: the judgement with the configuration applied.
+    fn judged(
+        path: String,
+        kind: Kind,
+        j: Judgement,
+        config: &Config,
+        statement_lines: Vec<usize>,
+    ) -> CheckResult {
+        let j = j.finish(config);
+        CheckResult {
+            path,
+            kind: Some(kind),
+            findings: j.findings,
+            notes: j.notes,
+            plan: None,
+            skipped: None,
+            error: None,
+            statement_lines,
+        }
+    }
+
     pub fn max_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
     }
@@ -117,29 +138,9 @@ pub fn check_text(
         account,
         holder: None,
     };
-    let judged = |j: Judgement| {
-        let j = j.finish(config);
-        CheckResult {
-            path: path.into(),
-            kind: Some(kind),
-            findings: j.findings,
-            notes: j.notes,
-            plan: None,
-            skipped: None,
-            error: None,
-            statement_lines: statement_lines(text),
-        }
-    };
     match kind {
-        Kind::Permissions => {
-            match Policy::from_value(&value).and_then(|p| p.validate_permissions().map(|_| p)) {
-                Ok(p) => judged(permissions::judge(&p, &ctx)),
-                Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
-            }
-        }
-        Kind::Trust => match Policy::from_value(&value).and_then(|p| p.validate_trust().map(|_| p))
-        {
-            Ok(p) => judged(trust::judge(&p, &ctx)),
+        Kind::Permissions | Kind::Trust => match judge_document(kind, &value, &ctx) {
+            Ok(j) => CheckResult::judged(path.into(), kind, j, config, statement_lines(text)),
             Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
         },
         Kind::Event => {
@@ -171,6 +172,22 @@ pub fn check_text(
             Some(kind),
             "a template gives one result per IAM part (check_input)".into(),
         ),
+    }
+}
+
+/// Parse, validate and judge a permission or trust policy document.
+fn judge_document(
+    kind: Kind,
+    value: &Value,
+    ctx: &Context,
+) -> Result<Judgement, policy::PolicyError> {
+    let p = Policy::from_value(value)?;
+    if kind == Kind::Trust {
+        p.validate_trust()?;
+        Ok(trust::judge(&p, ctx))
+    } else {
+        p.validate_permissions()?;
+        Ok(permissions::judge(&p, ctx))
     }
 }
 
@@ -239,17 +256,10 @@ pub fn check_template(
             };
             let name = format!("{path}#{}", x.label);
             let (kind, judged) = match x.part {
-                Part::Trust(doc) => (
-                    Kind::Trust,
-                    Policy::from_value(&doc)
-                        .and_then(|p| p.validate_trust().map(|_| p))
-                        .map(|p| trust::judge(&p, &ctx)),
-                ),
+                Part::Trust(doc) => (Kind::Trust, judge_document(Kind::Trust, &doc, &ctx)),
                 Part::Permissions(doc) => (
                     Kind::Permissions,
-                    Policy::from_value(&doc)
-                        .and_then(|p| p.validate_permissions().map(|_| p))
-                        .map(|p| permissions::judge(&p, &ctx)),
+                    judge_document(Kind::Permissions, &doc, &ctx),
                 ),
                 Part::Attachment(arn) => (
                     Kind::Permissions,
@@ -268,29 +278,23 @@ pub fn check_template(
                 }
             };
             match judged {
-                Ok(j) => {
-                    let j = j.finish(config);
-                    CheckResult {
-                        path: name,
-                        kind: Some(kind),
-                        findings: j.findings,
-                        notes: j.notes,
-                        plan: None,
-                        skipped: None,
-                        error: None,
-                        statement_lines: vec![],
-                    }
-                }
+                Ok(j) => CheckResult::judged(name, kind, j, config, vec![]),
                 Err(e) => CheckResult::failed(&name, Some(kind), e.to_string()),
             }
         })
         .collect();
     if out.is_empty() {
-        let mut r = CheckResult::failed(path, Some(Kind::Template), String::new());
-        r.error = None;
-        r.notes
-            .push("no IAM roles or policies in this template".into());
-        out.push(r);
+        let none = Judgement {
+            findings: vec![],
+            notes: vec!["no IAM roles or policies in this template".into()],
+        };
+        out.push(CheckResult::judged(
+            path.into(),
+            Kind::Template,
+            none,
+            config,
+            vec![],
+        ));
     }
     if let Some(first) = out.first_mut() {
         first.notes.extend(extraction.notes);
