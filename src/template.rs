@@ -398,7 +398,7 @@ impl Resolver {
             Yaml::Mapping(m) => {
                 if m.len() == 1 {
                     if let Some((Yaml::String(k), arg)) = m.iter().next() {
-                        if k == "Ref" || k.starts_with("Fn::") || k == "Condition" {
+                        if k == "Ref" || k.starts_with("Fn::") {
                             return self.function(k.strip_prefix("Fn::").unwrap_or(k), arg);
                         }
                     }
