@@ -169,10 +169,7 @@ pub async fn handle_payload_with<A: Accounts, S: Store, C: Channels>(
     let actions: Vec<String> = outcome
         .results
         .iter()
-        .map(|r| {
-            let step = serde_json::to_value(&r.step).unwrap_or(Value::Null);
-            format!("{}:{:?}", step["action"].as_str().unwrap_or("?"), r.status).to_lowercase()
-        })
+        .map(|r| format!("{}:{:?}", r.step.action(), r.status).to_lowercase())
         .collect();
     let a = &outcome.assessment;
     let verdict = if let Some(why) = &a.skipped {

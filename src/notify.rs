@@ -112,7 +112,7 @@ impl Alert {
             .iter()
             .filter(|r| !matches!(r.step, crate::plan::Step::Notify { .. }))
             .map(|r| AlertStep {
-                action: step_action(&r.step),
+                action: r.step.action().to_string(),
                 status: r.status,
                 detail: r.detail.clone(),
             })
@@ -122,7 +122,7 @@ impl Alert {
             .iter()
             .flat_map(|r| {
                 let v = serde_json::to_value(&r.step).unwrap_or(Value::Null);
-                let action = step_action(&r.step);
+                let action = r.step.action().to_string();
                 [
                     ("removed_document", "removed"),
                     ("replaced_document", "replaced"),
@@ -223,13 +223,6 @@ impl Alert {
         r.dedup();
         r
     }
-}
-
-fn step_action(step: &crate::plan::Step) -> String {
-    serde_json::to_value(step)
-        .ok()
-        .and_then(|v| v["action"].as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// An SNS message: a readable subject, the alert as JSON, and message

@@ -89,6 +89,22 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step's name, as in its JSON (`action`): the IAM call in snake case.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Step::DetachRolePolicy { .. } => "detach_role_policy",
+            Step::DeleteRolePolicy { .. } => "delete_role_policy",
+            Step::PutRolePolicy { .. } => "put_role_policy",
+            Step::UpdateAssumeRolePolicy { .. } => "update_assume_role_policy",
+            Step::SetDefaultPolicyVersion { .. } => "set_default_policy_version",
+            Step::DeletePolicyVersion { .. } => "delete_policy_version",
+            Step::PutRolePermissionsBoundary { .. } => "put_role_permissions_boundary",
+            Step::UpdateRole { .. } => "update_role",
+            Step::TagRole { .. } => "tag_role",
+            Step::Notify { .. } => "notify",
+        }
+    }
+
     /// Does the step undo the change (rather than tag or notify)?
     pub fn reverts(&self) -> bool {
         !matches!(self, Step::TagRole { .. } | Step::Notify { .. })
@@ -625,18 +641,7 @@ mod tests {
 
     fn rules_and_steps(a: &Assessment) -> (Vec<&str>, Vec<&'static str>) {
         let rules = a.judgement.findings.iter().map(|f| f.rule).collect();
-        let steps = a
-            .plan
-            .iter()
-            .map(|s| match s {
-                Step::DetachRolePolicy { .. } => "detach",
-                Step::DeleteRolePolicy { .. } => "delete-inline",
-                Step::UpdateAssumeRolePolicy { .. } => "trust",
-                Step::TagRole { .. } => "tag",
-                Step::Notify { .. } => "notify",
-                _ => "other",
-            })
-            .collect();
+        let steps = a.plan.iter().map(Step::action).collect();
         (rules, steps)
     }
 
@@ -651,7 +656,7 @@ mod tests {
             rules_and_steps(&a),
             (
                 vec!["role-roleguard-changed"],
-                vec!["detach", "tag", "notify"]
+                vec!["detach_role_policy", "tag_role", "notify"]
             )
         );
         assert_eq!(a.judgement.findings[0].severity, Severity::Critical);
@@ -665,7 +670,10 @@ mod tests {
         let put = json!({"roleName": "roleguard-prod", "policyName": "extra",
             "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/*\"}]}"});
         let a = assess(&event("PutRolePolicy", put, user()), &config).unwrap();
-        assert_eq!(rules_and_steps(&a).1, ["delete-inline", "tag", "notify"]);
+        assert_eq!(
+            rules_and_steps(&a).1,
+            ["delete_role_policy", "tag_role", "notify"]
+        );
 
         // Its trust policy it cannot rewrite (its role denies it): reported only.
         let trust = json!({"roleName": "roleguard-prod",
@@ -675,7 +683,7 @@ mod tests {
         assert!(
             rules.contains(&"role-roleguard-changed") && rules.contains(&"trust-any-principal")
         );
-        assert_eq!(steps, ["tag", "notify"]);
+        assert_eq!(steps, ["tag_role", "notify"]);
         assert!(a
             .judgement
             .notes

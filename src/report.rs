@@ -21,7 +21,7 @@ fn severity_style(s: Severity) -> Style {
 /// One line per step: the action and its main arguments.
 pub fn describe_step(step: &Step) -> String {
     let v = serde_json::to_value(step).unwrap_or(Value::Null);
-    let mut out = v["action"].as_str().unwrap_or("?").to_string();
+    let mut out = step.action().to_string();
     if let Value::Object(map) = &v {
         for (k, val) in map {
             if k == "action" || k.ends_with("document") {

@@ -282,18 +282,13 @@ mod tests {
         }
     }
 
-    fn actions(v: &RoleVerdict) -> Vec<String> {
+    fn actions(v: &RoleVerdict) -> Vec<&'static str> {
         v.result
             .plan
             .as_ref()
             .unwrap()
             .iter()
-            .map(|s| {
-                serde_json::to_value(s).unwrap()["action"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
+            .map(Step::action)
             .collect()
     }
 

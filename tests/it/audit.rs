@@ -2,7 +2,7 @@
 //! the original documents and a TTL, idempotency under concurrent delivery,
 //! and exact reverts to a role's baseline.
 
-use super::moto::Moto;
+use super::moto::{create_role, inline_policy, Moto, LAMBDA_TRUST};
 use aws_sdk_dynamodb::types::AttributeValue;
 use roleguard::audit::Store;
 use roleguard::aws::{AwsIam, DynamoStore};
@@ -13,7 +13,6 @@ use roleguard::remediate::{handle_with, Counting, Status};
 use serde_json::{json, Value};
 
 const TABLE: &str = "roleguard-audit";
-const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 fn sample(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(super::root().join("events").join(name)).unwrap())
@@ -48,15 +47,6 @@ async fn record(ddb: &aws_sdk_dynamodb::Client, event_id: &str) -> (String, i64,
         item["expires_at"].as_n().unwrap().parse().unwrap(),
         serde_json::from_str(&s("detail")).unwrap(),
     )
-}
-
-async fn create_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) {
-    iam.create_role()
-        .role_name(name)
-        .assume_role_policy_document(trust)
-        .send()
-        .await
-        .unwrap();
 }
 
 fn now() -> i64 {
@@ -312,15 +302,8 @@ async fn a_bad_inline_policy_is_replaced_by_its_previous_document() {
         .await
         .unwrap();
     assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
-    let out = iam
-        .get_role_policy()
-        .role_name("app-lambda")
-        .policy_name("deploy")
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        roleguard::policy::decode(out.policy_document()).unwrap(),
+        inline_policy(&iam, "app-lambda", "deploy").await,
         serde_json::from_str::<Value>(&good).unwrap(),
         "the previous document is back"
     );

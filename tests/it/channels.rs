@@ -2,15 +2,14 @@
 //! EventBridge through a rule that targets SQS, Security Hub through
 //! GetFindings; a failing channel stops neither the remediation nor the others.
 
-use super::moto::{attached, Moto};
+use super::moto::{attached, create_role, Moto, LAMBDA_TRUST};
 use roleguard::audit::NoStore;
 use roleguard::aws::{AwsChannels, AwsIam};
 use roleguard::config::Config;
 use roleguard::event::Event;
-use roleguard::remediate::{handle_with, Status};
+use roleguard::remediate::{handle_with, Outcome, Status};
 use serde_json::Value;
 
-const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
 fn event() -> Event {
@@ -21,13 +20,18 @@ fn event() -> Event {
     .unwrap()
 }
 
-async fn bad_role(iam: &aws_sdk_iam::Client) {
-    iam.create_role()
-        .role_name("app-lambda")
-        .assume_role_policy_document(LAMBDA_TRUST)
-        .send()
+/// The sample event handled with these channels (no table, enforce mode).
+async fn handle<I: roleguard::remediate::Iam, C: roleguard::notify::Channels>(
+    iam: &I,
+    channels: &C,
+) -> Outcome {
+    handle_with(iam, &NoStore, channels, &event(), &Config::default(), false)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn bad_role(iam: &aws_sdk_iam::Client) {
+    create_role(iam, "app-lambda", LAMBDA_TRUST).await;
     iam.attach_role_policy()
         .role_name("app-lambda")
         .policy_arn(ADMIN)
@@ -146,16 +150,7 @@ async fn alerts_reach_every_channel() {
 
     let channels = AwsChannels::new(&sdk, Some(topic), Some("default".into()), true);
     let aws = AwsIam::new(iam.clone());
-    let o = handle_with(
-        &aws,
-        &NoStore,
-        &channels,
-        &event(),
-        &Config::default(),
-        false,
-    )
-    .await
-    .unwrap();
+    let o = handle(&aws, &channels).await;
     assert!(o.ok, "{:?}", o.results);
     let notify = o.results.last().unwrap();
     assert_eq!(notify.status, Status::Done);
@@ -205,16 +200,7 @@ async fn alerts_reach_every_channel() {
     );
 
     // The same event again: the findings are updated, not duplicated.
-    handle_with(
-        &aws,
-        &NoStore,
-        &channels,
-        &event(),
-        &Config::default(),
-        false,
-    )
-    .await
-    .unwrap();
+    handle(&aws, &channels).await;
     let found = hub.get_findings().send().await.unwrap();
     assert_eq!(found.findings().len(), 2);
 }
@@ -234,16 +220,7 @@ async fn a_failing_channel_stops_neither_the_revert_nor_the_others() {
         Some("default".into()),
         false,
     );
-    let o = handle_with(
-        &AwsIam::new(iam.clone()),
-        &NoStore,
-        &channels,
-        &event(),
-        &Config::default(),
-        false,
-    )
-    .await
-    .unwrap();
+    let o = handle(&AwsIam::new(iam.clone()), &channels).await;
     assert!(!o.ok, "the invocation fails, so the event is retried");
     let statuses: Vec<Status> = o.results.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [Status::Done, Status::Done, Status::Failed]);
@@ -270,16 +247,7 @@ async fn a_failing_channel_stops_neither_the_revert_nor_the_others() {
         .send()
         .await
         .unwrap();
-    let again = handle_with(
-        &AwsIam::new(iam.clone()),
-        &NoStore,
-        &channels,
-        &event(),
-        &Config::default(),
-        false,
-    )
-    .await
-    .unwrap();
+    let again = handle(&AwsIam::new(iam.clone()), &channels).await;
     let statuses: Vec<Status> = again.results.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [Status::Already, Status::Already, Status::Done]);
     assert!(again.ok);
@@ -357,16 +325,7 @@ async fn slack_gets_block_kit_and_bursts_are_grouped() {
     let channels = AwsChannels::new(&sdk, None, None, false)
         .with_slack(&sdk, Some("ssm:/roleguard/slack".into()));
     let aws = AwsIam::new(iam.clone());
-    let o = handle_with(
-        &aws,
-        &NoStore,
-        &channels,
-        &event(),
-        &Config::default(),
-        false,
-    )
-    .await
-    .unwrap();
+    let o = handle(&aws, &channels).await;
     assert_eq!(o.results.last().unwrap().detail, "delivered to slack");
     let bodies = hook.bodies();
     assert_eq!(bodies.len(), 1);
@@ -377,16 +336,7 @@ async fn slack_gets_block_kit_and_bursts_are_grouped() {
     );
     // A burst: the same bad change delivered 9 more times in the minute.
     for _ in 0..9 {
-        let o = handle_with(
-            &aws,
-            &NoStore,
-            &channels,
-            &event(),
-            &Config::default(),
-            false,
-        )
-        .await
-        .unwrap();
+        let o = handle(&aws, &channels).await;
         assert!(o.ok);
     }
     assert_eq!(
@@ -423,16 +373,7 @@ async fn slack_reads_a_secrets_manager_secret_and_reports_failures_without_the_u
 
     let channels =
         AwsChannels::new(&sdk, None, None, false).with_slack(&sdk, Some("roleguard/slack".into()));
-    let o = handle_with(
-        &AwsIam::new(iam.clone()),
-        &NoStore,
-        &channels,
-        &event(),
-        &Config::default(),
-        false,
-    )
-    .await
-    .unwrap();
+    let o = handle(&AwsIam::new(iam.clone()), &channels).await;
     assert!(!o.ok);
     let notify = o.results.last().unwrap();
     assert_eq!(notify.status, Status::Failed);

@@ -2,7 +2,7 @@
 //! API (`cargo lambda watch`), invoked with `cargo lambda invoke`, acting on a
 //! real IAM API (moto). cargo-lambda comes from requirements-test.txt.
 
-use super::moto::Moto;
+use super::moto::{create_role, Moto, LAMBDA_TRUST};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -48,13 +48,7 @@ async fn lambda_binary_reverts_through_the_runtime_api() {
     use std::os::unix::process::CommandExt;
     let moto = Moto::start();
     let iam = moto.iam();
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    iam.create_role()
-        .role_name("app-lambda")
-        .assume_role_policy_document(trust)
-        .send()
-        .await
-        .unwrap();
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
     let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
     iam.attach_role_policy()
         .role_name("app-lambda")

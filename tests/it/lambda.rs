@@ -1,6 +1,6 @@
 //! The Lambda handler on EventBridge payloads, against moto.
 
-use super::moto::{attached, Moto};
+use super::moto::{attached, create_role, Moto, LAMBDA_TRUST};
 use roleguard::aws::{AwsAccounts, AwsIam, MemberAccess};
 use roleguard::config::Config;
 use roleguard::lambda::{
@@ -101,16 +101,10 @@ async fn configuration_from_a_file_or_an_ssm_parameter() {
 /// security account (moto's default) runs roleguard.
 const MEMBER: &str = super::moto::ACCOUNT;
 const CENTRAL: &str = super::moto::DEFAULT_ACCOUNT;
-const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
 async fn role_with_admin(iam: &aws_sdk_iam::Client, name: &str) {
-    iam.create_role()
-        .role_name(name)
-        .assume_role_policy_document(LAMBDA_TRUST)
-        .send()
-        .await
-        .unwrap();
+    create_role(iam, name, LAMBDA_TRUST).await;
     iam.attach_role_policy()
         .role_name(name)
         .policy_arn(ADMIN)
@@ -251,19 +245,7 @@ fn the_remediation_session_allows_only_the_remediation_calls() {
 async fn payloads_are_handled_ignored_or_refused() {
     let moto = Moto::start();
     let iam = moto.iam();
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    iam.create_role()
-        .role_name("app-lambda")
-        .assume_role_policy_document(trust)
-        .send()
-        .await
-        .unwrap();
-    iam.attach_role_policy()
-        .role_name("app-lambda")
-        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
-        .send()
-        .await
-        .unwrap();
+    role_with_admin(&iam, "app-lambda").await;
     let aws = AwsIam::new(iam.clone());
     let config = Config::default();
 

@@ -137,6 +137,31 @@ impl Drop for Moto {
     }
 }
 
+/// The trust policy of a Lambda function's role.
+pub const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// Create a role with this trust policy.
+pub async fn create_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) {
+    iam.create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// An inline policy's document, decoded.
+pub async fn inline_policy(iam: &aws_sdk_iam::Client, role: &str, name: &str) -> serde_json::Value {
+    let out = iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .send()
+        .await
+        .unwrap();
+    roleguard::policy::decode(out.policy_document()).unwrap()
+}
+
 /// The managed policies attached to a role.
 pub async fn attached(iam: &aws_sdk_iam::Client, role: &str) -> Vec<String> {
     iam.list_attached_role_policies()

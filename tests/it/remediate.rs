@@ -1,7 +1,7 @@
 //! The plan carried out against a real IAM API (moto): build the role's
 //! state, feed the sample event, then read moto's state back.
 
-use super::moto::{attached, Moto};
+use super::moto::{attached, create_role, inline_policy, Moto, LAMBDA_TRUST};
 use roleguard::aws::AwsIam;
 use roleguard::config::Config;
 use roleguard::event::Event;
@@ -19,17 +19,6 @@ fn event_document(name: &str, field: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
-}
-
-const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-
-async fn create_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) {
-    iam.create_role()
-        .role_name(name)
-        .assume_role_policy_document(trust)
-        .send()
-        .await
-        .unwrap();
 }
 
 async fn run(iam: &aws_sdk_iam::Client, name: &str, config: &Config, dry_run: bool) -> Outcome {
@@ -181,17 +170,7 @@ async fn a_newer_inline_document_is_not_deleted() {
     )
     .await;
     assert_eq!(o.results[0].status, Status::Superseded);
-    let kept = iam
-        .get_role_policy()
-        .role_name("app-lambda")
-        .policy_name("deploy")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        roleguard::policy::decode(kept.policy_document()).unwrap(),
-        fixed
-    );
+    assert_eq!(inline_policy(&iam, "app-lambda", "deploy").await, fixed);
 }
 
 #[tokio::test]
@@ -861,14 +840,7 @@ async fn a_critical_change_with_no_revert_is_quarantined() {
     )
     .await;
     assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
-    let out = iam
-        .get_role_policy()
-        .role_name("app-lambda")
-        .policy_name(roleguard::plan::QUARANTINE_POLICY_NAME)
-        .send()
-        .await
-        .unwrap();
-    let doc = roleguard::policy::decode(out.policy_document()).unwrap();
+    let doc = inline_policy(&iam, "app-lambda", roleguard::plan::QUARANTINE_POLICY_NAME).await;
     assert_eq!(doc["Statement"][0]["Effect"], "Deny");
     assert_eq!(doc["Statement"][0]["Action"], "*");
     // Delivered again: already in place.

@@ -1,7 +1,7 @@
 //! The reconciling scan against moto: roles changed with no event are found,
 //! compliant roles become baselines, and --remediate reverts.
 
-use super::moto::{attached, Moto};
+use super::moto::{attached, create_role, Moto, LAMBDA_TRUST};
 use roleguard::audit::Store;
 use roleguard::aws::AwsIam;
 use roleguard::config::Config;
@@ -10,7 +10,6 @@ use roleguard::remediate::{scan_account, Status};
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = super::moto::ACCOUNT;
-const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const PUBLIC_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 const SCOPED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:us-east-1:111122223333:table/orders"}]}"#;
@@ -23,12 +22,7 @@ async fn roles(iam: &aws_sdk_iam::Client) {
         ("open", PUBLIC_TRUST),
         ("passer", LAMBDA_TRUST),
     ] {
-        iam.create_role()
-            .role_name(name)
-            .assume_role_policy_document(trust)
-            .send()
-            .await
-            .unwrap();
+        create_role(iam, name, trust).await;
     }
     iam.put_role_policy()
         .role_name("good")
