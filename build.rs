@@ -17,16 +17,72 @@ fn folded_hash(service: &str, name: &str) -> u64 {
 
 fn main() {
     println!("cargo:rerun-if-changed=data/actions.tsv");
+    println!("cargo:rerun-if-changed=data/resources.tsv");
+    println!("cargo:rerun-if-changed=data/condition-keys.tsv");
     println!("cargo:rerun-if-changed=build.rs");
     let text = std::fs::read_to_string("data/actions.tsv").expect("read data/actions.tsv");
+    let resources_text =
+        std::fs::read_to_string("data/resources.tsv").expect("read data/resources.tsv");
+    let key_types_text =
+        std::fs::read_to_string("data/condition-keys.tsv").expect("read data/condition-keys.tsv");
+    // Condition keys, interned: every key an action or a resource type names.
+    let mut keys: Vec<String> = Vec::new();
+    let mut key_ids: std::collections::HashMap<String, u16> = std::collections::HashMap::new();
+    let mut intern = |k: &str| -> u16 {
+        let folded = k.to_ascii_lowercase();
+        if let Some(id) = key_ids.get(&folded) {
+            return *id;
+        }
+        let id = u16::try_from(keys.len()).expect("under 65,536 condition keys");
+        keys.push(k.to_string());
+        key_ids.insert(folded, id);
+        id
+    };
+    let split = |field: &str| -> Vec<String> {
+        field
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    // Resource types: (service, name, ARN template, first key, key count).
+    let mut resources: Vec<(String, String, String, Vec<u16>)> = Vec::new();
+    let mut resource_ids: std::collections::HashMap<(String, String), u16> =
+        std::collections::HashMap::new();
+    for (i, line) in resources_text.lines().enumerate() {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert!(f.len() == 4, "data/resources.tsv line {}: expected 4 fields", i + 1);
+        let ks: Vec<u16> = split(f[3]).iter().map(|k| intern(k)).collect();
+        let id = u16::try_from(resources.len()).expect("under 65,536 resource types");
+        resource_ids.insert((f[0].to_string(), f[1].to_ascii_lowercase()), id);
+        resources.push((f[0].to_string(), f[1].to_string(), f[2].to_string(), ks));
+    }
     let mut rows = Vec::new();
+    let mut action_resources: Vec<(u16, bool)> = Vec::new();
+    let mut action_keys: Vec<u16> = Vec::new();
+    let mut spans: Vec<(usize, usize, usize, usize)> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let f: Vec<&str> = line.split('\t').collect();
         assert!(
-            f.len() == 4,
-            "data/actions.tsv line {}: expected 4 fields",
+            f.len() == 6,
+            "data/actions.tsv line {}: expected 6 fields",
             i + 1
         );
+        let (r0, k0) = (action_resources.len(), action_keys.len());
+        for rt in split(f[4]) {
+            let (name, required) = match rt.strip_suffix('*') {
+                Some(n) => (n.to_string(), true),
+                None => (rt.clone(), false),
+            };
+            let id = *resource_ids
+                .get(&(f[0].to_string(), name.to_ascii_lowercase()))
+                .unwrap_or_else(|| panic!("data/actions.tsv line {}: unknown resource type {name}", i + 1));
+            action_resources.push((id, required));
+        }
+        for k in split(f[5]) {
+            action_keys.push(intern(&k));
+        }
+        spans.push((r0, action_resources.len() - r0, k0, action_keys.len() - k0));
         let level = match f[2] {
             "L" => 0,
             "R" => 1,
@@ -44,13 +100,54 @@ fn main() {
     writeln!(out, "pub const WORDS: usize = {words};").unwrap();
     out += "pub static ACTIONS: [Action; ACTION_COUNT] = [\n";
     const LEVELS: [&str; 5] = ["List", "Read", "Write", "PermissionsManagement", "Tagging"];
-    for (s, a, l, scoped) in &rows {
+    for ((s, a, l, scoped), (r0, rn, k0, kn)) in rows.iter().zip(&spans) {
         writeln!(
             out,
-            "    Action {{ service: {s:?}, name: {a:?}, level: Level::{}, scoped: {scoped} }},",
+            "    Action {{ service: {s:?}, name: {a:?}, level: Level::{}, scoped: {scoped}, resources: ({r0}, {rn}), keys: ({k0}, {kn}) }},",
             LEVELS[*l]
         )
         .unwrap();
+    }
+    out += "];\n";
+    // Resource types, their keys, and each action's resource types and keys.
+    let mut resource_keys: Vec<u16> = Vec::new();
+    writeln!(out, "pub static RESOURCES: [ResourceType; {}] = [", resources.len()).unwrap();
+    for (service, name, arn, ks) in &resources {
+        writeln!(
+            out,
+            "    ResourceType {{ service: {service:?}, name: {name:?}, arn: {arn:?}, keys: ({}, {}) }},",
+            resource_keys.len(),
+            ks.len()
+        )
+        .unwrap();
+        resource_keys.extend(ks);
+    }
+    out += "];\n";
+    let list = |v: &[u16]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
+    writeln!(out, "pub static RESOURCE_KEYS: [u16; {}] = [{}];", resource_keys.len(), list(&resource_keys)).unwrap();
+    writeln!(out, "pub static ACTION_KEYS: [u16; {}] = [{}];", action_keys.len(), list(&action_keys)).unwrap();
+    writeln!(
+        out,
+        "pub static ACTION_RESOURCES: [(u16, bool); {}] = [{}];",
+        action_resources.len(),
+        action_resources
+            .iter()
+            .map(|(r, req)| format!("({r},{req})"))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+    .unwrap();
+    // Key names and types (service keys from data/condition-keys.tsv; the
+    // global aws: keys are typed by src/eval/keys.rs, String here).
+    let types: std::collections::HashMap<String, String> = key_types_text
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, t)| (k.to_ascii_lowercase(), t.to_string()))
+        .collect();
+    writeln!(out, "pub static KEYS: [(&str, &str); {}] = [", keys.len()).unwrap();
+    for k in &keys {
+        let t = types.get(&k.to_ascii_lowercase()).map_or("String", String::as_str);
+        writeln!(out, "    ({k:?}, {t:?}),").unwrap();
     }
     out += "];\n";
     // Services: (prefix, first id, end id), sorted by prefix for binary search.

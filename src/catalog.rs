@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 mod data {
-    use super::{Action, ActionId, Level};
+    use super::{Action, ActionId, Level, ResourceType};
     include!(concat!(env!("OUT_DIR"), "/catalog_data.rs"));
 }
 
@@ -48,12 +48,112 @@ pub struct Action {
     /// Can the action be scoped to a resource ARN? When not, IAM only accepts
     /// `"Resource": "*"` for it, so `*` there is no finding.
     pub scoped: bool,
+    /// Its resource types: (first, count) in `data::ACTION_RESOURCES`.
+    resources: (u32, u16),
+    /// Its own condition keys: (first, count) in `data::ACTION_KEYS`.
+    keys: (u32, u16),
+}
+
+/// A resource type of a service, as the Service Authorization Reference
+/// defines it.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceType {
+    pub service: &'static str,
+    pub name: &'static str,
+    /// `arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}`.
+    pub arn: &'static str,
+    /// Its condition keys: (first, count) in `data::RESOURCE_KEYS`.
+    keys: (u32, u16),
+}
+
+impl ResourceType {
+    /// The condition keys every action on this resource type supports.
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> {
+        span(&data::RESOURCE_KEYS, self.keys).iter().map(|&k| data::KEYS[k as usize].0)
+    }
+}
+
+fn span<T>(all: &'static [T], (first, count): (u32, u16)) -> &'static [T] {
+    all.get(first as usize..first as usize + count as usize)
+        .unwrap_or_default()
+}
+
+/// The type IAM gives a condition key's values (Service Authorization Reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    String,
+    Arn,
+    Bool,
+    Numeric,
+    Date,
+    Ip,
+    Binary,
+}
+
+impl KeyType {
+    fn parse(s: &str) -> (KeyType, bool) {
+        let (multi, base) = match s.strip_prefix("ArrayOf") {
+            Some(b) => (true, b),
+            None => (false, s),
+        };
+        let t = match base {
+            "ARN" => KeyType::Arn,
+            "Bool" | "Boolean" => KeyType::Bool,
+            "Numeric" | "Long" | "Integer" => KeyType::Numeric,
+            "Date" => KeyType::Date,
+            "IPAddress" => KeyType::Ip,
+            "Binary" => KeyType::Binary,
+            _ => KeyType::String,
+        };
+        (t, multi)
+    }
+}
+
+/// Does a condition key name match a key as the reference writes it
+/// (`aws:RequestTag/${TagKey}` stands for every `aws:RequestTag/...`)?
+/// Case-insensitive, as IAM compares key names.
+pub fn key_matches(template: &str, key: &str) -> bool {
+    match template.find("${") {
+        Some(i) => {
+            key.len() > i
+                && key.is_char_boundary(i)
+                && key[..i].eq_ignore_ascii_case(&template[..i])
+        }
+        None => template.eq_ignore_ascii_case(key),
+    }
 }
 
 impl Action {
     pub fn full_name(&self) -> String {
         format!("{}:{}", self.service, self.name)
     }
+    /// The resource types the action takes, each with whether it is required.
+    pub fn resource_types(&self) -> impl Iterator<Item = (&'static ResourceType, bool)> {
+        span(&data::ACTION_RESOURCES, self.resources)
+            .iter()
+            .filter_map(|&(r, required)| data::RESOURCES.get(r as usize).map(|t| (t, required)))
+    }
+    /// Every service or tag condition key the action supports: its own and
+    /// its resource types'. (The global keys are in `eval::keys`.)
+    pub fn condition_keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        span(&data::ACTION_KEYS, self.keys)
+            .iter()
+            .map(|&k| data::KEYS[k as usize].0)
+            .chain(self.resource_types().flat_map(|(t, _)| t.keys()))
+    }
+    /// Does the action support this (non-global) condition key?
+    pub fn supports_key(&self, key: &str) -> bool {
+        self.condition_keys().any(|t| key_matches(t, key))
+    }
+}
+
+/// The type of a service condition key, and whether it is multi-valued
+/// (`ArrayOf...`). `None` for a key the catalog does not know.
+pub fn service_key_type(key: &str) -> Option<(KeyType, bool)> {
+    data::KEYS
+        .iter()
+        .find(|(k, _)| key_matches(k, key))
+        .map(|(_, t)| KeyType::parse(t))
 }
 
 /// An index into the catalog.

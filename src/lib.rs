@@ -11,6 +11,7 @@ pub mod aws;
 pub mod catalog;
 pub mod check;
 pub mod config;
+pub mod eval;
 pub mod event;
 pub mod lambda;
 pub mod notify;
