@@ -113,7 +113,14 @@ impl KeyType {
 /// (`aws:RequestTag/${TagKey}` stands for every `aws:RequestTag/...`)?
 /// Case-insensitive, as IAM compares key names.
 pub fn key_matches(template: &str, key: &str) -> bool {
-    match template.find("${") {
+    // Where the variable part begins: `${...}`, `<...>`, or the reference's
+    // `tag-key` after a slash, or nothing after a trailing slash.
+    let variable = template
+        .find("${")
+        .or_else(|| template.find('<'))
+        .or_else(|| template.strip_suffix("tag-key").filter(|t| t.ends_with('/')).map(str::len))
+        .or_else(|| template.ends_with('/').then_some(template.len()));
+    match variable {
         Some(i) => {
             key.len() > i
                 && key.is_char_boundary(i)
@@ -145,6 +152,60 @@ impl Action {
     pub fn supports_key(&self, key: &str) -> bool {
         self.condition_keys().any(|t| key_matches(t, key))
     }
+}
+
+/// Every resource type, with the actions that take it.
+pub fn resource_types() -> &'static [ResourceType] {
+    &data::RESOURCES
+}
+
+struct TypeIndex {
+    /// ARN service part (`iam`, `s3`) -> resource type ids, from the templates.
+    by_arn_service: std::collections::HashMap<&'static str, Vec<u16>>,
+    /// Resource type id -> the actions that take it.
+    actions: Vec<Vec<ActionId>>,
+}
+
+fn type_index() -> &'static TypeIndex {
+    static INDEX: OnceLock<TypeIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut by_arn_service: std::collections::HashMap<&'static str, Vec<u16>> =
+            std::collections::HashMap::new();
+        for (i, t) in data::RESOURCES.iter().enumerate() {
+            let service = t.arn.split(':').nth(2).unwrap_or("");
+            by_arn_service.entry(service).or_default().push(i as u16);
+        }
+        let mut actions = vec![Vec::new(); data::RESOURCES.len()];
+        for (id, a) in data::ACTIONS.iter().enumerate() {
+            for &(r, _) in span(&data::ACTION_RESOURCES, a.resources) {
+                if let Some(list) = actions.get_mut(r as usize) {
+                    list.push(id as ActionId);
+                }
+            }
+        }
+        TypeIndex {
+            by_arn_service,
+            actions,
+        }
+    })
+}
+
+/// The resource types whose ARNs are in a service's namespace (the third
+/// part of the ARN): `iam` gives IAM's roles, users and policies, also where
+/// another service's actions take them (`sts:AssumeRole` takes a role).
+pub fn types_in_arn_service(service: &str) -> &'static [u16] {
+    type_index()
+        .by_arn_service
+        .get(service)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The actions that take a resource type.
+pub fn actions_taking(type_id: u16) -> &'static [ActionId] {
+    type_index()
+        .actions
+        .get(type_id as usize)
+        .map_or(&[], Vec::as_slice)
 }
 
 /// The type of a service condition key, and whether it is multi-valued

@@ -161,10 +161,11 @@ pub fn check_text(
                 Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
             }
         }
+        // One result per role: `check_input` gives them all.
         Kind::Role => CheckResult::failed(
             path,
             Some(kind),
-            "a role as it stands is judged by `roleguard scan`, not from a file".into(),
+            "a description of roles gives one result per role (check_input)".into(),
         ),
         // One result per IAM part: `check_input` gives them all.
         Kind::Template => CheckResult::failed(
@@ -213,8 +214,49 @@ pub fn check_input(
     match kind {
         Some(Kind::Template) => check_template(path, text, config, account),
         None if is_template(path, text) => check_template(path, text, config, account),
+        Some(Kind::Role) => check_roles(path, text, config, account),
+        None if looks_like_roles(text) => check_roles(path, text, config, account),
         _ => vec![check_text(path, text, kind, config, account)],
     }
+}
+
+/// Is this input a description of roles (GetAccountAuthorizationDetails)?
+fn looks_like_roles(text: &str) -> bool {
+    (text.contains("RoleDetailList") || text.contains("RolePolicyList") || text.contains("AttachedManagedPolicies"))
+        && serde_json::from_str::<Value>(text).is_ok_and(|v| crate::principal::bundle::looks_like(&v))
+}
+
+/// Judge every role of a bundle (`aws iam get-account-authorization-details`
+/// output, or one `RoleDetail`) as a whole, as the scan judges it: one
+/// result per role, named `PATH#RoleName`, with the plan the scan would
+/// carry out.
+pub fn check_roles(path: &str, text: &str, config: &Config, account: Option<&str>) -> Vec<CheckResult> {
+    let value = match policy::decode(text) {
+        Ok(v) => v,
+        Err(e) => return vec![CheckResult::failed(path, Some(Kind::Role), e.to_string())],
+    };
+    let snapshot = match crate::principal::bundle::read(&value) {
+        Ok(s) => s,
+        Err(e) => return vec![CheckResult::failed(path, Some(Kind::Role), e)],
+    };
+    snapshot
+        .roles
+        .iter()
+        .map(|role| {
+            let owner = role
+                .arn
+                .split(':')
+                .nth(4)
+                .filter(|a| policy::is_account_id(a))
+                .or(account)
+                .or(config.account.as_deref())
+                .unwrap_or(crate::template::STAND_IN_ACCOUNT)
+                .to_owned();
+            let mut v = crate::scan::judge_role(&owner, role, &snapshot.policies, None, config);
+            v.result.path = format!("{path}#{}", role.name);
+            v.result
+        })
+        .collect()
 }
 
 /// Judge every IAM part of a CloudFormation or SAM template: each role's

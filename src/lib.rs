@@ -17,6 +17,7 @@ pub mod lambda;
 pub mod notify;
 pub mod pattern;
 pub mod plan;
+pub mod principal;
 pub mod policy;
 pub mod remediate;
 pub mod report;

@@ -98,72 +98,87 @@ pub fn judge_role(
         notes: vec![],
     };
 
-    let trust_text = role.trust_policy.to_string();
-    match Policy::parse(&trust_text) {
-        Ok(p) => acc.part(
-            "trust policy".into(),
-            trust::judge(&p, &ctx),
-            Change::UpdateAssumeRolePolicy {
-                role_name: name.clone(),
-                trust_policy: trust_text.clone(),
-            },
-            Some(&p),
-        ),
-        Err(e) => acc.notes.push(format!("trust policy: cannot be read: {e}")),
+    if !role.trust_policy.is_null() {
+        let trust_text = role.trust_policy.to_string();
+        match Policy::parse(&trust_text) {
+            Ok(p) => acc.part(
+                "trust policy".into(),
+                trust::judge(&p, &ctx),
+                Change::UpdateAssumeRolePolicy {
+                    role_name: name.clone(),
+                    trust_policy: trust_text.clone(),
+                },
+                Some(&p),
+            ),
+            Err(e) => acc.notes.push(format!("trust policy: cannot be read: {e}")),
+        }
     }
-    for arn in &role.attached {
-        let judgement = if crate::catalog::is_aws_managed_arn(arn) {
-            permissions::judge_attachment(arn, &ctx)
-        } else {
-            match policies.get(arn).map(|d| Policy::parse(&d.to_string())) {
-                Some(Ok(p)) => permissions::judge(&p, &ctx),
-                Some(Err(e)) => {
-                    acc.notes.push(format!("{arn}: cannot be read: {e}"));
-                    continue;
-                }
-                None => {
-                    acc.notes.push(format!("{arn}: its document was not found"));
-                    continue;
-                }
-            }
+    // The permissions as a whole. A finding that one document carries is
+    // planned as the change that would have put that document there; one
+    // that takes several documents (a split path) is reported: an event
+    // reverts the change that completes it.
+    let principal = crate::principal::Principal::of_role(role, policies);
+    // Not finished here: each group is finished once, as a part.
+    let mut whole = permissions::judge_principal(&principal, &ctx);
+    whole.notes.sort();
+    whole.notes.dedup();
+    acc.notes.append(&mut whole.notes);
+    let mut by_source: Vec<(String, Vec<Finding>)> = Vec::new();
+    for f in whole.findings {
+        let key = match f.sources.as_slice() {
+            [one] => one.clone(),
+            _ => String::new(),
         };
-        acc.part(
-            format!("attached {arn}"),
-            judgement,
-            Change::AttachRolePolicy {
+        match by_source.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(f),
+            None => by_source.push((key, vec![f])),
+        }
+    }
+    for (source, findings) in by_source {
+        let change = if let Some(arn) = role.attached.iter().find(|a| **a == source) {
+            Some(Change::AttachRolePolicy {
                 role_name: name.clone(),
                 policy_arn: arn.clone(),
+            })
+        } else {
+            role.inline
+                .iter()
+                .find(|(n, _)| source == crate::principal::Origin::Inline(n.clone()).label())
+                .map(|(n, doc)| Change::PutRolePolicy {
+                    role_name: name.clone(),
+                    policy_name: n.clone(),
+                    document: doc.to_string(),
+                })
+        };
+        let j = Judgement {
+            findings,
+            notes: vec![],
+        };
+        match change {
+            Some(change) => acc.part(what_of(&source), j, change, None),
+            None => acc.findings.extend(j.finish(config).findings.into_iter().map(|mut f| {
+                f.message = format!("{}: {}", f.sources.join(" + "), f.message);
+                f
+            })),
+        }
+    }
+    for (policy_name, doc) in &role.inline {
+        acc.part(
+            format!("inline policy {policy_name}"),
+            crate::rules::role::judge(
+                &RoleSettings {
+                    inline_policy: Some(policy_name.clone()),
+                    ..Default::default()
+                },
+                &ctx,
+            ),
+            Change::PutRolePolicy {
+                role_name: name.clone(),
+                policy_name: policy_name.clone(),
+                document: doc.to_string(),
             },
             None,
         );
-    }
-    for (policy_name, doc) in &role.inline {
-        let text = doc.to_string();
-        match Policy::parse(&text) {
-            Ok(p) => {
-                let mut j = permissions::judge(&p, &ctx);
-                j.extend(crate::rules::role::judge(
-                    &RoleSettings {
-                        inline_policy: Some(policy_name.clone()),
-                        ..Default::default()
-                    },
-                    &ctx,
-                ));
-                acc.part(
-                    format!("inline policy {policy_name}"),
-                    j,
-                    Change::PutRolePolicy {
-                        role_name: name.clone(),
-                        policy_name: policy_name.clone(),
-                        document: text,
-                    },
-                    None,
-                )
-            }
-            Err(e) => acc
-                .notes
-                .push(format!("inline policy {policy_name}: cannot be read: {e}")),
-        }
     }
     acc.part(
         "settings".into(),
@@ -211,6 +226,15 @@ pub fn judge_role(
     result.findings = findings;
     result.plan = Some(steps);
     RoleVerdict { result, accepted }
+}
+
+/// How a message names a part of a role: `attached ARN`, `inline policy NAME`.
+fn what_of(source: &str) -> String {
+    if source.starts_with("arn:") {
+        format!("attached {source}")
+    } else {
+        source.to_string()
+    }
 }
 
 /// What the parts of a role add up to.

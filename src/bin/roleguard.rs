@@ -37,6 +37,8 @@ enum KindArg {
     Trust,
     Event,
     Template,
+    /// Roles as a whole: `aws iam get-account-authorization-details` output.
+    Roles,
 }
 
 #[derive(Subcommand)]
@@ -267,6 +269,7 @@ fn main() -> ExitCode {
                 KindArg::Trust => Some(Kind::Trust),
                 KindArg::Event => Some(Kind::Event),
                 KindArg::Template => Some(Kind::Template),
+                KindArg::Roles => Some(Kind::Role),
             };
             let files = inputs(&paths);
             let check_one = |p: &PathBuf| {

@@ -133,6 +133,17 @@ pub fn is_global(key: &str) -> bool {
     global(key).is_some()
 }
 
+/// Is the key in every request? The global keys are, but for the tag keys
+/// (`aws:RequestTag/*`, `aws:TagKeys`, `aws:ResourceTag/*`), which a request
+/// carries only when its action or resource type takes tags, as the Service
+/// Authorization Reference lists per action.
+pub fn in_every_request(key: &str) -> bool {
+    is_global(key)
+        && !["aws:RequestTag/", "aws:TagKeys", "aws:ResourceTag/"]
+            .iter()
+            .any(|t| name_is(t, key))
+}
+
 /// Who sets the key's value.
 pub fn class(key: &str) -> Class {
     if let Some((.., c)) = global(key) {

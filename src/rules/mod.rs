@@ -10,6 +10,7 @@ pub mod escalation;
 pub mod permissions;
 pub mod role;
 pub mod trust;
+pub mod witness;
 
 use crate::config::{Config, Response};
 use serde::{Deserialize, Serialize};
@@ -111,6 +112,10 @@ pub struct Finding {
     /// The actions, principals or paths involved.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
+    /// For a principal judged as a whole: the documents that take part
+    /// (`inline policy NAME`, a managed policy's ARN).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
     /// Severity steps taken off because a condition narrows the grant.
     #[serde(skip)]
     pub lowered: u8,
@@ -126,11 +131,16 @@ impl Finding {
             message: message.into(),
             statements: vec![],
             details: vec![],
+            sources: vec![],
             lowered: 0,
         }
     }
     pub fn statements(mut self, statements: Vec<usize>) -> Finding {
         self.statements = statements;
+        self
+    }
+    pub fn sources(mut self, sources: Vec<String>) -> Finding {
+        self.sources = sources;
         self
     }
     pub fn details(mut self, details: Vec<String>) -> Finding {

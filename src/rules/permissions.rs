@@ -1,48 +1,37 @@
-//! Permission-policy rules (`perm-*`).
+//! Permission-policy rules (`perm-*`), on a principal as a whole.
 //!
-//! The policy is first reduced to what it *effectively* grants on
-//! unconstrained resources ([`Grants`]): each Allow statement's actions are
-//! expanded against the catalog, statements limited to specific resources are
-//! set aside, and actions that an unconditional Deny removes on every
-//! resource are subtracted. Conditions count: an Allow whose conditions really
-//! narrow it (anything but transport, time, region, network, MFA and similar
-//! keys) lowers a finding by one severity step instead of clearing it,
-//! because the narrowing depends on values roleguard cannot judge.
+//! Every policy of the principal counts at once ([`crate::principal`]):
+//! Allows from any of them, Denies from any of them, all capped by its
+//! permissions boundary. Two kinds of question are asked:
+//!
+//! - **Escalation and the role-reaching rules** (privilege-escalation paths,
+//!   PassRole and AssumeRole on every role) are asked of the IAM evaluator
+//!   with witness requests ([`super::witness`]): a path is reported when IAM
+//!   would allow each of its actions on the resources it needs, under a
+//!   context the attacker can produce. Self-escalation (a grant on the role
+//!   itself, or on a policy attached to it) is a path too.
+//! - **The broad rules** (writes, permissions management, data reads,
+//!   service wildcards on all resources) cover thousands of actions and work
+//!   on bitsets ([`Grants`]): a statement counts for an action when its
+//!   resource element matches every resource of that action's type (tested
+//!   with the evaluator's resource matcher on witness ARNs), less what a
+//!   Deny certainly takes back on every resource, capped by the boundary.
+//!
+//! A condition narrows a finding (one severity step) only when it restricts
+//! the target resource with a concrete value under an operator that an
+//! absent key cannot satisfy ([`narrows`]); the table of keys is in
+//! [`crate::eval::keys`]. A condition on a key the action does not have, under
+//! a positive operator without `IfExists`, can never hold: the grant is dead.
 
-use super::escalation::PATHS;
-use super::{list, Context, Finding, Holder, Judgement, Severity};
+use super::escalation::{self, PATHS};
+use super::witness::{Target, View};
+use super::{list, Context, Finding, Judgement, Severity};
 use crate::catalog::{catalog, ActionId, ActionSet, Level};
-use crate::policy::{Condition, Effect, Either, Policy, Statement};
+use crate::eval::{self, keys::Class, Source};
+use crate::policy::{Condition, Effect, Either, Policy, SetQualifier, Statement};
+use crate::principal::{Origin, Principal};
 use crate::{catalog, pattern};
 use std::sync::OnceLock;
-
-/// Condition keys that do not narrow *what* a grant reaches: they say how,
-/// when or from where a request is made.
-const WEAK_CONDITION_KEYS: &[&str] = &[
-    "aws:SecureTransport",
-    "aws:RequestedRegion",
-    "aws:CurrentTime",
-    "aws:EpochTime",
-    "aws:UserAgent",
-    "aws:Referer",
-    "aws:MultiFactorAuthPresent",
-    "aws:MultiFactorAuthAge",
-    "aws:SourceIp",
-    "aws:SourceVpc",
-    "aws:SourceVpce",
-    "aws:VpcSourceIp",
-    "aws:ViaAWSService",
-    "aws:CalledVia",
-    "aws:CalledViaFirst",
-    "aws:CalledViaLast",
-    "aws:TokenIssueTime",
-    "aws:PrincipalType",
-    "aws:PrincipalOrgID",
-    "aws:PrincipalOrgPaths",
-    "aws:PrincipalAccount",
-    "aws:PrincipalIsAWSService",
-    "aws:PrincipalServiceName",
-];
 
 /// Reads that take data out of the account (rule perm-data-exfiltration).
 const EXFILTRATION: &[&str] = &[
@@ -104,20 +93,20 @@ const READ_VERBS: &[&str] = &["Get", "Describe", "List", "View", "Search", "Batc
 /// Services whose whole-service wildcard is high rather than medium.
 const SENSITIVE_SERVICES: &[&str] = &["iam", "sts", "organizations", "kms"];
 
+
 fn ids(names: &[&str]) -> Vec<ActionId> {
     names.iter().filter_map(|n| catalog().lookup(n)).collect()
 }
 
 struct Tables {
-    paths: Vec<Vec<ActionId>>,
-    exfiltration: Vec<ActionId>,
-    credentials: Vec<ActionId>,
+    exfiltration: ActionSet,
+    credentials: ActionSet,
+    telemetry: ActionSet,
     iam: ActionSet,
     /// Permissions-management actions that only read (Get/Describe/List/View...).
     pm_reads: ActionSet,
-    telemetry: Vec<ActionId>,
-    pass_role: ActionId,
-    assume_role: ActionId,
+    pass_role: Option<ActionId>,
+    assume_role: Option<ActionId>,
 }
 
 fn tables() -> &'static Tables {
@@ -125,10 +114,9 @@ fn tables() -> &'static Tables {
     T.get_or_init(|| {
         let c = catalog();
         Tables {
-            paths: PATHS.iter().map(|p| ids(p.actions)).collect(),
-            exfiltration: ids(EXFILTRATION),
-            credentials: ids(CREDENTIALS),
-            telemetry: ids(TELEMETRY_WRITES),
+            exfiltration: set_of(ids(EXFILTRATION)),
+            credentials: set_of(ids(CREDENTIALS)),
+            telemetry: set_of(ids(TELEMETRY_WRITES)),
             iam: c.expand("iam:*"),
             pm_reads: {
                 let mut s = ActionSet::empty();
@@ -139,80 +127,200 @@ fn tables() -> &'static Tables {
                 }
                 s
             },
-            pass_role: c.lookup("iam:PassRole").expect("catalog has iam:PassRole"),
-            assume_role: c
-                .lookup("sts:AssumeRole")
-                .expect("catalog has sts:AssumeRole"),
+            pass_role: c.lookup("iam:PassRole"),
+            assume_role: c.lookup("sts:AssumeRole"),
         }
     })
 }
 
-/// Does a condition really narrow a grant?
-pub(crate) fn narrows(c: &Condition) -> bool {
-    if WEAK_CONDITION_KEYS.iter().any(|k| c.key_is(k)) {
-        return false;
+fn set_of(ids: impl IntoIterator<Item = ActionId>) -> ActionSet {
+    let mut s = ActionSet::empty();
+    for id in ids {
+        s.insert(id);
     }
-    // `StringLike: {"x": "*"}` matches everything.
-    !(c.is_like() && !c.is_negated() && c.values.iter().any(|v| pattern::is_only_wildcards(v)))
+    s
 }
 
-/// Is a resource ARN (or `*`) every resource of its kind?
-/// `*`, `arn:aws:s3:::*`, `arn:aws:iam::*:role/*`, `arn:aws:lambda:*:*:function:*`;
-/// not `arn:aws:s3:::bucket/*` nor `arn:aws:iam::*:role/app-*`.
-pub fn resource_is_broad(resource: &str) -> bool {
-    if pattern::is_only_wildcards(resource) {
-        return true;
+/// Facts about the principal that conditions may test: its ARN and account.
+fn known_context(holder: Option<&str>, account: Option<&str>) -> eval::Context {
+    let mut ctx = eval::Context::new();
+    if let Some(h) = holder {
+        ctx = ctx.with("aws:PrincipalArn", h);
     }
-    let mut parts = resource.splitn(6, ':');
-    if parts.next() != Some("arn") {
-        return false;
+    if let Some(a) = account {
+        ctx = ctx.with("aws:PrincipalAccount", a);
     }
-    let service = parts.nth(1);
-    let Some(rest) = parts.nth(2) else {
+    ctx
+}
+
+/// Does a condition narrow a grant to certain resources? Only a positive
+/// operator without `IfExists`, not `ForAllValues` nor `Null`, with concrete
+/// values, on a key that describes the target resource (its tags, account
+/// or organisation) or the boundary a role gets; the principal's own
+/// account is no narrowing.
+pub(crate) fn narrows(c: &Condition, account: Option<&str>, org: Option<&str>) -> bool {
+    let Some((op, negated)) = eval::condition::parse_op(&c.operator) else {
         return false;
     };
-    if pattern::is_only_wildcards(rest) {
-        return true;
+    if negated
+        || op == eval::condition::Op::Null
+        || c.if_exists
+        || c.qualifier == Some(SetQualifier::ForAllValues)
+        || c.values.is_empty()
+        || c.values.iter().any(|v| pattern::is_only_wildcards(v))
+    {
+        return false;
     }
-    // S3 ARNs have no resource type: `bucket/key`. Every bucket is `*` or `*/...`.
-    if service == Some("s3") {
-        return rest
-            .split('/')
-            .next()
-            .is_some_and(pattern::is_only_wildcards);
+    if !matches!(eval::keys::class(&c.key), Class::Resource | Class::Boundary) {
+        return false;
     }
-    // `type/*` or `type:*`, the type itself literal.
-    match rest.find(['/', ':']) {
-        Some(i) => !pattern::has_wildcard(&rest[..i]) && pattern::is_only_wildcards(&rest[i + 1..]),
-        None => false,
-    }
+    let own = |v: &str| {
+        Some(v) == account
+            || Some(v) == org
+            || v.eq_ignore_ascii_case("${aws:PrincipalAccount}")
+            || v.eq_ignore_ascii_case("${aws:PrincipalOrgID}")
+    };
+    !c.values.iter().any(|v| own(v))
 }
 
-/// What one Allow statement grants on unconstrained resources.
-struct Grant<'p> {
-    statement: &'p Statement,
+/// Does the condition require a key to be present (a positive operator
+/// without `IfExists`, or `Null: false`)? Such a condition never holds for
+/// an action that does not have the key.
+fn requires_key(c: &Condition) -> bool {
+    let Some((op, negated)) = eval::condition::parse_op(&c.operator) else {
+        return false;
+    };
+    if op == eval::condition::Op::Null {
+        return c.values.iter().all(|v| v.eq_ignore_ascii_case("false"));
+    }
+    !negated && !c.if_exists && c.qualifier != Some(SetQualifier::ForAllValues)
+}
+
+/// The actions that have a (non-global) condition key, cached per key.
+fn actions_with_key(key: &str) -> ActionSet {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static CACHE: OnceLock<Mutex<HashMap<String, ActionSet>>> = OnceLock::new();
+    let folded = key.to_ascii_lowercase();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Ok(map) = cache.lock() {
+        if let Some(s) = map.get(&folded) {
+            return s.clone();
+        }
+    }
+    let c = catalog();
+    let mut set = ActionSet::empty();
+    let service = key.split(':').next().unwrap_or("");
+    // Service keys belong to their service's actions, tag keys to any.
+    let range: Box<dyn Iterator<Item = ActionId>> = match c.service(service) {
+        Some(r) if !service.eq_ignore_ascii_case("aws") => Box::new(r),
+        _ => Box::new(0..c.len() as ActionId),
+    };
+    for id in range {
+        if c.get(id).supports_key(key) {
+            set.insert(id);
+        }
+    }
+    if let Ok(mut map) = cache.lock() {
+        map.insert(folded, set.clone());
+    }
+    set
+}
+
+/// Names for "every resource of a type": two unrelated ones, both must match.
+const WITNESS_NAMES: [&str; 2] = ["RoleguardWitnessA", "zz-witness-b"];
+
+/// The actions for which a resource element reaches every resource of one
+/// of the action's types (in the principal's account).
+fn broad_actions(resource: Option<&Either<Vec<String>>>, account: Option<&str>) -> ActionSet {
+    let c = catalog();
+    let (patterns, negated) = match resource {
+        None => return ActionSet::full(),
+        Some(Either::Is(p)) => (p, false),
+        Some(Either::Not(p)) => (p, true),
+    };
+    if !negated && patterns.iter().any(|p| pattern::is_only_wildcards(p)) {
+        return ActionSet::full();
+    }
+    // The resource types every pattern's matches cover entirely.
+    let mut covered: Vec<u16> = Vec::new();
+    let mut all_types = false;
+    let empty = eval::Context::new();
+    for p in patterns {
+        if pattern::is_only_wildcards(p) {
+            all_types = true;
+            continue;
+        }
+        let mut parts = p.splitn(6, ':');
+        if parts.next() != Some("arn") {
+            continue;
+        }
+        let service = parts.nth(1).unwrap_or("");
+        let region = parts.next().filter(|r| !r.is_empty() && !pattern::has_wildcard(r)).unwrap_or("us-east-1");
+        let pattern_account = parts.next().filter(|a| crate::policy::is_account_id(a));
+        let acct = account.or(pattern_account).unwrap_or("123456789012");
+        let types: Vec<u16> = if pattern::has_wildcard(service) {
+            (0..catalog::resource_types().len() as u16).collect()
+        } else {
+            catalog::types_in_arn_service(service).to_vec()
+        };
+        for t in types {
+            let Some(rt) = catalog::resource_types().get(t as usize) else {
+                continue;
+            };
+            let every = WITNESS_NAMES.iter().all(|n| {
+                let arn = super::witness::instantiate(rt.arn, "aws", region, acct, n);
+                eval::resource_matches(p, &arn, &empty)
+            });
+            if every && !covered.contains(&t) {
+                covered.push(t);
+            }
+        }
+    }
+    let mut set = ActionSet::empty();
+    if all_types {
+        set = ActionSet::full();
+    } else {
+        for &t in &covered {
+            for &id in catalog::actions_taking(t) {
+                set.insert(id);
+            }
+        }
+    }
+    if negated {
+        // Everything but what the listed patterns cover.
+        let mut all = ActionSet::full();
+        all.subtract(&set);
+        // An action that takes no resource is outside any ARN pattern.
+        return all;
+    }
+    // Actions that take no resource are reached only by `*`.
+    let _ = c;
+    set
+}
+
+/// One statement of the principal, with what it grants broadly.
+struct Stmt<'p> {
+    doc: usize,
+    s: &'p Statement,
+    /// The actions it names (NotAction complemented), less those a
+    /// condition makes dead.
     actions: ActionSet,
-    narrowing: Vec<&'p Condition>,
+    /// Of those, the ones on every resource of their type.
+    broad: ActionSet,
+    /// The same before the condition keys the actions lack are counted: what
+    /// the statement is written to grant (full admin is judged on it).
+    written: ActionSet,
+    narrowing: bool,
 }
 
-/// What a policy effectively grants on unconstrained resources.
-pub struct Grants<'p> {
-    grants: Vec<Grant<'p>>,
-    /// Granted with no narrowing condition, after Denies.
-    pub free: ActionSet,
-    /// Granted only under narrowing conditions, after Denies.
-    pub conditioned: ActionSet,
-    /// Patterns that match no known action: (statement index, pattern).
-    pub unknown: Vec<(usize, String)>,
-}
-
-fn statement_actions(s: &Statement, unknown: &mut Vec<(usize, String)>) -> ActionSet {
+fn statement_actions(s: &Statement, unknown: &mut Vec<(usize, usize, String)>, doc: usize) -> ActionSet {
     let c = catalog();
     let mut set = ActionSet::empty();
     let Some(action) = &s.action else { return set };
     for pattern in action.value() {
         if !c.expand_into(pattern, &mut set) {
-            unknown.push((s.index, pattern.clone()));
+            unknown.push((doc, s.index, pattern.clone()));
         }
     }
     if action.is_not() {
@@ -223,71 +331,156 @@ fn statement_actions(s: &Statement, unknown: &mut Vec<(usize, String)>) -> Actio
     set
 }
 
-impl<'p> Grants<'p> {
-    pub fn of(policy: &'p Policy) -> Grants<'p> {
-        let mut unknown = Vec::new();
-        let mut grants = Vec::new();
-        let mut denied = ActionSet::empty();
-        for s in &policy.statements {
-            let actions = statement_actions(s, &mut unknown);
-            match s.effect {
-                Effect::Allow => {
-                    let broad = match &s.resource {
-                        Some(Either::Is(rs)) => rs.iter().any(|r| resource_is_broad(r)),
-                        // NotResource: everything but the listed resources.
-                        Some(Either::Not(_)) | None => true,
-                    };
-                    if broad {
-                        grants.push(Grant {
-                            statement: s,
-                            actions,
-                            narrowing: s.conditions.iter().filter(|c| narrows(c)).collect(),
-                        });
-                    }
-                }
-                Effect::Deny => {
-                    // Only a Deny that certainly applies removes a grant.
-                    let everywhere = matches!(&s.resource, Some(Either::Is(rs)) if rs.iter().any(|r| pattern::is_only_wildcards(r)));
-                    if everywhere && s.conditions.is_empty() {
-                        denied.union_with(&actions);
-                    }
-                }
+fn analyse<'p>(
+    doc: usize,
+    policy: &'p Policy,
+    known: &eval::Context,
+    (account, org): (Option<&str>, Option<&str>),
+    unknown: &mut Vec<(usize, usize, String)>,
+) -> Vec<Stmt<'p>> {
+    policy
+        .statements
+        .iter()
+        .map(|s| {
+            let mut actions = statement_actions(s, unknown, doc);
+            // Conditions on the principal's known facts that fail: dead.
+            let dead = s.conditions.iter().any(|c| {
+                known.get(&c.key).is_some() && !eval::condition::holds(c, known)
+            });
+            if dead {
+                actions = ActionSet::empty();
             }
+            let reach = if actions.is_empty() {
+                ActionSet::empty()
+            } else {
+                broad_actions(s.resource.as_ref(), account)
+            };
+            let written = reach.intersection(&actions);
+            // A required key the action does not have: dead for that action.
+            for c in s.conditions.iter().filter(|c| requires_key(c) && !eval::keys::in_every_request(&c.key)) {
+                actions.intersect_with(&actions_with_key(&c.key));
+            }
+            let broad = reach.intersection(&actions);
+            Stmt {
+                doc,
+                s,
+                actions,
+                broad,
+                written,
+                narrowing: s.conditions.iter().any(|c| narrows(c, account, org)),
+            }
+        })
+        .collect()
+}
+
+/// Does a Deny take its actions back whatever the caller does? Only with no
+/// condition, or conditions on the principal's own known facts that hold.
+fn certain(s: &Statement, known: &eval::Context) -> bool {
+    s.conditions
+        .iter()
+        .all(|c| known.get(&c.key).is_some() && eval::condition::holds(c, known))
+}
+
+/// What a principal effectively grants on every resource of each action.
+pub struct Grants<'p> {
+    stmts: Vec<Stmt<'p>>,
+    /// Granted with no narrowing condition, after Denies and the boundary.
+    pub free: ActionSet,
+    /// Granted only under narrowing conditions, after Denies and the boundary.
+    pub conditioned: ActionSet,
+    /// Patterns that match no known action: (document, statement, pattern).
+    pub unknown: Vec<(usize, usize, String)>,
+    /// Everything any Allow names, on any resource.
+    pub named: ActionSet,
+    /// What Denies and the boundary certainly take back.
+    denied: ActionSet,
+    /// What the boundary allows on every resource, when there is one.
+    bound: Option<ActionSet>,
+}
+
+impl<'p> Grants<'p> {
+    fn of(p: &'p Principal, holder: Option<&str>, account: Option<&str>, org: Option<&str>) -> Grants<'p> {
+        let known = known_context(holder, account);
+        let mut unknown = Vec::new();
+        let mut stmts = Vec::new();
+        for (i, d) in p.documents.iter().enumerate() {
+            stmts.extend(analyse(i, &d.policy, &known, (account, org), &mut unknown));
         }
+        let mut denied = ActionSet::empty();
         let mut free = ActionSet::empty();
         let mut conditioned = ActionSet::empty();
-        for g in &grants {
-            if g.narrowing.is_empty() {
-                free.union_with(&g.actions);
-            } else {
-                conditioned.union_with(&g.actions);
+        let mut named = ActionSet::empty();
+        for st in &stmts {
+            match st.s.effect {
+                Effect::Allow => {
+                    named.union_with(&st.actions);
+                    if st.narrowing {
+                        conditioned.union_with(&st.broad);
+                    } else {
+                        free.union_with(&st.broad);
+                    }
+                }
+                Effect::Deny if certain(st.s, &known) => denied.union_with(&st.broad),
+                Effect::Deny => {}
             }
+        }
+        let mut bound = None;
+        if let Some(b) = p.boundary_policy() {
+            let mut ignore = Vec::new();
+            let bs = analyse(usize::MAX, b, &known, (account, org), &mut ignore);
+            let mut allowed = ActionSet::empty();
+            for st in &bs {
+                match st.s.effect {
+                    Effect::Allow => allowed.union_with(&st.broad),
+                    Effect::Deny if certain(st.s, &known) => denied.union_with(&st.broad),
+                    Effect::Deny => {}
+                }
+            }
+            free.intersect_with(&allowed);
+            conditioned.intersect_with(&allowed);
+            bound = Some(allowed);
         }
         free.subtract(&denied);
         conditioned.subtract(&denied);
         conditioned.subtract(&free);
         Grants {
-            grants,
+            stmts,
             free,
             conditioned,
             unknown,
+            named,
+            denied,
+            bound,
         }
     }
 
-    /// Everything granted on unconstrained resources, with or without conditions.
+    /// What the Allows are written to grant on every resource, within the
+    /// boundary (Denies not counted).
+    fn written_all(&self) -> ActionSet {
+        let mut s = ActionSet::empty();
+        for st in self.stmts.iter().filter(|st| st.s.effect == Effect::Allow) {
+            s.union_with(&st.written);
+        }
+        if let Some(b) = &self.bound {
+            s.intersect_with(b);
+        }
+        s
+    }
+
+    /// Everything granted on every resource, with or without conditions.
     pub fn all(&self) -> ActionSet {
         let mut s = self.free.clone();
         s.union_with(&self.conditioned);
         s
     }
 
-    /// The statements that grant any of these actions broadly.
-    fn statements_granting(&self, set: &ActionSet) -> Vec<usize> {
-        let mut v: Vec<usize> = self
-            .grants
+    /// The Allow statements that grant any of these actions broadly.
+    fn granting(&self, set: &ActionSet) -> Vec<(usize, usize)> {
+        let mut v: Vec<(usize, usize)> = self
+            .stmts
             .iter()
-            .filter(|g| g.actions.intersects(set))
-            .map(|g| g.statement.index)
+            .filter(|st| st.s.effect == Effect::Allow && st.broad.intersects(set))
+            .map(|st| (st.doc, st.s.index))
             .collect();
         v.dedup();
         v
@@ -300,174 +493,259 @@ impl<'p> Grants<'p> {
     }
 }
 
-fn set_of(ids: impl IntoIterator<Item = ActionId>) -> ActionSet {
-    let mut s = ActionSet::empty();
-    for id in ids {
-        s.insert(id);
-    }
-    s
+/// Findings name their statements (one document) or their documents.
+struct Namer<'p> {
+    principal: &'p Principal,
 }
 
-/// Judge a permission policy (inline, managed, or a managed policy version).
+impl Namer<'_> {
+    fn single(&self) -> bool {
+        self.principal.documents.len() == 1
+            && self.principal.documents[0].origin == Origin::Document
+    }
+    fn name(&self, f: Finding, at: &[(usize, usize)]) -> Finding {
+        if self.single() {
+            let mut statements: Vec<usize> = at.iter().map(|(_, s)| *s).collect();
+            statements.sort();
+            statements.dedup();
+            f.statements(statements)
+        } else {
+            let mut docs: Vec<usize> = at.iter().map(|(d, _)| *d).collect();
+            docs.sort();
+            docs.dedup();
+            let sources = docs
+                .iter()
+                .filter_map(|d| self.principal.documents.get(*d))
+                .map(|d| d.origin.label())
+                .collect();
+            f.sources(sources)
+        }
+    }
+    fn from_eval(&self, at: &[(Source, usize)]) -> Vec<(usize, usize)> {
+        at.iter()
+            .filter_map(|(s, i)| match s {
+                Source::Identity(d) => Some((*d, *i)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Judge a permission policy (inline, managed, or a managed policy version)
+/// on its own, as the only policy of its holder when the holder is known.
 pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
+    let p = Principal::of_document(ctx.holder.map(|h| h.role_arn), policy.clone());
+    judge_principal(&p, ctx)
+}
+
+/// Judge a principal's permissions as a whole.
+pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
     let c = catalog();
     let t = tables();
-    let g = Grants::of(policy);
+    let holder = p.arn.as_deref().or(ctx.holder.map(|h| h.role_arn));
+    let account = ctx.account.or(p.account());
+    let g = Grants::of(p, holder, account, ctx.config.organization_id.as_deref());
     let all = g.all();
+    let namer = Namer { principal: p };
     let mut out = Judgement::default();
+    out.notes.extend(p.notes.iter().cloned());
+
+    // Attached AWS managed policies on the deny list.
+    for arn in &p.attached {
+        if !catalog::is_aws_managed_arn(arn) {
+            continue;
+        }
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        if let Some(sev) = ctx.config.denied_managed_policies.get(name) {
+            let f = Finding::new(
+                "perm-denied-managed-policy",
+                *sev,
+                format!("attaches {name}, which is on the deny list"),
+            )
+            .details(vec![arn.clone()]);
+            out.findings.push(if namer.single() { f } else { f.sources(vec![arn.clone()]) });
+        }
+    }
 
     // Statement-shape rules, independent of the catalog.
-    for s in policy.allows() {
+    for st in g.stmts.iter().filter(|st| st.s.effect == Effect::Allow) {
+        let s = st.s;
         let not_action = s.action.as_ref().is_some_and(Either::is_not);
         let not_resource = s.resource.as_ref().is_some_and(Either::is_not);
-        if not_action || not_resource {
+        if (not_action || not_resource) && !st.actions.is_empty() {
             let what = match (not_action, not_resource) {
                 (true, true) => "NotAction and NotResource",
                 (true, false) => "NotAction",
                 _ => "NotResource",
             };
-            let narrowed = s.conditions.iter().any(narrows);
             out.findings.push(
-                Finding::new(
-                    "perm-not-action-or-resource",
-                    Severity::High,
-                    format!(
-                        "{} allows with {what}: it grants everything not listed",
-                        s.label()
-                    ),
-                )
-                .statements(vec![s.index])
-                .lowered(u8::from(narrowed)),
+                namer
+                    .name(
+                        Finding::new(
+                            "perm-not-action-or-resource",
+                            Severity::High,
+                            format!("{} allows with {what}: it grants everything not listed", s.label()),
+                        ),
+                        &[(st.doc, s.index)],
+                    )
+                    .lowered(u8::from(st.narrowing)),
             );
         }
     }
     if !g.unknown.is_empty() {
-        let names: Vec<String> = g.unknown.iter().map(|(_, p)| p.clone()).collect();
-        let mut statements: Vec<usize> = g.unknown.iter().map(|(i, _)| *i).collect();
-        statements.dedup();
+        let names: Vec<String> = g.unknown.iter().map(|(_, _, p)| p.clone()).collect();
+        let at: Vec<(usize, usize)> = g.unknown.iter().map(|(d, s, _)| (*d, *s)).collect();
         out.findings.push(
-            Finding::new(
-                "perm-unknown-action",
-                Severity::Info,
-                format!(
-                    "{} no known IAM action: {}",
-                    if names.len() == 1 {
-                        "1 action matches".to_string()
-                    } else {
-                        format!("{} actions match", names.len())
-                    },
-                    list(&names, 5)
-                ),
-            )
-            .statements(statements)
-            .details(names),
+            namer
+                .name(
+                    Finding::new(
+                        "perm-unknown-action",
+                        Severity::Info,
+                        format!(
+                            "{} no known IAM action: {}",
+                            if names.len() == 1 {
+                                "1 action matches".to_string()
+                            } else {
+                                format!("{} actions match", names.len())
+                            },
+                            list(&names, 5)
+                        ),
+                    ),
+                    &at,
+                )
+                .details(names),
         );
     }
 
     // Full admin: one statement granting (nearly) everything, IAM included,
-    // on every resource, and no Deny taking any IAM action back.
-    let admin = g.grants.iter().find(|gr| {
-        gr.actions.is_superset(&t.iam)
-            && gr.actions.len() * 10 >= c.len() * 9
-            && all.is_superset(&t.iam)
-    });
-    if let Some(gr) = admin {
-        let how = if gr.statement.action.as_ref().is_some_and(Either::is_not) {
+    // on every resource, and nothing (Deny, boundary) taking IAM back.
+    let admin: Vec<&Stmt> = g
+        .stmts
+        .iter()
+        .filter(|st| {
+            st.s.effect == Effect::Allow
+                && st.written.is_superset(&t.iam)
+                && st.written.len() * 10 >= c.len() * 9
+        })
+        .collect();
+    let mut effective = g.written_all();
+    effective.subtract(&g.denied);
+    if !admin.is_empty() && effective.is_superset(&t.iam) {
+        let free_admin = admin.iter().find(|st| !st.narrowing);
+        let st = free_admin.unwrap_or(&admin[0]);
+        let how = if st.s.action.as_ref().is_some_and(Either::is_not) {
             "every action except those in NotAction, IAM included,"
         } else {
             "every action"
         };
         out.findings.push(
-            Finding::new(
-                "perm-full-admin",
-                Severity::Critical,
-                format!("{} allows {how} on every resource", gr.statement.label()),
-            )
-            .statements(vec![gr.statement.index])
-            .lowered(g.lowering(&t.iam)),
+            namer
+                .name(
+                    Finding::new(
+                        "perm-full-admin",
+                        Severity::Critical,
+                        format!("{} allows {how} on every resource", st.s.label()),
+                    ),
+                    &[(st.doc, st.s.index)],
+                )
+                .lowered(u8::from(free_admin.is_none())),
         );
-        // Everything below is implied by full admin.
+        // Everything below is implied by full admin. For a principal of
+        // several documents, the others are still judged: once the
+        // administrator grant is reverted, they are what remains.
+        if !namer.single() {
+            let admin_docs: Vec<usize> = admin.iter().map(|st| st.doc).collect();
+            let rest = Principal {
+                documents: p
+                    .documents
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !admin_docs.contains(i))
+                    .map(|(_, d)| d.clone())
+                    .collect(),
+                notes: vec![],
+                attached: p
+                    .attached
+                    .iter()
+                    .filter(|a| {
+                        !admin_docs.iter().any(|&d| {
+                            p.documents.get(d).is_some_and(|doc| doc.origin == Origin::Managed(a.to_string()))
+                        })
+                    })
+                    .cloned()
+                    .collect(),
+                ..p.clone()
+            };
+            if !rest.documents.is_empty() {
+                let more = judge_principal(&rest, ctx);
+                out.findings.extend(
+                    more.findings
+                        .into_iter()
+                        .filter(|f| f.rule != "perm-denied-managed-policy"),
+                );
+            }
+        }
         return out;
     }
 
-    // Privilege escalation.
-    let mut fired: Vec<&str> = Vec::new();
+    // Privilege escalation, asked of the evaluator.
+    let identity: Vec<&Policy> = p.documents.iter().map(|d| &d.policy).collect();
+    // The managed policies the principal uses: its own, and its holder's
+    // when the document is judged on behalf of a known role.
+    let mut attached = p.attached.clone();
+    for a in ctx.holder.map(|h| h.attached).unwrap_or_default() {
+        if !attached.contains(a) {
+            attached.push(a.clone());
+        }
+    }
+    let view = View::new(
+        identity,
+        p.boundary_policy(),
+        holder,
+        account,
+        &attached,
+        ctx.config.organization_id.as_deref(),
+    );
+    let esc = escalation_paths(&view, &g, ctx);
     let mut escalation_actions = ActionSet::empty();
-    let mut severity = None;
-    let mut lowering = 1u8;
-    for (path, ids) in PATHS.iter().zip(&t.paths) {
-        if ids.len() == path.actions.len() && ids.iter().all(|&id| all.contains(id)) {
-            let set = set_of(ids.iter().copied());
-            fired.push(path.id);
-            escalation_actions.union_with(&set);
-            severity = severity.max(Some(path.severity));
-            lowering = lowering.min(g.lowering(&set));
-        }
-    }
-    // Paths that work only on the holder's own role or its policies, when the
-    // holder is known and out of its own reach: changes to other roles.
-    let mut others = ActionSet::empty();
-    let others_only = ctx
-        .holder
-        .is_some_and(|h| holder_out_of_reach(policy, &all, h));
-    if others_only {
-        let mut kept_severity = None;
-        let mut kept_lowering = 1u8;
-        let mut kept = Vec::new();
-        let mut kept_actions = ActionSet::empty();
-        for (path, ids) in PATHS.iter().zip(&t.paths) {
-            if !fired.contains(&path.id) {
-                continue;
-            }
-            let set = set_of(ids.iter().copied());
-            if SELF_PATHS.contains(&path.id) {
-                others.union_with(&set);
-            } else {
-                kept.push(path.id);
-                kept_actions.union_with(&set);
-                kept_severity = kept_severity.max(Some(path.severity));
-                kept_lowering = kept_lowering.min(g.lowering(&set));
-            }
-        }
-        fired = kept;
-        escalation_actions = kept_actions;
-        severity = kept_severity;
-        lowering = kept_lowering;
-    }
-    if let Some(severity) = severity {
-        let shown: Vec<String> = PATHS
-            .iter()
-            .filter(|p| fired.contains(&p.id))
-            .map(|p| p.actions.join(" + "))
-            .collect();
-        out.findings.push(
-            Finding::new(
-                "perm-privilege-escalation",
-                severity,
-                format!(
-                    "allows privilege escalation on unconstrained resources by {}: {}",
-                    plural(fired.len(), "path"),
-                    list(&shown, 4)
-                ),
-            )
-            .statements(g.statements_granting(&escalation_actions))
-            .details(fired.iter().map(|s| s.to_string()).collect())
-            .lowered(lowering),
+    if let Some(best) = esc.fired.iter().max_by_key(|f| (f.severity.lowered(f.lowering), std::cmp::Reverse(f.lowering))) {
+        let shown: Vec<String> = esc.fired.iter().map(|f| f.shown.clone()).collect();
+        let mut at: Vec<(usize, usize)> = esc.fired.iter().flat_map(|f| f.at.iter().copied()).collect();
+        at.sort();
+        at.dedup();
+        let selfish = esc.fired.iter().any(|f| f.own);
+        let message = format!(
+            "allows privilege escalation{} by {}: {}",
+            if selfish { ", on itself" } else { " on unconstrained resources" },
+            plural(esc.fired.len(), "path"),
+            list(&shown, 4)
         );
+        out.findings.push(
+            namer
+                .name(
+                    Finding::new("perm-privilege-escalation", best.severity, message),
+                    &at,
+                )
+                .details(esc.fired.iter().map(|f| f.id.to_string()).collect())
+                .lowered(best.lowering),
+        );
+        for f in &esc.fired {
+            escalation_actions.union_with(&f.actions);
+        }
     }
 
     // Whole-service wildcards, statement by statement.
     let mut wildcard_services: Vec<String> = Vec::new();
-    let mut wildcard_statements = Vec::new();
+    let mut wildcard_at = Vec::new();
     let mut wildcard_set = ActionSet::empty();
     let mut wildcard_severity = Severity::Info;
     let mut wildcard_lowering = 1u8;
-    for gr in &g.grants {
-        let Some(Either::Is(patterns)) = &gr.statement.action else {
+    for st in g.stmts.iter().filter(|st| st.s.effect == Effect::Allow) {
+        let Some(Either::Is(patterns)) = &st.s.action else {
             continue;
         };
-        for p in patterns {
-            let Some((service, "*")) = p.split_once(':') else {
+        for pat in patterns {
+            let Some((service, "*")) = pat.split_once(':') else {
                 continue;
             };
             if pattern::has_wildcard(service) {
@@ -479,8 +757,9 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
             let mut set = ActionSet::empty();
             set.insert_range(range);
             set.intersect_with(&all);
+            set.intersect_with(&st.broad);
             if set.is_empty() {
-                continue; // denied again
+                continue; // scoped, dead, or denied again
             }
             let service = service.to_ascii_lowercase();
             let sev = if SENSITIVE_SERVICES.contains(&service.as_str()) {
@@ -489,205 +768,239 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
                 Severity::Medium
             };
             wildcard_severity = wildcard_severity.max(sev);
-            wildcard_lowering = wildcard_lowering.min(u8::from(!gr.narrowing.is_empty()));
+            wildcard_lowering = wildcard_lowering.min(u8::from(st.narrowing));
             wildcard_set.union_with(&set);
             if !wildcard_services.contains(&service) {
                 wildcard_services.push(service);
             }
-            if !wildcard_statements.contains(&gr.statement.index) {
-                wildcard_statements.push(gr.statement.index);
+            if !wildcard_at.contains(&(st.doc, st.s.index)) {
+                wildcard_at.push((st.doc, st.s.index));
             }
         }
     }
     if !wildcard_services.is_empty() {
         let names: Vec<String> = wildcard_services.iter().map(|s| format!("{s}:*")).collect();
         out.findings.push(
-            Finding::new(
-                "perm-service-wildcard",
-                wildcard_severity,
-                format!(
-                    "allows every action of a service on all resources: {}",
-                    list(&names, 6)
-                ),
-            )
-            .statements(wildcard_statements)
-            .details(names)
-            .lowered(wildcard_lowering),
+            namer
+                .name(
+                    Finding::new(
+                        "perm-service-wildcard",
+                        wildcard_severity,
+                        format!("allows every action of a service on all resources: {}", list(&names, 6)),
+                    ),
+                    &wildcard_at,
+                )
+                .details(names)
+                .lowered(wildcard_lowering),
         );
     }
 
     // What the rules above reported is not repeated below.
     let mut reported = escalation_actions.clone();
     reported.union_with(&wildcard_set);
-    // Reported by their own rules below.
-    reported.insert(t.pass_role);
-    reported.insert(t.assume_role);
+    reported.union_with(&esc.others);
+    if let Some(id) = t.pass_role {
+        reported.insert(id);
+    }
+    if let Some(id) = t.assume_role {
+        reported.insert(id);
+    }
 
     let mut pm = all.intersection(c.level(Level::PermissionsManagement));
     pm.intersect_with(c.scoped());
     pm.subtract(&reported);
     pm.subtract(&t.pm_reads);
-    if others_only {
+    let mut others = esc.others.clone();
+    if esc.own_out_of_reach {
         // IAM's own permissions management reaches other roles and policies only.
-        others.union_with(&pm.intersection(&t.iam));
-        others.subtract(&reported);
-        pm.subtract(&others);
-        push_set(
-            &mut out,
-            &g,
-            "perm-modifies-other-roles",
-            Severity::Medium,
-            &others,
-            "IAM changes on other roles and policies, its own role out of reach",
-        );
-        reported.union_with(&others);
+        let iam = pm.intersection(&t.iam);
+        pm.subtract(&iam);
+        others.union_with(&iam);
+        reported.union_with(&iam);
     }
     push_set(
         &mut out,
         &g,
-        "perm-permissions-management",
-        Severity::High,
-        &pm,
-        "permissions-management actions on all resources",
+        &namer,
+        "perm-modifies-other-roles",
+        Severity::Medium,
+        &others,
+        "IAM changes on other roles and policies, its own role out of reach",
     );
+    push_set(&mut out, &g, &namer, "perm-permissions-management", Severity::High, &pm, "permissions-management actions on all resources");
 
     let mut write = all.intersection(c.level(Level::Write));
     write.intersect_with(c.scoped());
     write.subtract(&reported);
-    write.subtract(&set_of(t.telemetry.iter().copied()));
-    push_set(
-        &mut out,
-        &g,
-        "perm-write-unconstrained",
-        Severity::Medium,
-        &write,
-        "write actions on all resources, though each can be scoped to resources",
-    );
+    write.subtract(&t.telemetry);
+    push_set(&mut out, &g, &namer, "perm-write-unconstrained", Severity::Medium, &write, "write actions on all resources, though each can be scoped to resources");
 
-    let exfil = all.intersection(&set_of(t.exfiltration.iter().copied()));
-    push_set(
-        &mut out,
-        &g,
-        "perm-data-exfiltration",
-        Severity::Medium,
-        &exfil,
-        "data-exfiltration reads on all resources",
-    );
+    let exfil = all.intersection(&t.exfiltration);
+    push_set(&mut out, &g, &namer, "perm-data-exfiltration", Severity::Medium, &exfil, "data-exfiltration reads on all resources");
 
-    let mut creds = all.intersection(&set_of(t.credentials.iter().copied()));
+    let mut creds = all.intersection(&t.credentials);
     creds.subtract(&escalation_actions);
-    push_set(
-        &mut out,
-        &g,
-        "perm-credential-exposure",
-        Severity::Medium,
-        &creds,
-        "actions that return credentials, on all resources",
-    );
+    push_set(&mut out, &g, &namer, "perm-credential-exposure", Severity::Medium, &creds, "actions that return credentials, on all resources");
 
-    // iam:PassRole on * without iam:PassedToService.
-    if all.contains(t.pass_role) {
-        let loose: Vec<&Grant> = g
-            .grants
-            .iter()
-            .filter(|gr| {
-                gr.actions.contains(t.pass_role)
-                    && !gr.statement.has_condition("iam:PassedToService")
-            })
-            .collect();
-        if !loose.is_empty() {
-            let lowered = u8::from(loose.iter().all(|gr| !gr.narrowing.is_empty()));
-            out.findings.push(
-                Finding::new(
-                    "perm-passrole-unconstrained",
-                    Severity::High,
-                    "allows iam:PassRole on all roles without an iam:PassedToService condition",
-                )
-                .statements(loose.iter().map(|gr| gr.statement.index).collect())
-                .lowered(lowered),
-            );
-        }
-    }
-    if all.contains(t.assume_role) {
-        let set = set_of([t.assume_role]);
+    // iam:PassRole of any role, to any service.
+    let any_service: &[(&str, &[&str])] = &[("iam:PassedToService", &["roleguard-witness.amazonaws.com"])];
+    if let Some(r) = view.reach("iam:PassRole", Target::Existing, any_service) {
         out.findings.push(
-            Finding::new(
-                "perm-assume-any-role",
-                Severity::Medium,
-                "allows sts:AssumeRole on all roles",
-            )
-            .statements(g.statements_granting(&set))
-            .lowered(g.lowering(&set)),
+            namer
+                .name(
+                    Finding::new(
+                        "perm-passrole-unconstrained",
+                        Severity::High,
+                        "allows iam:PassRole on all roles without an iam:PassedToService condition",
+                    ),
+                    &namer.from_eval(&r.statements),
+                )
+                .lowered(r.reach.lowering()),
+        );
+    }
+    if let Some(r) = view.reach("sts:AssumeRole", Target::Existing, &[]) {
+        out.findings.push(
+            namer
+                .name(
+                    Finding::new("perm-assume-any-role", Severity::Medium, "allows sts:AssumeRole on all roles"),
+                    &namer.from_eval(&r.statements),
+                )
+                .lowered(r.reach.lowering()),
         );
     }
     out
 }
 
-/// Escalation paths that work only through the holder's own role or the
-/// customer managed policies it uses.
-const SELF_PATHS: &[&str] = &[
-    "iam-put-role-policy",
-    "iam-attach-role-policy",
-    "iam-put-role-boundary",
-    "iam-delete-role-boundary",
-    "iam-set-default-policy-version",
-    "iam-create-policy-version",
-];
+/// One escalation path that fired.
+struct Fired {
+    id: &'static str,
+    shown: String,
+    severity: Severity,
+    lowering: u8,
+    /// Through the principal itself.
+    own: bool,
+    actions: ActionSet,
+    at: Vec<(usize, usize)>,
+}
 
-/// Calls that would loosen the holder's own role.
-const LOOSENING: &[&str] = &[
-    "iam:PutRolePolicy",
-    "iam:AttachRolePolicy",
-    "iam:UpdateAssumeRolePolicy",
-    "iam:PutRolePermissionsBoundary",
-    "iam:DeleteRolePermissionsBoundary",
-];
+/// The escalation paths a principal has, and what it can change on other
+/// roles only (its own role out of its reach).
+struct Escalation {
+    fired: Vec<Fired>,
+    /// Actions of paths that work on other roles only, the principal's own
+    /// role and policies being out of its reach and other roles out of its
+    /// use: perm-modifies-other-roles.
+    others: ActionSet,
+    own_out_of_reach: bool,
+}
 
-/// Is the holder's own role out of the policy's reach? It cannot become
-/// another role (no sts:AssumeRole nor iam:PassRole on all roles), every
-/// loosening call the policy allows on the holder's role is denied on it
-/// without condition, and, if it may switch policy versions, the holder
-/// uses no customer managed policy.
-fn holder_out_of_reach(policy: &Policy, all: &ActionSet, holder: Holder) -> bool {
-    let t = tables();
+/// iam:PolicyARN for the attach paths: what an attacker attaches.
+const ADMIN_POLICY: &[&str] = &["arn:aws:iam::aws:policy/AdministratorAccess"];
+
+fn escalation_paths(view: &View, g: &Grants, _ctx: &Context) -> Escalation {
     let c = catalog();
-    if all.contains(t.assume_role) || all.contains(t.pass_role) {
-        return false;
-    }
-    let on_holder = |s: &Statement| match &s.resource {
-        Some(Either::Is(rs)) => rs
-            .iter()
-            .any(|r| pattern::matches(r, holder.role_arn, false)),
-        Some(Either::Not(rs)) => !rs
-            .iter()
-            .any(|r| pattern::matches(r, holder.role_arn, false)),
-        None => true,
+    let mut fired = Vec::new();
+    let mut others = ActionSet::empty();
+    let holder_known = view.holder().is_some();
+    // Can the principal use another role (assume it, or pass it)?
+    let uses_other_roles = || {
+        view.reach("sts:AssumeRole", Target::Existing, &[]).is_some()
+            || view.reach("iam:PassRole", Target::Existing, &[]).is_some()
     };
-    let mut unknown = Vec::new();
-    let mut allowed = ActionSet::empty();
-    let mut denied = ActionSet::empty();
-    for s in policy.statements.iter().filter(|s| on_holder(s)) {
-        let actions = statement_actions(s, &mut unknown);
-        match s.effect {
-            Effect::Allow => allowed.union_with(&actions),
-            Effect::Deny if s.conditions.is_empty() => denied.union_with(&actions),
-            Effect::Deny => {}
+    let mut own_out_of_reach = false;
+    for path in PATHS {
+        let ids: Vec<ActionId> = path.steps().filter_map(|(a, _)| c.lookup(a)).collect();
+        // Quick refusal: some action is named by no Allow at all.
+        if ids.len() != path.actions.len() || !ids.iter().all(|&id| g.named.contains(id)) {
+            continue;
         }
+        let passed = escalation::passed_to(path.id);
+        let fixed_for = |action: &str| -> Vec<(&'static str, &'static [&'static str])> {
+            let mut f = Vec::new();
+            if action.eq_ignore_ascii_case("iam:PassRole") && !passed.is_empty() {
+                f.push(("iam:PassedToService", passed));
+            }
+            if action.starts_with("iam:Attach") {
+                f.push(("iam:PolicyARN", ADMIN_POLICY));
+            }
+            f
+        };
+        let own_actions = escalation::self_actions(path.id);
+        // A path through the principal itself needs a principal of its kind:
+        // a user's paths for a user, a role's for a role.
+        let own_applies = holder_known
+            && !own_actions.is_empty()
+            && view.holder().is_some_and(|h| {
+                if path.id.contains("-user-") {
+                    h.contains(":user/")
+                } else {
+                    h.contains(":role/") || path.id.contains("policy-version")
+                }
+            });
+        let run = |own: bool| -> Option<(u8, Vec<(usize, usize)>)> {
+            let mut lowering = 0u8;
+            let mut at = Vec::new();
+            for (action, new) in path.steps() {
+                let target = if own && own_actions.iter().any(|a| a.eq_ignore_ascii_case(action)) {
+                    Target::Own
+                } else if new {
+                    Target::New
+                } else {
+                    Target::Existing
+                };
+                // Through itself, only the actions on itself are needed.
+                if own && target != Target::Own && path.id == "iam-update-assume-role-policy" {
+                    continue;
+                }
+                let fixed = fixed_for(action);
+                let r = view.reach(action, target, &fixed)?;
+                lowering = lowering.max(r.reach.lowering());
+                at.extend(r.statements.iter().filter_map(|(s, i)| match s {
+                    Source::Identity(d) => Some((*d, *i)),
+                    _ => None,
+                }));
+            }
+            Some((lowering, at))
+        };
+        let mut result = None;
+        let mut own = false;
+        if own_applies {
+            if let Some(r) = run(true) {
+                result = Some(r);
+                own = true;
+            }
+        }
+        if result.is_none() {
+            if let Some(r) = run(false) {
+                // Paths that work through one's own role: with the own role
+                // out of reach and no other role to use, they change other
+                // roles only.
+                if own_applies && !uses_other_roles() {
+                    others.union_with(&set_of(ids.iter().copied()));
+                    own_out_of_reach = true;
+                    continue;
+                }
+                result = Some(r);
+            }
+        }
+        let Some((lowering, at)) = result else {
+            continue;
+        };
+        fired.push(Fired {
+            id: path.id,
+            shown: path.shown(),
+            severity: if own { Severity::Critical } else { path.severity },
+            lowering: if own { 0.max(lowering) } else { lowering },
+            own,
+            actions: set_of(ids.iter().copied()),
+            at,
+        });
     }
-    let reaches = |name: &str| {
-        c.lookup(name)
-            .is_some_and(|id| allowed.contains(id) && !denied.contains(id))
-    };
-    if LOOSENING.iter().any(|a| reaches(a)) {
-        return false;
+    Escalation {
+        fired,
+        others,
+        own_out_of_reach,
     }
-    let versions = ids(&["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"]);
-    let switches_versions = versions.iter().any(|&id| all.contains(id));
-    !(switches_versions
-        && holder
-            .attached
-            .iter()
-            .any(|a| !catalog::is_aws_managed_arn(a)))
 }
 
 /// At most this many action names go in a finding's details.
@@ -696,6 +1009,7 @@ pub const MAX_DETAILS: usize = 100;
 fn push_set(
     out: &mut Judgement,
     g: &Grants,
+    namer: &Namer,
     rule: &'static str,
     severity: Severity,
     set: &ActionSet,
@@ -711,14 +1025,13 @@ fn push_set(
         .map(|id| catalog().get(id).full_name())
         .collect();
     out.findings.push(
-        Finding::new(
-            rule,
-            severity,
-            format!("allows {count} {what}: {}", list_of(&names, count, 5)),
-        )
-        .statements(g.statements_granting(set))
-        .details(names)
-        .lowered(g.lowering(set)),
+        namer
+            .name(
+                Finding::new(rule, severity, format!("allows {count} {what}: {}", list_of(&names, count, 5))),
+                &g.granting(set),
+            )
+            .details(names)
+            .lowered(g.lowering(set)),
     );
 }
 
@@ -754,57 +1067,22 @@ pub fn judge_attachment(policy_arn: &str, ctx: &Context) -> Judgement {
         ));
         return out;
     }
-    let name = policy_arn.rsplit('/').next().unwrap_or(policy_arn);
-    if let Some(sev) = ctx.config.denied_managed_policies.get(name) {
-        out.findings.push(
-            Finding::new(
-                "perm-denied-managed-policy",
-                *sev,
-                format!("attaches {name}, which is on the deny list"),
-            )
-            .details(vec![policy_arn.to_string()]),
-        );
-    }
-    match catalog::managed_policy(policy_arn) {
-        Some(mp) => match Policy::parse(mp.document) {
-            Ok(p) => out.extend(judge(&p, ctx)),
-            Err(e) => out.notes.push(format!("{policy_arn}: snapshot document unreadable: {e}")),
-        },
-        None => out.notes.push(format!(
+    if catalog::managed_policy(policy_arn).is_none() {
+        out.notes.push(format!(
             "{policy_arn} is not in roleguard's snapshot of AWS managed policies: only the deny list applied"
-        )),
+        ));
     }
+    let mut p = Principal {
+        arn: ctx.holder.map(|h| h.role_arn.to_owned()),
+        ..Principal::default()
+    };
+    p.attach(policy_arn, None);
+    p.notes.clear();
+    let mut j = judge_principal(&p, ctx);
+    // One document: its findings name statements, not documents.
+    for f in &mut j.findings {
+        f.sources.clear();
+    }
+    out.extend(j);
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::resource_is_broad;
-
-    #[test]
-    fn broad_resources() {
-        for r in [
-            "*",
-            "arn:aws:s3:::*",
-            "arn:aws:s3:::*/*",
-            "arn:aws:iam::*:role/*",
-            "arn:aws:iam::111122223333:role/*",
-            "arn:aws:lambda:*:*:function:*",
-            "arn:*:*:*:*:*",
-            "arn:aws:dynamodb:*:*:table/*",
-        ] {
-            assert!(resource_is_broad(r), "{r}");
-        }
-        for r in [
-            "arn:aws:s3:::bucket/*",
-            "arn:aws:s3:::bucket",
-            "arn:aws:iam::*:role/app-*",
-            "arn:aws:iam::111122223333:role/app",
-            "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/app:*",
-            "arn:aws:s3:::*bucket",
-            "bucket",
-        ] {
-            assert!(!resource_is_broad(r), "{r}");
-        }
-    }
 }

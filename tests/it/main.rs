@@ -13,6 +13,7 @@ mod remediate;
 mod robustness;
 mod scan;
 mod template;
+mod verdicts;
 
 use std::path::PathBuf;
 
