@@ -69,7 +69,9 @@ pub struct ResourceType {
 impl ResourceType {
     /// The condition keys every action on this resource type supports.
     pub fn keys(&self) -> impl Iterator<Item = &'static str> {
-        span(&data::RESOURCE_KEYS, self.keys).iter().map(|&k| data::KEYS[k as usize].0)
+        span(&data::RESOURCE_KEYS, self.keys)
+            .iter()
+            .map(|&k| data::KEYS[k as usize].0)
     }
 }
 
@@ -118,7 +120,12 @@ pub fn key_matches(template: &str, key: &str) -> bool {
     let variable = template
         .find("${")
         .or_else(|| template.find('<'))
-        .or_else(|| template.strip_suffix("tag-key").filter(|t| t.ends_with('/')).map(str::len))
+        .or_else(|| {
+            template
+                .strip_suffix("tag-key")
+                .filter(|t| t.ends_with('/'))
+                .map(str::len)
+        })
         .or_else(|| template.ends_with('/').then_some(template.len()));
     match variable {
         Some(i) => {

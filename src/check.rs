@@ -222,15 +222,23 @@ pub fn check_input(
 
 /// Is this input a description of roles (GetAccountAuthorizationDetails)?
 fn looks_like_roles(text: &str) -> bool {
-    (text.contains("RoleDetailList") || text.contains("RolePolicyList") || text.contains("AttachedManagedPolicies"))
-        && serde_json::from_str::<Value>(text).is_ok_and(|v| crate::principal::bundle::looks_like(&v))
+    (text.contains("RoleDetailList")
+        || text.contains("RolePolicyList")
+        || text.contains("AttachedManagedPolicies"))
+        && serde_json::from_str::<Value>(text)
+            .is_ok_and(|v| crate::principal::bundle::looks_like(&v))
 }
 
 /// Judge every role of a bundle (`aws iam get-account-authorization-details`
 /// output, or one `RoleDetail`) as a whole, as the scan judges it: one
 /// result per role, named `PATH#RoleName`, with the plan the scan would
 /// carry out.
-pub fn check_roles(path: &str, text: &str, config: &Config, account: Option<&str>) -> Vec<CheckResult> {
+pub fn check_roles(
+    path: &str,
+    text: &str,
+    config: &Config,
+    account: Option<&str>,
+) -> Vec<CheckResult> {
     let value = match policy::decode(text) {
         Ok(v) => v,
         Err(e) => return vec![CheckResult::failed(path, Some(Kind::Role), e.to_string())],
@@ -260,17 +268,19 @@ pub fn check_roles(path: &str, text: &str, config: &Config, account: Option<&str
 }
 
 /// Judge every IAM part of a CloudFormation or SAM template: each role's
-/// trust policy, inline and attached policies and settings, and each policy
-/// resource. Results are named `PATH#Resource.Property`.
+/// trust policy and settings, its inline and attached policies judged
+/// together as the role's whole, and each policy resource. Results are named
+/// `PATH#Resource.Property`; a finding that takes several of a role's
+/// policies (a split path) is named `PATH#Role`. Both branches of every
+/// `Fn::If` are judged.
 pub fn check_template(
     path: &str,
     text: &str,
     config: &Config,
     account: Option<&str>,
 ) -> Vec<CheckResult> {
-    use crate::template::Part;
     let account = account.or(config.account.as_deref());
-    let extraction = match crate::template::extract(text, account) {
+    let variants = match crate::template::extract_variants(text, account) {
         Ok(x) => x,
         Err(e) => {
             return vec![CheckResult::failed(
@@ -281,50 +291,44 @@ pub fn check_template(
         }
     };
     let account = account.unwrap_or(crate::template::STAND_IN_ACCOUNT);
-    let mut out: Vec<CheckResult> = extraction
-        .parts
-        .into_iter()
-        .map(|x| {
-            let ctx = Context {
-                config,
-                account: Some(account),
-                holder: x
-                    .holder
-                    .as_ref()
-                    .map(|(arn, attached)| crate::rules::Holder {
-                        role_arn: arn,
-                        attached,
-                    }),
-            };
-            let name = format!("{path}#{}", x.label);
-            let (kind, judged) = match x.part {
-                Part::Trust(doc) => (Kind::Trust, judge_document(Kind::Trust, &doc, &ctx)),
-                Part::Permissions(doc) => (
-                    Kind::Permissions,
-                    judge_document(Kind::Permissions, &doc, &ctx),
-                ),
-                Part::Attachment(arn) => (
-                    Kind::Permissions,
-                    Ok(permissions::judge_attachment(&arn, &ctx)),
-                ),
-                Part::Settings {
-                    max_session_duration,
-                    permissions_boundary,
-                } => {
-                    let settings = crate::rules::role::RoleSettings {
-                        max_session_duration,
-                        permissions_boundary: Some(permissions_boundary),
-                        ..Default::default()
-                    };
-                    (Kind::Role, Ok(crate::rules::role::judge(&settings, &ctx)))
-                }
-            };
-            match judged {
-                Ok(j) => CheckResult::judged(name, kind, j, config, vec![]),
-                Err(e) => CheckResult::failed(&name, Some(kind), e.to_string()),
+    let mut out: Vec<CheckResult> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    for x in variants {
+        for n in &x.notes {
+            if !notes.contains(n) {
+                notes.push(n.clone());
             }
-        })
-        .collect();
+        }
+        for r in judge_extraction(path, x, config, account) {
+            // The same part in another variant: its findings join.
+            match out.iter_mut().find(|o| o.path == r.path) {
+                Some(o) => {
+                    for f in r.findings {
+                        if !o
+                            .findings
+                            .iter()
+                            .any(|g| g.rule == f.rule && g.message == f.message)
+                        {
+                            o.findings.push(f);
+                        }
+                    }
+                    for n in r.notes {
+                        if !o.notes.contains(&n) {
+                            o.notes.push(n);
+                        }
+                    }
+                    if o.error.is_none() {
+                        o.error = r.error;
+                    }
+                }
+                None => out.push(r),
+            }
+        }
+    }
+    for o in &mut out {
+        o.findings
+            .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
+    }
     if out.is_empty() {
         let none = Judgement {
             findings: vec![],
@@ -339,7 +343,155 @@ pub fn check_template(
         ));
     }
     if let Some(first) = out.first_mut() {
-        first.notes.extend(extraction.notes);
+        first.notes.extend(notes);
+    }
+    out
+}
+
+/// The results of one variant of a template.
+fn judge_extraction(
+    path: &str,
+    extraction: crate::template::Extraction,
+    config: &Config,
+    account: &str,
+) -> Vec<CheckResult> {
+    use crate::principal::{Document, Origin, Principal};
+    use crate::template::Part;
+    let name = |label: &str| format!("{path}#{label}");
+    let mut out: Vec<CheckResult> = Vec::new();
+    // Each role's permission policies, judged together below.
+    let mut roles: Vec<(String, String, Principal, Vec<(String, String)>)> = Vec::new();
+    for x in extraction.parts {
+        let ctx = Context {
+            config,
+            account: Some(account),
+            holder: x
+                .holder
+                .as_ref()
+                .map(|(arn, attached)| crate::rules::Holder {
+                    role_arn: arn,
+                    attached,
+                }),
+        };
+        let role_permissions =
+            x.role.is_some() && matches!(x.part, Part::Permissions(_) | Part::Attachment(_));
+        if role_permissions {
+            let Some((id, arn)) = x.role.clone() else {
+                continue;
+            };
+            let slot = match roles.iter().position(|(r, ..)| *r == id) {
+                Some(i) => i,
+                None => {
+                    let p = Principal {
+                        arn: Some(arn.clone()),
+                        ..Principal::default()
+                    };
+                    roles.push((id.clone(), arn, p, Vec::new()));
+                    roles.len() - 1
+                }
+            };
+            let (_, _, principal, origins) = &mut roles[slot];
+            match &x.part {
+                Part::Permissions(doc) => match Policy::from_value(doc)
+                    .and_then(|p| p.validate_permissions().map(|()| p))
+                {
+                    Ok(policy) => {
+                        let origin = Origin::Inline(x.label.clone());
+                        origins.push((origin.label(), x.label.clone()));
+                        principal.documents.push(Document { origin, policy });
+                    }
+                    Err(e) => {
+                        out.push(CheckResult::failed(
+                            &name(&x.label),
+                            Some(Kind::Permissions),
+                            e.to_string(),
+                        ));
+                        continue;
+                    }
+                },
+                Part::Attachment(arn) => {
+                    principal.attach(arn, None);
+                    origins.push((arn.clone(), x.label.clone()));
+                }
+                _ => {}
+            }
+            out.push(CheckResult::judged(
+                name(&x.label),
+                Kind::Permissions,
+                Judgement::default(),
+                config,
+                vec![],
+            ));
+            continue;
+        }
+        let (kind, judged) = match x.part {
+            Part::Trust(doc) => (Kind::Trust, judge_document(Kind::Trust, &doc, &ctx)),
+            Part::Permissions(doc) => (
+                Kind::Permissions,
+                judge_document(Kind::Permissions, &doc, &ctx),
+            ),
+            Part::Attachment(arn) => (
+                Kind::Permissions,
+                Ok(permissions::judge_attachment(&arn, &ctx)),
+            ),
+            Part::Settings {
+                max_session_duration,
+                permissions_boundary,
+            } => {
+                let settings = crate::rules::role::RoleSettings {
+                    max_session_duration,
+                    permissions_boundary: Some(permissions_boundary),
+                    ..Default::default()
+                };
+                (Kind::Role, Ok(crate::rules::role::judge(&settings, &ctx)))
+            }
+        };
+        out.push(match judged {
+            Ok(j) => CheckResult::judged(name(&x.label), kind, j, config, vec![]),
+            Err(e) => CheckResult::failed(&name(&x.label), Some(kind), e.to_string()),
+        });
+    }
+    // Each role's policies as a whole: a finding of one policy goes to its
+    // part; a finding that takes several goes to the role.
+    for (id, arn, principal, origins) in roles {
+        let attached = principal.attached.clone();
+        let ctx = Context {
+            config,
+            account: Some(account),
+            holder: Some(crate::rules::Holder {
+                role_arn: &arn,
+                attached: &attached,
+            }),
+        };
+        let j = permissions::judge_principal(&principal, &ctx).finish(config);
+        let part_of = |source: &str| {
+            origins
+                .iter()
+                .find(|(o, _)| o == source)
+                .map(|(_, l)| name(l))
+        };
+        let mut whole: Vec<Finding> = Vec::new();
+        for f in j.findings {
+            match f.sources.as_slice() {
+                [one] => match part_of(one).and_then(|n| out.iter_mut().find(|r| r.path == n)) {
+                    Some(r) => r.findings.push(f),
+                    None => whole.push(f),
+                },
+                _ => whole.push(f),
+            }
+        }
+        if !whole.is_empty() || !j.notes.is_empty() {
+            out.push(CheckResult {
+                path: name(&id),
+                kind: Some(Kind::Role),
+                findings: whole,
+                notes: j.notes,
+                plan: None,
+                skipped: None,
+                error: None,
+                statement_lines: vec![],
+            });
+        }
     }
     out
 }

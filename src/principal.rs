@@ -89,7 +89,9 @@ impl Principal {
                 origin: Origin::Managed(arn.to_owned()),
                 policy,
             }),
-            Ok(None) => self.notes.push(format!("{arn}: its document was not found")),
+            Ok(None) => self
+                .notes
+                .push(format!("{arn}: its document was not found")),
             Err(e) => self.notes.push(format!("{arn}: cannot be read: {e}")),
         }
     }
@@ -196,7 +198,12 @@ pub mod bundle {
     /// Customer managed policies' default documents, by ARN.
     fn policies(v: &Value) -> HashMap<String, Value> {
         let mut out = HashMap::new();
-        for p in v.get("Policies").and_then(Value::as_array).into_iter().flatten() {
+        for p in v
+            .get("Policies")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let Some(arn) = p.get("Arn").and_then(Value::as_str) else {
                 continue;
             };
@@ -252,15 +259,23 @@ pub mod bundle {
         let name = s("RoleName")
             .map(str::to_owned)
             .unwrap_or_else(|| rest.rsplit('/').next().unwrap_or(rest).to_owned());
-        let path = s("Path").map(str::to_owned).unwrap_or_else(|| {
-            match rest.rsplit_once('/') {
+        let path = s("Path")
+            .map(str::to_owned)
+            .unwrap_or_else(|| match rest.rsplit_once('/') {
                 Some((p, _)) => format!("/{p}/"),
                 None => "/".into(),
-            }
-        });
+            });
         let mut inline = Vec::new();
-        for p in d.get("RolePolicyList").and_then(Value::as_array).into_iter().flatten() {
-            let pname = p.get("PolicyName").and_then(Value::as_str).unwrap_or("(unnamed)");
+        for p in d
+            .get("RolePolicyList")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let pname = p
+                .get("PolicyName")
+                .and_then(Value::as_str)
+                .unwrap_or("(unnamed)");
             let doc = p
                 .get("PolicyDocument")
                 .and_then(document)
@@ -272,7 +287,11 @@ pub mod bundle {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|p| p.get("PolicyArn").and_then(Value::as_str).map(str::to_owned))
+            .filter_map(|p| {
+                p.get("PolicyArn")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .collect();
         Ok(RoleSnapshot {
             name,

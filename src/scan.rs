@@ -156,10 +156,12 @@ pub fn judge_role(
         };
         match change {
             Some(change) => acc.part(what_of(&source), j, change, None),
-            None => acc.findings.extend(j.finish(config).findings.into_iter().map(|mut f| {
-                f.message = format!("{}: {}", f.sources.join(" + "), f.message);
-                f
-            })),
+            None => acc
+                .findings
+                .extend(j.finish(config).findings.into_iter().map(|mut f| {
+                    f.message = format!("{}: {}", f.sources.join(" + "), f.message);
+                    f
+                })),
         }
     }
     for (policy_name, doc) in &role.inline {

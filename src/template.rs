@@ -7,10 +7,11 @@
 //! take stand-in values (the `--account`, or 123456789012), a parameter its
 //! `Default` (or `<Name>` when it has none), a resource reference the ARN or
 //! name CloudFormation would give it (`<Logical.Attr>` when the type is not
-//! known here). Conditions are not evaluated: both branches of an `Fn::If`
-//! are judged (within a list, each alternative is an element; elsewhere two
-//! strings become a list of both), so a template is judged at its most
-//! permissive. Stand-ins never contain a wildcard, so they read as specific
+//! known here). Conditions are not evaluated: both branches of every
+//! `Fn::If` are judged (within a list, each alternative is an element; two
+//! strings or two lists become one list of both; branches that are objects
+//! give one variant of the template each, see [`extract_variants`]), so a
+//! template is judged at its most permissive. Stand-ins never contain a wildcard, so they read as specific
 //! resources; a real wildcard in the template stays a wildcard.
 
 use serde_json::{Map, Value as Json};
@@ -60,6 +61,9 @@ pub struct Extracted {
     /// For a role's inline policy: the role's ARN and the managed policies
     /// it attaches (see [`crate::rules::Holder`]).
     pub holder: Option<(String, Vec<String>)>,
+    /// The role the part belongs to: its logical id and ARN (a role's
+    /// policies are judged together).
+    pub role: Option<(String, String)>,
 }
 
 /// The template's IAM parts, in the order of its resources, and notes on
@@ -78,6 +82,47 @@ pub fn looks_like_template(value: &Json) -> bool {
 
 /// The IAM parts of a template (YAML or JSON).
 pub fn extract(text: &str, account: Option<&str>) -> Result<Extraction, TemplateError> {
+    extract_with(text, account, Branches::First).map(|(x, _)| x)
+}
+
+/// The template's IAM parts under every choice of `Fn::If` branches that
+/// matters: conditions are not evaluated, so each If whose branches are
+/// objects (or of different types) is judged both ways. Strings and lists
+/// need no variants: both branches are already judged together.
+pub fn extract_variants(
+    text: &str,
+    account: Option<&str>,
+) -> Result<Vec<Extraction>, TemplateError> {
+    let (first, ifs) = extract_with(text, account, Branches::First)?;
+    let mut out = vec![first];
+    if ifs == 0 {
+        return Ok(out);
+    }
+    out.push(extract_with(text, account, Branches::Second)?.0);
+    for i in 0..ifs.min(MAX_IF_VARIANTS) {
+        out.push(extract_with(text, account, Branches::Flip(i))?.0);
+    }
+    Ok(out)
+}
+
+/// Templates with more Ifs than this are judged with each of the first ones
+/// flipped alone (and all first, all second).
+const MAX_IF_VARIANTS: usize = 32;
+
+/// Which branch each object-valued `Fn::If` takes, by its order in the template.
+#[derive(Debug, Clone, Copy)]
+enum Branches {
+    First,
+    Second,
+    /// The n-th takes its second branch, the others their first.
+    Flip(usize),
+}
+
+fn extract_with(
+    text: &str,
+    account: Option<&str>,
+    branches: Branches,
+) -> Result<(Extraction, usize), TemplateError> {
     if text.len() > MAX_TEMPLATE_BYTES {
         return Err(TemplateError::TooLarge {
             size: text.len(),
@@ -93,6 +138,8 @@ pub fn extract(text: &str, account: Option<&str>) -> Result<Extraction, Template
         account: account.unwrap_or(STAND_IN_ACCOUNT).to_owned(),
         parameters: BTreeMap::new(),
         resources: BTreeMap::new(),
+        branches,
+        ifs: std::cell::Cell::new(0),
     };
     if let Some(params) = doc.get("Parameters").and_then(Yaml::as_mapping) {
         for (name, p) in params {
@@ -136,6 +183,7 @@ pub fn extract(text: &str, account: Option<&str>) -> Result<Extraction, Template
                         label: format!("{id}.AssumeRolePolicyDocument"),
                         part: Part::Trust(doc),
                         holder: None,
+                        role: Some((id.to_owned(), r.reference(&format!("{id}.Arn")))),
                     }),
                     _ => return Err(bad("an IAM role needs an AssumeRolePolicyDocument".into())),
                 }
@@ -147,6 +195,7 @@ pub fn extract(text: &str, account: Option<&str>) -> Result<Extraction, Template
                         label: format!("{id}.ManagedPolicyArns[{arn}]"),
                         part: Part::Attachment(arn),
                         holder: None,
+                        role: Some((id.to_owned(), holder.0.clone())),
                     });
                 }
                 let max_session_duration = match prop("MaxSessionDuration").flatten() {
@@ -165,6 +214,7 @@ pub fn extract(text: &str, account: Option<&str>) -> Result<Extraction, Template
                         permissions_boundary,
                     },
                     holder: None,
+                    role: Some((id.to_owned(), holder.0.clone())),
                 });
             }
             "AWS::IAM::ManagedPolicy" | "AWS::IAM::Policy" | "AWS::IAM::RolePolicy" => {
@@ -173,6 +223,7 @@ pub fn extract(text: &str, account: Option<&str>) -> Result<Extraction, Template
                         label: format!("{id}.PolicyDocument"),
                         part: Part::Permissions(doc),
                         holder: None,
+                        role: None,
                     }),
                     _ => return Err(bad(format!("{ty} needs a PolicyDocument"))),
                 }
@@ -196,6 +247,7 @@ pub fn extract(text: &str, account: Option<&str>) -> Result<Extraction, Template
                                 label: format!("{id}.Policies[{i}]"),
                                 part: Part::Permissions(doc),
                                 holder: None,
+                                role: None,
                             })
                         }
                         Json::String(s) => {
@@ -211,6 +263,7 @@ pub fn extract(text: &str, account: Option<&str>) -> Result<Extraction, Template
                                 label: format!("{id}.Policies[{arn}]"),
                                 part: Part::Attachment(arn),
                                 holder: None,
+                                role: None,
                             });
                         }
                         _ => note = true,
@@ -225,7 +278,7 @@ pub fn extract(text: &str, account: Option<&str>) -> Result<Extraction, Template
             _ => {}
         }
     }
-    Ok(out)
+    Ok((out, r.ifs.get()))
 }
 
 /// A role's `Policies`: `[{PolicyName, PolicyDocument}]`.
@@ -250,6 +303,7 @@ fn inline_policies(
                 label: format!("{id}.Policies[{name}]"),
                 part: Part::Permissions(doc.clone()),
                 holder: Some(holder.clone()),
+                role: Some((id.to_owned(), holder.0.clone())),
             }),
             None => return Err(format!("Policies[{name}]: no PolicyDocument")),
         }
@@ -289,6 +343,9 @@ struct Resolver {
     parameters: BTreeMap<String, String>,
     /// Logical id → (type, literal physical name if the template gives one).
     resources: BTreeMap<String, (String, Option<String>)>,
+    branches: Branches,
+    /// Object-valued Ifs met so far.
+    ifs: std::cell::Cell<usize>,
 }
 
 const REGION: &str = "us-east-1";
@@ -494,7 +551,20 @@ impl Resolver {
                     [] => None,
                     [one] => Some(one.clone()),
                     [a, b] if a.is_string() && b.is_string() => Some(Json::Array(branches)),
-                    [a, ..] => Some(a.clone()),
+                    [Json::Array(a), Json::Array(b)] => {
+                        Some(Json::Array(a.iter().chain(b.iter()).cloned().collect()))
+                    }
+                    [a, b, ..] => {
+                        // Objects: one variant of the template per branch.
+                        let n = self.ifs.get();
+                        self.ifs.set(n + 1);
+                        let second = match self.branches {
+                            Branches::First => false,
+                            Branches::Second => true,
+                            Branches::Flip(i) => i == n,
+                        };
+                        Some(if second { b.clone() } else { a.clone() })
+                    }
                 }
             }
             other => s(&format!("<{other}>")),

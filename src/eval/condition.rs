@@ -139,12 +139,18 @@ fn compare(op: Op, policy: &str, request: &str, ctx: &Context) -> bool {
                 _ => arn_like(&flat, request),
             }
         }
-        NumericEquals | NumericLessThan | NumericLessThanEquals | NumericGreaterThan
+        NumericEquals
+        | NumericLessThan
+        | NumericLessThanEquals
+        | NumericGreaterThan
         | NumericGreaterThanEquals => match (parse_number(request), parse_number(policy)) {
             (Some(r), Some(p)) => ordered(op, r.partial_cmp(&p)),
             _ => false,
         },
-        DateEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+        DateEquals
+        | DateLessThan
+        | DateLessThanEquals
+        | DateGreaterThan
         | DateGreaterThanEquals => match (parse_date(request), parse_date(policy)) {
             (Some(r), Some(p)) => ordered(op, r.partial_cmp(&p)),
             _ => false,
@@ -163,9 +169,15 @@ fn ordered(op: Op, o: Option<std::cmp::Ordering>) -> bool {
         (op, o),
         (NumericEquals | DateEquals, Some(Equal))
             | (NumericLessThan | DateLessThan, Some(Less))
-            | (NumericLessThanEquals | DateLessThanEquals, Some(Less | Equal))
+            | (
+                NumericLessThanEquals | DateLessThanEquals,
+                Some(Less | Equal)
+            )
             | (NumericGreaterThan | DateGreaterThan, Some(Greater))
-            | (NumericGreaterThanEquals | DateGreaterThanEquals, Some(Greater | Equal))
+            | (
+                NumericGreaterThanEquals | DateGreaterThanEquals,
+                Some(Greater | Equal)
+            )
     )
 }
 
@@ -189,7 +201,14 @@ fn arn_like(flat: &Flat, request: &str) -> bool {
 /// The six parts of an ARN, the last keeping its colons.
 pub fn split_arn(s: &str) -> Option<[&str; 6]> {
     let mut it = s.splitn(6, ':');
-    let parts = [it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?];
+    let parts = [
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+    ];
     (parts[0] == "arn").then_some(parts)
 }
 
@@ -230,7 +249,11 @@ pub fn parse_date(s: &str) -> Option<f64> {
             .flatten()
     };
     let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    if b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+    {
         return None;
     }
     let mut secs = days_from_civil(year, month, day) as f64 * 86_400.0;
@@ -274,7 +297,11 @@ pub fn parse_date(s: &str) -> Option<f64> {
                 _ => num(i + 3, 2)?,
             };
             let offset = (oh * 3600 + om * 60) as f64;
-            Some(if sign == b'+' { secs - offset } else { secs + offset })
+            Some(if sign == b'+' {
+                secs - offset
+            } else {
+                secs + offset
+            })
         }
         _ => None,
     }
@@ -309,12 +336,20 @@ fn ip_in(request: &str, policy: &str) -> bool {
     match (addr, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
             let bits = bits.min(32);
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(a) & mask == u32::from(n) & mask
         }
         (IpAddr::V6(a), IpAddr::V6(n)) => {
             let bits = bits.min(128);
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(a) & mask == u128::from(n) & mask
         }
         _ => false,
@@ -330,8 +365,14 @@ mod tests {
         assert_eq!(parse_date("1970-01-01T00:00:00Z"), Some(0.0));
         assert_eq!(parse_date("1970-01-02"), Some(86_400.0));
         assert_eq!(parse_date("86400"), Some(86_400.0));
-        assert_eq!(parse_date("2026-11-27T13:00:00+01:00"), parse_date("2026-11-27T12:00:00Z"));
-        assert_eq!(parse_date("2026-11-27T12:00:00.500Z"), parse_date("2026-11-27T12:00:00Z").map(|s| s + 0.5));
+        assert_eq!(
+            parse_date("2026-11-27T13:00:00+01:00"),
+            parse_date("2026-11-27T12:00:00Z")
+        );
+        assert_eq!(
+            parse_date("2026-11-27T12:00:00.500Z"),
+            parse_date("2026-11-27T12:00:00Z").map(|s| s + 0.5)
+        );
         assert_eq!(parse_date("2026-13-01"), None);
         assert_eq!(parse_date("yesterday"), None);
     }

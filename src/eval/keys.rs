@@ -152,9 +152,9 @@ pub fn class(key: &str) -> Class {
     if key.eq_ignore_ascii_case("iam:PermissionsBoundary") {
         return Boundary;
     }
-    let resource_tag = key
-        .split_once(':')
-        .is_some_and(|(_, rest)| rest.len() > 12 && rest[..12].eq_ignore_ascii_case("ResourceTag/"));
+    let resource_tag = key.split_once(':').is_some_and(|(_, rest)| {
+        rest.len() > 12 && rest[..12].eq_ignore_ascii_case("ResourceTag/")
+    });
     if resource_tag || SERVICE_RESOURCE_KEYS.iter().any(|k| name_is(k, key)) {
         return Resource;
     }
@@ -191,7 +191,10 @@ mod tests {
 
     #[test]
     fn types() {
-        assert_eq!(key_type("aws:MultiFactorAuthPresent"), (KeyType::Bool, false));
+        assert_eq!(
+            key_type("aws:MultiFactorAuthPresent"),
+            (KeyType::Bool, false)
+        );
         assert_eq!(key_type("aws:TagKeys"), (KeyType::String, true));
         assert_eq!(key_type("aws:SourceIp").0, KeyType::Ip);
         assert_eq!(key_type("iam:PassedToService"), (KeyType::String, false));

@@ -53,7 +53,11 @@ impl Context {
     }
     /// Set a key, replacing any value it had.
     pub fn set(&mut self, key: &str, values: Values) {
-        match self.entries.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
             Some(e) => e.1 = values,
             None => self.entries.push((key.to_string(), values)),
         }
@@ -63,7 +67,10 @@ impl Context {
         self
     }
     pub fn with_many(mut self, key: &str, values: &[&str]) -> Context {
-        self.set(key, Values::Many(values.iter().map(|v| v.to_string()).collect()));
+        self.set(
+            key,
+            Values::Many(values.iter().map(|v| v.to_string()).collect()),
+        );
         self
     }
     pub fn remove(&mut self, key: &str) {
@@ -216,8 +223,12 @@ fn collect(
 pub fn applies(s: &Statement, req: &Request) -> bool {
     statement_action_matches(s, req.action)
         && match &s.resource {
-            Some(Either::Is(rs)) => rs.iter().any(|r| resource_matches(r, req.resource, req.context)),
-            Some(Either::Not(rs)) => !rs.iter().any(|r| resource_matches(r, req.resource, req.context)),
+            Some(Either::Is(rs)) => rs
+                .iter()
+                .any(|r| resource_matches(r, req.resource, req.context)),
+            Some(Either::Not(rs)) => !rs
+                .iter()
+                .any(|r| resource_matches(r, req.resource, req.context)),
             None => true,
         }
         && match (&s.principal, req.caller) {
@@ -226,7 +237,9 @@ pub fn applies(s: &Statement, req: &Request) -> bool {
             (Some(Either::Is(p)), Some(c)) => principal_matches(p, c),
             (Some(Either::Not(p)), Some(c)) => !principal_matches(p, c),
         }
-        && s.conditions.iter().all(|c| condition::holds(c, req.context))
+        && s.conditions
+            .iter()
+            .all(|c| condition::holds(c, req.context))
 }
 
 /// Does the statement's Action or NotAction cover the action?
@@ -379,7 +392,12 @@ pub fn glob_flat(flat: &Flat, offset: usize, pat: &str, text: &str) -> bool {
     }
     let p: Vec<(char, bool)> = pat
         .char_indices()
-        .map(|(i, c)| (c, (c == '*' || c == '?') && !flat.literal.contains(&(offset + i))))
+        .map(|(i, c)| {
+            (
+                c,
+                (c == '*' || c == '?') && !flat.literal.contains(&(offset + i)),
+            )
+        })
         .collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);
@@ -412,8 +430,20 @@ mod tests {
     }
 
     fn decide(p: &Policy, action: &str, resource: &str, ctx: &Context) -> Outcome {
-        let req = Request { action, resource, context: ctx, caller: None };
-        evaluate(Policies { identity: &[p], boundary: None }, &req).outcome
+        let req = Request {
+            action,
+            resource,
+            context: ctx,
+            caller: None,
+        };
+        evaluate(
+            Policies {
+                identity: &[p],
+                boundary: None,
+            },
+            &req,
+        )
+        .outcome
     }
 
     const ADMIN: &str = "arn:aws:iam::111122223333:role/Admin";
@@ -423,21 +453,41 @@ mod tests {
         let allow = policy(json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}]));
         let deny = policy(json!([{"Effect": "Deny", "Action": "iam:Pass*", "Resource": "*"}]));
         let ctx = Context::new();
-        let req = Request { action: "iam:PassRole", resource: ADMIN, context: &ctx, caller: None };
-        let d = evaluate(Policies { identity: &[&allow, &deny], boundary: None }, &req);
+        let req = Request {
+            action: "iam:PassRole",
+            resource: ADMIN,
+            context: &ctx,
+            caller: None,
+        };
+        let d = evaluate(
+            Policies {
+                identity: &[&allow, &deny],
+                boundary: None,
+            },
+            &req,
+        );
         assert_eq!(d.outcome, Outcome::ExplicitDeny);
         assert_eq!(d.deciding, vec![(Source::Identity(1), 0)]);
         let boundary = policy(json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]));
-        let capped = Policies { identity: &[&allow], boundary: Some(&boundary) };
+        let capped = Policies {
+            identity: &[&allow],
+            boundary: Some(&boundary),
+        };
         assert_eq!(evaluate(capped, &req).outcome, Outcome::ImplicitDeny);
-        let req = Request { action: "s3:GetObject", resource: "arn:aws:s3:::b/k", ..req };
+        let req = Request {
+            action: "s3:GetObject",
+            resource: "arn:aws:s3:::b/k",
+            ..req
+        };
         assert_eq!(evaluate(capped, &req).outcome, Outcome::Allow);
     }
 
     #[test]
     fn actions_and_resources() {
         let ctx = Context::new();
-        let p = policy(json!([{"Effect": "Allow", "Action": "IAM:pass*", "Resource": "arn:aws:iam::111122223333:role*"}]));
+        let p = policy(
+            json!([{"Effect": "Allow", "Action": "IAM:pass*", "Resource": "arn:aws:iam::111122223333:role*"}]),
+        );
         assert_eq!(decide(&p, "iam:PassRole", ADMIN, &ctx), Outcome::Allow);
         for (pattern, want) in [
             ("arn:aws:iam::*:*/*", true),
@@ -450,64 +500,196 @@ mod tests {
             ("arn:aws:*:*:111122223333:role/Admin", true),
             ("arn:aws:iam::444455556666:role/*", false),
         ] {
-            let p = policy(json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": pattern}]));
-            assert_eq!(decide(&p, "iam:PassRole", ADMIN, &ctx) == Outcome::Allow, want, "{pattern}");
+            let p =
+                policy(json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": pattern}]));
+            assert_eq!(
+                decide(&p, "iam:PassRole", ADMIN, &ctx) == Outcome::Allow,
+                want,
+                "{pattern}"
+            );
         }
         // NotAction and NotResource.
-        let p = policy(json!([{"Effect": "Allow", "NotAction": "iam:*", "NotResource": "arn:aws:s3:::secret/*"}]));
-        assert_eq!(decide(&p, "s3:GetObject", "arn:aws:s3:::other/k", &ctx), Outcome::Allow);
-        assert_eq!(decide(&p, "s3:GetObject", "arn:aws:s3:::secret/k", &ctx), Outcome::ImplicitDeny);
-        assert_eq!(decide(&p, "iam:PassRole", ADMIN, &ctx), Outcome::ImplicitDeny);
+        let p = policy(
+            json!([{"Effect": "Allow", "NotAction": "iam:*", "NotResource": "arn:aws:s3:::secret/*"}]),
+        );
+        assert_eq!(
+            decide(&p, "s3:GetObject", "arn:aws:s3:::other/k", &ctx),
+            Outcome::Allow
+        );
+        assert_eq!(
+            decide(&p, "s3:GetObject", "arn:aws:s3:::secret/k", &ctx),
+            Outcome::ImplicitDeny
+        );
+        assert_eq!(
+            decide(&p, "iam:PassRole", ADMIN, &ctx),
+            Outcome::ImplicitDeny
+        );
         // An action that takes no resource: only `*` matches it.
-        let p = policy(json!([{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "arn:aws:s3:::*"}]));
-        assert_eq!(decide(&p, "s3:ListAllMyBuckets", "*", &ctx), Outcome::ImplicitDeny);
+        let p = policy(
+            json!([{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "arn:aws:s3:::*"}]),
+        );
+        assert_eq!(
+            decide(&p, "s3:ListAllMyBuckets", "*", &ctx),
+            Outcome::ImplicitDeny
+        );
     }
 
     #[test]
     fn conditions() {
-        let cond = |c: serde_json::Value| policy(json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": c}]));
-        let allowed = |c: serde_json::Value, ctx: &Context| decide(&cond(c), "iam:PassRole", ADMIN, ctx) == Outcome::Allow;
+        let cond = |c: serde_json::Value| {
+            policy(
+                json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": c}]),
+            )
+        };
+        let allowed = |c: serde_json::Value, ctx: &Context| {
+            decide(&cond(c), "iam:PassRole", ADMIN, ctx) == Outcome::Allow
+        };
         let empty = Context::new();
         let lambda = Context::new().with("iam:PassedToService", "lambda.amazonaws.com");
-        assert!(allowed(json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}), &lambda));
-        assert!(!allowed(json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}), &empty));
-        assert!(allowed(json!({"StringEqualsIfExists": {"iam:PassedToService": "ec2.amazonaws.com"}}), &empty));
-        assert!(allowed(json!({"StringNotEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}), &empty));
-        assert!(allowed(json!({"StringNotEquals": {"IAM:passedtoservice": "ec2.amazonaws.com"}}), &lambda));
-        assert!(!allowed(json!({"StringNotEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "lambda.amazonaws.com"]}}), &lambda));
-        assert!(allowed(json!({"Null": {"aws:ResourceTag/x": "true"}}), &empty));
-        assert!(!allowed(json!({"Null": {"aws:ResourceTag/x": "false"}}), &empty));
-        assert!(allowed(json!({"ForAllValues:StringEquals": {"aws:TagKeys": "a"}}), &empty));
-        assert!(!allowed(json!({"ForAnyValue:StringEquals": {"aws:TagKeys": "a"}}), &empty));
+        assert!(allowed(
+            json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
+            &lambda
+        ));
+        assert!(!allowed(
+            json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
+            &empty
+        ));
+        assert!(allowed(
+            json!({"StringEqualsIfExists": {"iam:PassedToService": "ec2.amazonaws.com"}}),
+            &empty
+        ));
+        assert!(allowed(
+            json!({"StringNotEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}),
+            &empty
+        ));
+        assert!(allowed(
+            json!({"StringNotEquals": {"IAM:passedtoservice": "ec2.amazonaws.com"}}),
+            &lambda
+        ));
+        assert!(!allowed(
+            json!({"StringNotEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "lambda.amazonaws.com"]}}),
+            &lambda
+        ));
+        assert!(allowed(
+            json!({"Null": {"aws:ResourceTag/x": "true"}}),
+            &empty
+        ));
+        assert!(!allowed(
+            json!({"Null": {"aws:ResourceTag/x": "false"}}),
+            &empty
+        ));
+        assert!(allowed(
+            json!({"ForAllValues:StringEquals": {"aws:TagKeys": "a"}}),
+            &empty
+        ));
+        assert!(!allowed(
+            json!({"ForAnyValue:StringEquals": {"aws:TagKeys": "a"}}),
+            &empty
+        ));
         let tags = Context::new().with_many("aws:TagKeys", &["a", "b"]);
-        assert!(!allowed(json!({"ForAllValues:StringEquals": {"aws:TagKeys": "a"}}), &tags));
-        assert!(allowed(json!({"ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b", "c"]}}), &tags));
-        assert!(allowed(json!({"ForAnyValue:StringLike": {"aws:TagKeys": "b*"}}), &tags));
-        assert!(allowed(json!({"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/dep*"}}), &Context::new().with("aws:PrincipalArn", "arn:aws:iam::999988887777:role/deployer")));
-        assert!(allowed(json!({"ArnLike": {"aws:SourceArn": "arn:aws:s3:::*"}}), &Context::new().with("aws:SourceArn", "arn:aws:s3:::bucket")));
-        assert!(!allowed(json!({"ArnEquals": {"aws:SourceArn": "arn:aws:*"}}), &Context::new().with("aws:SourceArn", "arn:aws:s3:::bucket")));
-        assert!(allowed(json!({"Bool": {"aws:MultiFactorAuthPresent": true}}), &Context::new().with("aws:MultiFactorAuthPresent", "TRUE")));
-        assert!(allowed(json!({"NumericLessThan": {"aws:MultiFactorAuthAge": 3600}}), &Context::new().with("aws:MultiFactorAuthAge", "60")));
-        assert!(allowed(json!({"DateLessThan": {"aws:CurrentTime": "2027-01-01T00:00:00Z"}}), &Context::new().with("aws:CurrentTime", "2026-11-27T00:00:00Z")));
-        assert!(allowed(json!({"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.168.0.0/16"]}}), &Context::new().with("aws:SourceIp", "192.168.1.1")));
-        assert!(allowed(json!({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}), &Context::new().with("aws:SourceIp", "192.168.1.1")));
-        assert!(!allowed(json!({"UnknownOperator": {"aws:SourceIp": "10.0.0.0/8"}}), &empty));
+        assert!(!allowed(
+            json!({"ForAllValues:StringEquals": {"aws:TagKeys": "a"}}),
+            &tags
+        ));
+        assert!(allowed(
+            json!({"ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b", "c"]}}),
+            &tags
+        ));
+        assert!(allowed(
+            json!({"ForAnyValue:StringLike": {"aws:TagKeys": "b*"}}),
+            &tags
+        ));
+        assert!(allowed(
+            json!({"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/dep*"}}),
+            &Context::new().with(
+                "aws:PrincipalArn",
+                "arn:aws:iam::999988887777:role/deployer"
+            )
+        ));
+        assert!(allowed(
+            json!({"ArnLike": {"aws:SourceArn": "arn:aws:s3:::*"}}),
+            &Context::new().with("aws:SourceArn", "arn:aws:s3:::bucket")
+        ));
+        assert!(!allowed(
+            json!({"ArnEquals": {"aws:SourceArn": "arn:aws:*"}}),
+            &Context::new().with("aws:SourceArn", "arn:aws:s3:::bucket")
+        ));
+        assert!(allowed(
+            json!({"Bool": {"aws:MultiFactorAuthPresent": true}}),
+            &Context::new().with("aws:MultiFactorAuthPresent", "TRUE")
+        ));
+        assert!(allowed(
+            json!({"NumericLessThan": {"aws:MultiFactorAuthAge": 3600}}),
+            &Context::new().with("aws:MultiFactorAuthAge", "60")
+        ));
+        assert!(allowed(
+            json!({"DateLessThan": {"aws:CurrentTime": "2027-01-01T00:00:00Z"}}),
+            &Context::new().with("aws:CurrentTime", "2026-11-27T00:00:00Z")
+        ));
+        assert!(allowed(
+            json!({"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.168.0.0/16"]}}),
+            &Context::new().with("aws:SourceIp", "192.168.1.1")
+        ));
+        assert!(allowed(
+            json!({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+            &Context::new().with("aws:SourceIp", "192.168.1.1")
+        ));
+        assert!(!allowed(
+            json!({"UnknownOperator": {"aws:SourceIp": "10.0.0.0/8"}}),
+            &empty
+        ));
     }
 
     #[test]
     fn policy_variables() {
-        let ctx = Context::new().with("aws:username", "alice").with("aws:PrincipalTag/team", "blue");
-        let p = policy(json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::home/${aws:username}/*",
-            "Condition": {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}}}]));
+        let ctx = Context::new()
+            .with("aws:username", "alice")
+            .with("aws:PrincipalTag/team", "blue");
+        let p = policy(
+            json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::home/${aws:username}/*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}}}]),
+        );
         let mut with_tag = ctx.clone();
         with_tag.set("aws:ResourceTag/team", Values::One("blue".into()));
-        assert_eq!(decide(&p, "s3:GetObject", "arn:aws:s3:::home/alice/x", &with_tag), Outcome::Allow);
-        assert_eq!(decide(&p, "s3:GetObject", "arn:aws:s3:::home/bob/x", &with_tag), Outcome::ImplicitDeny);
+        assert_eq!(
+            decide(&p, "s3:GetObject", "arn:aws:s3:::home/alice/x", &with_tag),
+            Outcome::Allow
+        );
+        assert_eq!(
+            decide(&p, "s3:GetObject", "arn:aws:s3:::home/bob/x", &with_tag),
+            Outcome::ImplicitDeny
+        );
         // An unresolvable variable matches nothing; a default stands in.
-        assert_eq!(decide(&p, "s3:GetObject", "arn:aws:s3:::home/alice/x", &Context::new()), Outcome::ImplicitDeny);
-        let d = policy(json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::home/${aws:username, 'guest'}/${*}"}]));
-        assert_eq!(decide(&d, "s3:GetObject", "arn:aws:s3:::home/guest/*", &Context::new()), Outcome::Allow);
-        assert_eq!(decide(&d, "s3:GetObject", "arn:aws:s3:::home/guest/x", &Context::new()), Outcome::ImplicitDeny);
+        assert_eq!(
+            decide(
+                &p,
+                "s3:GetObject",
+                "arn:aws:s3:::home/alice/x",
+                &Context::new()
+            ),
+            Outcome::ImplicitDeny
+        );
+        let d = policy(
+            json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::home/${aws:username, 'guest'}/${*}"}]),
+        );
+        assert_eq!(
+            decide(
+                &d,
+                "s3:GetObject",
+                "arn:aws:s3:::home/guest/*",
+                &Context::new()
+            ),
+            Outcome::Allow
+        );
+        assert_eq!(
+            decide(
+                &d,
+                "s3:GetObject",
+                "arn:aws:s3:::home/guest/x",
+                &Context::new()
+            ),
+            Outcome::ImplicitDeny
+        );
     }
 
     #[test]
@@ -517,14 +699,49 @@ mod tests {
             {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
             {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:PrincipalArn": "arn:aws:iam::999988887777:role/bad"}}}]));
         let ask = |caller: Caller, ctx: &Context| {
-            let req = Request { action: "sts:AssumeRole", resource: ADMIN, context: ctx, caller: Some(caller) };
+            let req = Request {
+                action: "sts:AssumeRole",
+                resource: ADMIN,
+                context: ctx,
+                caller: Some(caller),
+            };
             evaluate_resource_policy(&trust, &req).outcome
         };
         let ctx = Context::new();
-        assert_eq!(ask(Caller::Aws { arn: "arn:aws:iam::999988887777:role/ci", account: "999988887777" }, &ctx), Outcome::Allow);
-        assert_eq!(ask(Caller::Aws { arn: "arn:aws:iam::444455556666:role/ci", account: "444455556666" }, &ctx), Outcome::ImplicitDeny);
-        assert_eq!(ask(Caller::Service("lambda.amazonaws.com"), &ctx), Outcome::Allow);
+        assert_eq!(
+            ask(
+                Caller::Aws {
+                    arn: "arn:aws:iam::999988887777:role/ci",
+                    account: "999988887777"
+                },
+                &ctx
+            ),
+            Outcome::Allow
+        );
+        assert_eq!(
+            ask(
+                Caller::Aws {
+                    arn: "arn:aws:iam::444455556666:role/ci",
+                    account: "444455556666"
+                },
+                &ctx
+            ),
+            Outcome::ImplicitDeny
+        );
+        assert_eq!(
+            ask(Caller::Service("lambda.amazonaws.com"), &ctx),
+            Outcome::Allow
+        );
         let bad = Context::new().with("aws:PrincipalArn", "arn:aws:iam::999988887777:role/bad");
-        assert_eq!(ask(Caller::Aws { arn: "arn:aws:iam::999988887777:role/bad", account: "999988887777" }, &bad), Outcome::ExplicitDeny);
+        assert_eq!(
+            ask(
+                Caller::Aws {
+                    arn: "arn:aws:iam::999988887777:role/bad",
+                    account: "999988887777"
+                },
+                &bad
+            ),
+            Outcome::ExplicitDeny
+        );
     }
 }

@@ -58,9 +58,16 @@ pub fn passed_to(path: &str) -> &'static [&'static str] {
         "cloudformation" => &["cloudformation.amazonaws.com"],
         "codebuild" => &["codebuild.amazonaws.com"],
         "sagemaker" => &["sagemaker.amazonaws.com"],
-        "datapipeline" => &["datapipeline.amazonaws.com", "elasticmapreduce.amazonaws.com"],
+        "datapipeline" => &[
+            "datapipeline.amazonaws.com",
+            "elasticmapreduce.amazonaws.com",
+        ],
         "step" => &["states.amazonaws.com"],
-        "apprunner" => &["apprunner.amazonaws.com", "tasks.apprunner.amazonaws.com", "build.apprunner.amazonaws.com"],
+        "apprunner" => &[
+            "apprunner.amazonaws.com",
+            "tasks.apprunner.amazonaws.com",
+            "build.apprunner.amazonaws.com",
+        ],
         "batch" => &["batch.amazonaws.com", "ecs-tasks.amazonaws.com"],
         "emr" => &["elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"],
         "mwaa" => &["airflow.amazonaws.com", "airflow-env.amazonaws.com"],

@@ -265,9 +265,9 @@ pub static RULES: &[Rule] = &[
         severity: Severity::Critical,
         response: Response::Revert,
         enabled_by_default: true,
-        title: "OIDC web-identity trust without audience and subject",
-        rationale: "An OIDC provider such as GitHub Actions issues tokens to everybody who uses it. Without an audience (`...:aud`) and a subject (`...:sub`) condition, or with a wildcard subject like `repo:*`, any repository, cluster or app on that provider can assume the role.",
-        remediation: "Add `StringEquals` on `<provider>:aud` (e.g. `sts.amazonaws.com`) and on `<provider>:sub` naming your repository and branch or service account, e.g. `repo:my-org/my-repo:ref:refs/heads/main`.",
+        title: "Web-identity trust that does not pin the caller",
+        rationale: "A web identity provider issues tokens to everybody who uses it. Each provider has the claims that say whose a token is: GitHub's and GitLab's `sub` (its repository owner or group), EKS's `sub` (its namespace), a Cognito identity pool's `aud` (the pool) with `amr` or `sub`, Login with Amazon's and Facebook's `app_id`, Google's `aud`, another provider's `sub`. Without a condition naming them concretely (a wildcard such as `repo:*` or `system:*` names nobody), anyone on that provider can assume the role.",
+        remediation: "Add `StringEquals` (or `StringLike` with a concrete owner) on the provider's pinning claim, e.g. `token.actions.githubusercontent.com:sub` = `repo:my-org/my-repo:ref:refs/heads/main`, `cognito-identity.amazonaws.com:aud` = the pool id with `amr` = `authenticated`.",
         references: &[
             "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services",
             "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html",

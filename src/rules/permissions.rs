@@ -93,7 +93,6 @@ const READ_VERBS: &[&str] = &["Get", "Describe", "List", "View", "Search", "Batc
 /// Services whose whole-service wildcard is high rather than medium.
 const SENSITIVE_SERVICES: &[&str] = &["iam", "sts", "organizations", "kms"];
 
-
 fn ids(names: &[&str]) -> Vec<ActionId> {
     names.iter().filter_map(|n| catalog().lookup(n)).collect()
 }
@@ -256,7 +255,10 @@ fn broad_actions(resource: Option<&Either<Vec<String>>>, account: Option<&str>) 
             continue;
         }
         let service = parts.nth(1).unwrap_or("");
-        let region = parts.next().filter(|r| !r.is_empty() && !pattern::has_wildcard(r)).unwrap_or("us-east-1");
+        let region = parts
+            .next()
+            .filter(|r| !r.is_empty() && !pattern::has_wildcard(r))
+            .unwrap_or("us-east-1");
         let pattern_account = parts.next().filter(|a| crate::policy::is_account_id(a));
         let acct = account.or(pattern_account).unwrap_or("123456789012");
         let types: Vec<u16> = if pattern::has_wildcard(service) {
@@ -314,7 +316,11 @@ struct Stmt<'p> {
     narrowing: bool,
 }
 
-fn statement_actions(s: &Statement, unknown: &mut Vec<(usize, usize, String)>, doc: usize) -> ActionSet {
+fn statement_actions(
+    s: &Statement,
+    unknown: &mut Vec<(usize, usize, String)>,
+    doc: usize,
+) -> ActionSet {
     let c = catalog();
     let mut set = ActionSet::empty();
     let Some(action) = &s.action else { return set };
@@ -344,9 +350,10 @@ fn analyse<'p>(
         .map(|s| {
             let mut actions = statement_actions(s, unknown, doc);
             // Conditions on the principal's known facts that fail: dead.
-            let dead = s.conditions.iter().any(|c| {
-                known.get(&c.key).is_some() && !eval::condition::holds(c, known)
-            });
+            let dead = s
+                .conditions
+                .iter()
+                .any(|c| known.get(&c.key).is_some() && !eval::condition::holds(c, known));
             if dead {
                 actions = ActionSet::empty();
             }
@@ -357,7 +364,11 @@ fn analyse<'p>(
             };
             let written = reach.intersection(&actions);
             // A required key the action does not have: dead for that action.
-            for c in s.conditions.iter().filter(|c| requires_key(c) && !eval::keys::in_every_request(&c.key)) {
+            for c in s
+                .conditions
+                .iter()
+                .filter(|c| requires_key(c) && !eval::keys::in_every_request(&c.key))
+            {
                 actions.intersect_with(&actions_with_key(&c.key));
             }
             let broad = reach.intersection(&actions);
@@ -399,7 +410,12 @@ pub struct Grants<'p> {
 }
 
 impl<'p> Grants<'p> {
-    fn of(p: &'p Principal, holder: Option<&str>, account: Option<&str>, org: Option<&str>) -> Grants<'p> {
+    fn of(
+        p: &'p Principal,
+        holder: Option<&str>,
+        account: Option<&str>,
+        org: Option<&str>,
+    ) -> Grants<'p> {
         let known = known_context(holder, account);
         let mut unknown = Vec::new();
         let mut stmts = Vec::new();
@@ -563,7 +579,11 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
                 format!("attaches {name}, which is on the deny list"),
             )
             .details(vec![arn.clone()]);
-            out.findings.push(if namer.single() { f } else { f.sources(vec![arn.clone()]) });
+            out.findings.push(if namer.single() {
+                f
+            } else {
+                f.sources(vec![arn.clone()])
+            });
         }
     }
 
@@ -584,7 +604,10 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
                         Finding::new(
                             "perm-not-action-or-resource",
                             Severity::High,
-                            format!("{} allows with {what}: it grants everything not listed", s.label()),
+                            format!(
+                                "{} allows with {what}: it grants everything not listed",
+                                s.label()
+                            ),
                         ),
                         &[(st.doc, s.index)],
                     )
@@ -669,7 +692,9 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
                     .iter()
                     .filter(|a| {
                         !admin_docs.iter().any(|&d| {
-                            p.documents.get(d).is_some_and(|doc| doc.origin == Origin::Managed(a.to_string()))
+                            p.documents
+                                .get(d)
+                                .is_some_and(|doc| doc.origin == Origin::Managed(a.to_string()))
                         })
                     })
                     .cloned()
@@ -708,15 +733,28 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
     );
     let esc = escalation_paths(&view, &g, ctx);
     let mut escalation_actions = ActionSet::empty();
-    if let Some(best) = esc.fired.iter().max_by_key(|f| (f.severity.lowered(f.lowering), std::cmp::Reverse(f.lowering))) {
+    if let Some(best) = esc.fired.iter().max_by_key(|f| {
+        (
+            f.severity.lowered(f.lowering),
+            std::cmp::Reverse(f.lowering),
+        )
+    }) {
         let shown: Vec<String> = esc.fired.iter().map(|f| f.shown.clone()).collect();
-        let mut at: Vec<(usize, usize)> = esc.fired.iter().flat_map(|f| f.at.iter().copied()).collect();
+        let mut at: Vec<(usize, usize)> = esc
+            .fired
+            .iter()
+            .flat_map(|f| f.at.iter().copied())
+            .collect();
         at.sort();
         at.dedup();
         let selfish = esc.fired.iter().any(|f| f.own);
         let message = format!(
             "allows privilege escalation{} by {}: {}",
-            if selfish { ", on itself" } else { " on unconstrained resources" },
+            if selfish {
+                ", on itself"
+            } else {
+                " on unconstrained resources"
+            },
             plural(esc.fired.len(), "path"),
             list(&shown, 4)
         );
@@ -786,7 +824,10 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
                     Finding::new(
                         "perm-service-wildcard",
                         wildcard_severity,
-                        format!("allows every action of a service on all resources: {}", list(&names, 6)),
+                        format!(
+                            "allows every action of a service on all resources: {}",
+                            list(&names, 6)
+                        ),
                     ),
                     &wildcard_at,
                 )
@@ -827,23 +868,56 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
         &others,
         "IAM changes on other roles and policies, its own role out of reach",
     );
-    push_set(&mut out, &g, &namer, "perm-permissions-management", Severity::High, &pm, "permissions-management actions on all resources");
+    push_set(
+        &mut out,
+        &g,
+        &namer,
+        "perm-permissions-management",
+        Severity::High,
+        &pm,
+        "permissions-management actions on all resources",
+    );
 
     let mut write = all.intersection(c.level(Level::Write));
     write.intersect_with(c.scoped());
     write.subtract(&reported);
     write.subtract(&t.telemetry);
-    push_set(&mut out, &g, &namer, "perm-write-unconstrained", Severity::Medium, &write, "write actions on all resources, though each can be scoped to resources");
+    push_set(
+        &mut out,
+        &g,
+        &namer,
+        "perm-write-unconstrained",
+        Severity::Medium,
+        &write,
+        "write actions on all resources, though each can be scoped to resources",
+    );
 
     let exfil = all.intersection(&t.exfiltration);
-    push_set(&mut out, &g, &namer, "perm-data-exfiltration", Severity::Medium, &exfil, "data-exfiltration reads on all resources");
+    push_set(
+        &mut out,
+        &g,
+        &namer,
+        "perm-data-exfiltration",
+        Severity::Medium,
+        &exfil,
+        "data-exfiltration reads on all resources",
+    );
 
     let mut creds = all.intersection(&t.credentials);
     creds.subtract(&escalation_actions);
-    push_set(&mut out, &g, &namer, "perm-credential-exposure", Severity::Medium, &creds, "actions that return credentials, on all resources");
+    push_set(
+        &mut out,
+        &g,
+        &namer,
+        "perm-credential-exposure",
+        Severity::Medium,
+        &creds,
+        "actions that return credentials, on all resources",
+    );
 
     // iam:PassRole of any role, to any service.
-    let any_service: &[(&str, &[&str])] = &[("iam:PassedToService", &["roleguard-witness.amazonaws.com"])];
+    let any_service: &[(&str, &[&str])] =
+        &[("iam:PassedToService", &["roleguard-witness.amazonaws.com"])];
     if let Some(r) = view.reach("iam:PassRole", Target::Existing, any_service) {
         out.findings.push(
             namer
@@ -862,7 +936,11 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
         out.findings.push(
             namer
                 .name(
-                    Finding::new("perm-assume-any-role", Severity::Medium, "allows sts:AssumeRole on all roles"),
+                    Finding::new(
+                        "perm-assume-any-role",
+                        Severity::Medium,
+                        "allows sts:AssumeRole on all roles",
+                    ),
                     &namer.from_eval(&r.statements),
                 )
                 .lowered(r.reach.lowering()),
@@ -904,7 +982,8 @@ fn escalation_paths(view: &View, g: &Grants, _ctx: &Context) -> Escalation {
     let holder_known = view.holder().is_some();
     // Can the principal use another role (assume it, or pass it)?
     let uses_other_roles = || {
-        view.reach("sts:AssumeRole", Target::Existing, &[]).is_some()
+        view.reach("sts:AssumeRole", Target::Existing, &[])
+            .is_some()
             || view.reach("iam:PassRole", Target::Existing, &[]).is_some()
     };
     let mut own_out_of_reach = false;
@@ -989,7 +1068,11 @@ fn escalation_paths(view: &View, g: &Grants, _ctx: &Context) -> Escalation {
         fired.push(Fired {
             id: path.id,
             shown: path.shown(),
-            severity: if own { Severity::Critical } else { path.severity },
+            severity: if own {
+                Severity::Critical
+            } else {
+                path.severity
+            },
             lowering: if own { 0.max(lowering) } else { lowering },
             own,
             actions: set_of(ids.iter().copied()),
@@ -1027,7 +1110,11 @@ fn push_set(
     out.findings.push(
         namer
             .name(
-                Finding::new(rule, severity, format!("allows {count} {what}: {}", list_of(&names, count, 5))),
+                Finding::new(
+                    rule,
+                    severity,
+                    format!("allows {count} {what}: {}", list_of(&names, count, 5)),
+                ),
                 &g.granting(set),
             )
             .details(names)
@@ -1078,11 +1165,11 @@ pub fn judge_attachment(policy_arn: &str, ctx: &Context) -> Judgement {
     };
     p.attach(policy_arn, None);
     p.notes.clear();
-    let mut j = judge_principal(&p, ctx);
-    // One document: its findings name statements, not documents.
-    for f in &mut j.findings {
-        f.sources.clear();
+    // One document: its findings name its statements.
+    for d in &mut p.documents {
+        d.origin = Origin::Document;
     }
+    let j = judge_principal(&p, ctx);
     out.extend(j);
     out
 }

@@ -90,7 +90,8 @@ pub struct View<'a> {
     own_policies: Vec<&'a str>,
     /// The principal's organisation, when configured.
     org: Option<&'a str>,
-    cache: std::cell::RefCell<HashMap<(String, Target, Vec<(String, Vec<String>)>), Option<Reached>>>,
+    cache:
+        std::cell::RefCell<HashMap<(String, Target, Vec<(String, Vec<String>)>), Option<Reached>>>,
 }
 
 impl<'a> View<'a> {
@@ -129,7 +130,12 @@ impl<'a> View<'a> {
     /// Can the principal do `action` on the target, with the keys in `fixed`
     /// set to one of their values (a path's own terms, such as
     /// `iam:PassedToService`)? `None` when no witness is allowed.
-    pub fn reach(&self, action: &str, target: Target, fixed: &[(&str, &[&str])]) -> Option<Reached> {
+    pub fn reach(
+        &self,
+        action: &str,
+        target: Target,
+        fixed: &[(&str, &[&str])],
+    ) -> Option<Reached> {
         let key = (
             action.to_ascii_lowercase(),
             target,
@@ -157,7 +163,8 @@ impl<'a> View<'a> {
         };
         if !self.identity.iter().any(|p| {
             p.statements.iter().any(|s| {
-                s.effect == crate::policy::Effect::Allow && eval::statement_action_matches(s, action)
+                s.effect == crate::policy::Effect::Allow
+                    && eval::statement_action_matches(s, action)
             })
         }) {
             return None;
@@ -226,7 +233,11 @@ impl<'a> View<'a> {
                     let d = eval::evaluate(policies, &req);
                     let ok = d.outcome == eval::Outcome::Allow;
                     if ok {
-                        statements.extend(d.deciding.into_iter().filter(|(s, _)| *s != Source::Boundary));
+                        statements.extend(
+                            d.deciding
+                                .into_iter()
+                                .filter(|(s, _)| *s != Source::Boundary),
+                        );
                     }
                     ok
                 })
@@ -352,7 +363,10 @@ impl<'a> View<'a> {
         let mut accounts: Vec<String> = self.account.map(str::to_owned).into_iter().collect();
         for p in self.patterns_of(t.service) {
             let parts: Vec<&str> = p.splitn(6, ':').collect();
-            if let Some(r) = parts.get(3).filter(|r| !r.is_empty() && !crate::pattern::has_wildcard(r)) {
+            if let Some(r) = parts
+                .get(3)
+                .filter(|r| !r.is_empty() && !crate::pattern::has_wildcard(r))
+            {
                 if !regions.iter().any(|x| x == r) {
                     regions.push(r.to_string());
                 }
@@ -411,7 +425,13 @@ impl<'a> View<'a> {
         let mut keys: Vec<(String, Vec<Option<Values>>)> = Vec::new();
         for (k, values) in fixed {
             if supported(k) {
-                keys.push((k.to_string(), values.iter().map(|v| Some(Values::One(v.to_string()))).collect()));
+                keys.push((
+                    k.to_string(),
+                    values
+                        .iter()
+                        .map(|v| Some(Values::One(v.to_string())))
+                        .collect(),
+                ));
             }
         }
         let mut seen: Vec<String> = keys.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
@@ -438,44 +458,16 @@ impl<'a> View<'a> {
             base.set("aws:PrincipalAccount", Values::One(a.to_string()));
             base.set("aws:ResourceAccount", Values::One(a.to_string()));
         }
-        // Keep the number of combinations bounded: trim the widest keys.
-        loop {
-            let product = keys.iter().fold(1usize, |acc, (_, v)| acc.saturating_mul(v.len().max(1)));
-            if product <= MAX_CONTEXTS {
-                break;
-            }
-            match keys.iter_mut().max_by_key(|(_, v)| v.len()) {
-                Some((_, v)) if v.len() > 2 => {
-                    let keep = v.len() - 1;
-                    v.truncate(keep);
-                }
-                _ => break,
-            }
-        }
-        let mut out = vec![base];
-        for (k, candidates) in &keys {
-            let mut next = Vec::with_capacity(out.len() * candidates.len().max(1));
-            for ctx in &out {
-                for v in candidates {
-                    let mut c = ctx.clone();
-                    match v {
-                        Some(v) => c.set(k, v.clone()),
-                        None => c.remove(k),
-                    }
-                    next.push(c);
-                }
-            }
-            out = next;
-            if out.len() > MAX_CONTEXTS {
-                out.truncate(MAX_CONTEXTS);
-                break;
-            }
-        }
-        out
+        combinations(keys, base)
     }
 
     /// The values to try for one key at a level.
-    fn candidates(&self, key: &str, conditions: &[&Condition], level: Reach) -> Vec<Option<Values>> {
+    fn candidates(
+        &self,
+        key: &str,
+        conditions: &[&Condition],
+        level: Reach,
+    ) -> Vec<Option<Values>> {
         let class = eval::keys::class(key);
         let folded = key.to_ascii_lowercase();
         let known = match folded.as_str() {
@@ -500,6 +492,15 @@ impl<'a> View<'a> {
             }
             _ => {}
         }
+        chosen_values(key, conditions)
+    }
+}
+
+/// The values a caller can give a key it sets: absence, each value the
+/// conditions on it name (wildcards filled in), neighbours of numbers and
+/// dates, and a value they do not name.
+pub fn chosen_values(key: &str, conditions: &[&Condition]) -> Vec<Option<Values>> {
+    {
         let (ty, multi) = eval::keys::key_type(key);
         let mut singles: Vec<String> = Vec::new();
         let mut push = |v: String| {
@@ -556,6 +557,46 @@ impl<'a> View<'a> {
     }
 }
 
+/// Every combination of the keys' candidate values over a base context,
+/// at most [`MAX_CONTEXTS`] of them (the widest keys trimmed first).
+pub fn combinations(mut keys: Vec<(String, Vec<Option<Values>>)>, base: Context) -> Vec<Context> {
+    loop {
+        let product = keys
+            .iter()
+            .fold(1usize, |acc, (_, v)| acc.saturating_mul(v.len().max(1)));
+        if product <= MAX_CONTEXTS {
+            break;
+        }
+        match keys.iter_mut().max_by_key(|(_, v)| v.len()) {
+            Some((_, v)) if v.len() > 2 => {
+                let keep = v.len() - 1;
+                v.truncate(keep);
+            }
+            _ => break,
+        }
+    }
+    let mut out = vec![base];
+    for (k, candidates) in &keys {
+        let mut next = Vec::with_capacity(out.len() * candidates.len().max(1));
+        for ctx in &out {
+            for v in candidates {
+                let mut c = ctx.clone();
+                match v {
+                    Some(v) => c.set(k, v.clone()),
+                    None => c.remove(k),
+                }
+                next.push(c);
+            }
+        }
+        out = next;
+        if out.len() > MAX_CONTEXTS {
+            out.truncate(MAX_CONTEXTS);
+            break;
+        }
+    }
+    out
+}
+
 fn trim_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{}", n as i64)
@@ -565,7 +606,13 @@ fn trim_number(n: f64) -> String {
 }
 
 /// An ARN of a resource type, from its template.
-pub fn instantiate(template: &str, partition: &str, region: &str, account: &str, name: &str) -> String {
+pub fn instantiate(
+    template: &str,
+    partition: &str,
+    region: &str,
+    account: &str,
+    name: &str,
+) -> String {
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
     while let Some(i) = rest.find("${") {
@@ -613,40 +660,100 @@ mod tests {
             ("arn:aws:iam::111122223333:role/app-*", None),
             ("arn:aws:iam::999988887777:role/*", None),
         ] {
-            let p = policy(json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": resource}]));
-            assert_eq!(reach(&p, "iam:PassRole", Target::Existing, &[]), want, "{resource}");
+            let p = policy(
+                json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": resource}]),
+            );
+            assert_eq!(
+                reach(&p, "iam:PassRole", Target::Existing, &[]),
+                want,
+                "{resource}"
+            );
         }
         // A new function: any name the pattern admits will do.
-        let p = policy(json!([{"Effect": "Allow", "Action": "lambda:CreateFunction", "Resource": "arn:aws:lambda:*:*:function:app-*"}]));
-        assert_eq!(reach(&p, "lambda:CreateFunction", Target::New, &[]), Some(Reach::Full));
-        assert_eq!(reach(&p, "lambda:UpdateFunctionCode", Target::Existing, &[]), None);
+        let p = policy(
+            json!([{"Effect": "Allow", "Action": "lambda:CreateFunction", "Resource": "arn:aws:lambda:*:*:function:app-*"}]),
+        );
+        assert_eq!(
+            reach(&p, "lambda:CreateFunction", Target::New, &[]),
+            Some(Reach::Full)
+        );
+        assert_eq!(
+            reach(&p, "lambda:UpdateFunctionCode", Target::Existing, &[]),
+            None
+        );
         // The holder itself.
-        let p = policy(json!([{"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": HOLDER}]));
-        assert_eq!(reach(&p, "iam:PutRolePolicy", Target::Own, &[]), Some(Reach::Full));
+        let p =
+            policy(json!([{"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": HOLDER}]));
+        assert_eq!(
+            reach(&p, "iam:PutRolePolicy", Target::Own, &[]),
+            Some(Reach::Full)
+        );
         assert_eq!(reach(&p, "iam:PutRolePolicy", Target::Existing, &[]), None);
     }
 
     #[test]
     fn conditions_by_what_they_restrict() {
         let lambda: &[(&str, &[&str])] = &[("iam:PassedToService", &["lambda.amazonaws.com"])];
-        let with = |c: serde_json::Value| policy(json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": c}]));
+        let with = |c: serde_json::Value| {
+            policy(
+                json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": c}]),
+            )
+        };
         let r = |c: serde_json::Value| reach(&with(c), "iam:PassRole", Target::Existing, lambda);
-        assert_eq!(r(json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}})), Some(Reach::Full));
-        assert_eq!(r(json!({"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}})), None);
-        assert_eq!(r(json!({"StringEquals": {"aws:ResourceTag/team": "blue"}})), Some(Reach::Narrowed));
-        assert_eq!(r(json!({"StringEqualsIfExists": {"aws:ResourceTag/team": "blue"}})), Some(Reach::Full));
-        assert_eq!(r(json!({"StringNotEquals": {"aws:ResourceTag/protected": "true"}})), Some(Reach::Full));
-        assert_eq!(r(json!({"Bool": {"aws:SecureTransport": "true"}})), Some(Reach::Full));
-        assert_eq!(r(json!({"StringEquals": {"aws:PrincipalTag/x": "y"}})), Some(Reach::Full));
-        assert_eq!(r(json!({"StringEquals": {"aws:ResourceAccount": "111122223333"}})), Some(Reach::Full));
-        assert_eq!(r(json!({"StringEquals": {"aws:ResourceAccount": "999988887777"}})), None);
+        assert_eq!(
+            r(json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}})),
+            Some(Reach::Full)
+        );
+        assert_eq!(
+            r(json!({"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}})),
+            None
+        );
+        assert_eq!(
+            r(json!({"StringEquals": {"aws:ResourceTag/team": "blue"}})),
+            Some(Reach::Narrowed)
+        );
+        assert_eq!(
+            r(json!({"StringEqualsIfExists": {"aws:ResourceTag/team": "blue"}})),
+            Some(Reach::Full)
+        );
+        assert_eq!(
+            r(json!({"StringNotEquals": {"aws:ResourceTag/protected": "true"}})),
+            Some(Reach::Full)
+        );
+        assert_eq!(
+            r(json!({"Bool": {"aws:SecureTransport": "true"}})),
+            Some(Reach::Full)
+        );
+        assert_eq!(
+            r(json!({"StringEquals": {"aws:PrincipalTag/x": "y"}})),
+            Some(Reach::Full)
+        );
+        assert_eq!(
+            r(json!({"StringEquals": {"aws:ResourceAccount": "111122223333"}})),
+            Some(Reach::Full)
+        );
+        assert_eq!(
+            r(json!({"StringEquals": {"aws:ResourceAccount": "999988887777"}})),
+            None
+        );
         // A key PassRole never has: the grant is dead.
-        assert_eq!(r(json!({"StringEquals": {"ec2:InstanceType": "t3.micro"}})), None);
-        assert_eq!(r(json!({"StringEqualsIfExists": {"ec2:InstanceType": "t3.micro"}})), Some(Reach::Full));
+        assert_eq!(
+            r(json!({"StringEquals": {"ec2:InstanceType": "t3.micro"}})),
+            None
+        );
+        assert_eq!(
+            r(json!({"StringEqualsIfExists": {"ec2:InstanceType": "t3.micro"}})),
+            Some(Reach::Full)
+        );
         // A named boundary caps the role.
-        let p = policy(json!([{"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": "*",
-            "Condition": {"StringEquals": {"iam:PermissionsBoundary": "arn:aws:iam::111122223333:policy/b"}}}]));
-        assert_eq!(reach(&p, "iam:PutRolePolicy", Target::Existing, &[]), Some(Reach::Capped));
+        let p = policy(
+            json!([{"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": "*",
+            "Condition": {"StringEquals": {"iam:PermissionsBoundary": "arn:aws:iam::111122223333:policy/b"}}}]),
+        );
+        assert_eq!(
+            reach(&p, "iam:PutRolePolicy", Target::Existing, &[]),
+            Some(Reach::Capped)
+        );
     }
 
     #[test]
@@ -654,9 +761,14 @@ mod tests {
         let allow = json!({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"});
         let p = policy(json!([allow, {"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]));
         assert_eq!(reach(&p, "iam:PassRole", Target::Existing, &[]), None);
-        let p = policy(json!([allow, {"Effect": "Deny", "Action": "*", "Resource": "*",
-            "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}]));
-        assert_eq!(reach(&p, "iam:PassRole", Target::Existing, &[]), Some(Reach::Full));
+        let p = policy(
+            json!([allow, {"Effect": "Deny", "Action": "*", "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}]),
+        );
+        assert_eq!(
+            reach(&p, "iam:PassRole", Target::Existing, &[]),
+            Some(Reach::Full)
+        );
         let p = policy(json!([{"Effect": "Allow", "Action": "*", "Resource": "*"},
             {"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:s3:::bucket/*"}]));
         assert_eq!(reach(&p, "iam:PassRole", Target::Existing, &[]), None);
@@ -665,7 +777,13 @@ mod tests {
     #[test]
     fn templates() {
         assert_eq!(
-            instantiate("arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}", "aws", "us-east-1", "1", "f"),
+            instantiate(
+                "arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}",
+                "aws",
+                "us-east-1",
+                "1",
+                "f"
+            ),
             "arn:aws:lambda:us-east-1:1:function:f"
         );
     }
