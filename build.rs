@@ -51,7 +51,11 @@ fn main() {
         std::collections::HashMap::new();
     for (i, line) in resources_text.lines().enumerate() {
         let f: Vec<&str> = line.split('\t').collect();
-        assert!(f.len() == 4, "data/resources.tsv line {}: expected 4 fields", i + 1);
+        assert!(
+            f.len() == 4,
+            "data/resources.tsv line {}: expected 4 fields",
+            i + 1
+        );
         let ks: Vec<u16> = split(f[3]).iter().map(|k| intern(k)).collect();
         let id = u16::try_from(resources.len()).expect("under 65,536 resource types");
         resource_ids.insert((f[0].to_string(), f[1].to_ascii_lowercase()), id);
@@ -76,7 +80,12 @@ fn main() {
             };
             let id = *resource_ids
                 .get(&(f[0].to_string(), name.to_ascii_lowercase()))
-                .unwrap_or_else(|| panic!("data/actions.tsv line {}: unknown resource type {name}", i + 1));
+                .unwrap_or_else(|| {
+                    panic!(
+                        "data/actions.tsv line {}: unknown resource type {name}",
+                        i + 1
+                    )
+                });
             action_resources.push((id, required));
         }
         for k in split(f[5]) {
@@ -111,7 +120,12 @@ fn main() {
     out += "];\n";
     // Resource types, their keys, and each action's resource types and keys.
     let mut resource_keys: Vec<u16> = Vec::new();
-    writeln!(out, "pub static RESOURCES: [ResourceType; {}] = [", resources.len()).unwrap();
+    writeln!(
+        out,
+        "pub static RESOURCES: [ResourceType; {}] = [",
+        resources.len()
+    )
+    .unwrap();
     for (service, name, arn, ks) in &resources {
         writeln!(
             out,
@@ -123,9 +137,26 @@ fn main() {
         resource_keys.extend(ks);
     }
     out += "];\n";
-    let list = |v: &[u16]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
-    writeln!(out, "pub static RESOURCE_KEYS: [u16; {}] = [{}];", resource_keys.len(), list(&resource_keys)).unwrap();
-    writeln!(out, "pub static ACTION_KEYS: [u16; {}] = [{}];", action_keys.len(), list(&action_keys)).unwrap();
+    let list = |v: &[u16]| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    writeln!(
+        out,
+        "pub static RESOURCE_KEYS: [u16; {}] = [{}];",
+        resource_keys.len(),
+        list(&resource_keys)
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "pub static ACTION_KEYS: [u16; {}] = [{}];",
+        action_keys.len(),
+        list(&action_keys)
+    )
+    .unwrap();
     writeln!(
         out,
         "pub static ACTION_RESOURCES: [(u16, bool); {}] = [{}];",
@@ -146,7 +177,9 @@ fn main() {
         .collect();
     writeln!(out, "pub static KEYS: [(&str, &str); {}] = [", keys.len()).unwrap();
     for k in &keys {
-        let t = types.get(&k.to_ascii_lowercase()).map_or("String", String::as_str);
+        let t = types
+            .get(&k.to_ascii_lowercase())
+            .map_or("String", String::as_str);
         writeln!(out, "    ({k:?}, {t:?}),").unwrap();
     }
     out += "];\n";

@@ -30,20 +30,26 @@ fn cases() -> Vec<Case> {
     let mut out = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        let list: Vec<Value> = serde_yaml_ng::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let list: Vec<Value> =
+            serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let file = f.file_name().unwrap().to_string_lossy().to_string();
         let mut names = std::collections::HashSet::new();
         for c in list {
             let s = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
             let name = s("name").unwrap_or_else(|| panic!("{file}: a case without a name"));
-            assert!(names.insert(name.clone()), "{file}: two cases named {name:?}");
+            assert!(
+                names.insert(name.clone()),
+                "{file}: two cases named {name:?}"
+            );
             let config = match s("config") {
                 Some(y) => Config::from_yaml(&y).unwrap_or_else(|e| panic!("{file}: {name}: {e}")),
                 None => Config::default(),
             };
             let expect = c.get("expect").cloned().unwrap_or(Value::Null);
-            assert!(expect.get("max").is_some(), "{file}: {name}: expect.max is required");
+            assert!(
+                expect.get("max").is_some(),
+                "{file}: {name}: expect.max is required"
+            );
             out.push(Case {
                 account: s("account").unwrap_or_else(|| "111122223333".into()),
                 why: s("why").unwrap_or_default(),
@@ -77,7 +83,8 @@ fn results(rs: Vec<CheckResult>) -> Got {
     };
     for r in rs {
         got.findings.extend(r.findings);
-        got.errors.extend(r.error.map(|e| format!("{}: {e}", r.path)));
+        got.errors
+            .extend(r.error.map(|e| format!("{}: {e}", r.path)));
     }
     got
 }
@@ -230,7 +237,10 @@ fn compare(case: &Case, got: &Got) -> Vec<String> {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => vec![],
     }
@@ -247,7 +257,11 @@ fn every_case_of_the_corpus_holds() {
         let bad = compare(case, &got);
         if !bad.is_empty() {
             failed += 1;
-            let _ = writeln!(report, "\n{} :: {}\n  why: {}", case.file, case.name, case.why);
+            let _ = writeln!(
+                report,
+                "\n{} :: {}\n  why: {}",
+                case.file, case.name, case.why
+            );
             for b in bad {
                 let _ = writeln!(report, "  - {b}");
             }
