@@ -94,6 +94,10 @@ pub struct Config {
     pub forbid_inline_policies: bool,
     /// When a critical change cannot be reverted, attach an inline deny-all policy.
     pub quarantine: bool,
+    /// The least severity at which a finding whose response is `revert` is
+    /// reverted; below it, and for any finding a condition lowered, the role
+    /// is tagged and the change notified instead.
+    pub revert_at: Severity,
     /// Days an audit record is kept in the table (its TTL), when a table is configured.
     pub audit_retention_days: u32,
     /// The scheduled scan: carry out the plans of the roles it finds (in
@@ -154,6 +158,7 @@ impl Default for Config {
             required_boundary: None,
             forbid_inline_policies: false,
             quarantine: false,
+            revert_at: Severity::High,
             audit_retention_days: crate::audit::DEFAULT_RETENTION_DAYS,
             scan_remediate: false,
             scan_accounts: vec![],

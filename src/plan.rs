@@ -343,9 +343,16 @@ fn still_compliant(doc: &Value, target: Target, ctx: &Context) -> bool {
         .all(|f| response(f, ctx.config) != Response::Revert)
 }
 
-/// The response the configuration gives a finding.
+/// The response the configuration gives a finding. A revert follows the
+/// final severity: below `revert_at`, or lowered by a condition, it becomes
+/// a tag (the role is marked and the change notified, nothing undone).
 pub fn response(f: &Finding, config: &Config) -> Response {
-    rules::rule(f.rule).map_or(Response::Notify, |r| config.rule_response(r))
+    let r = rules::rule(f.rule).map_or(Response::Notify, |r| config.rule_response(r));
+    if r == Response::Revert && (f.lowered > 0 || f.severity < config.revert_at) {
+        Response::Tag
+    } else {
+        r
+    }
 }
 
 /// The steps for a change's findings.

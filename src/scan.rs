@@ -367,7 +367,6 @@ mod tests {
                 "update_assume_role_policy",
                 "detach_role_policy",
                 "detach_role_policy",
-                "update_role",
                 "tag_role",
                 "notify"
             ]

@@ -179,10 +179,17 @@ fn bad_policy_version_is_rolled_back() {
 }
 
 #[test]
-fn session_duration_is_restored() {
+fn session_duration_is_restored_at_the_configured_threshold() {
+    // A medium finding: tagged and notified under the default revert_at (high).
     let a = assess_file(
         "update-role-12h-session.noncompliant.json",
         &Config::default(),
+    );
+    assert_eq!(actions(&a), ["tag_role", "notify"]);
+    // Reverted where the team asks for it.
+    let a = assess_file(
+        "update-role-12h-session.noncompliant.json",
+        &Config::from_yaml("revert_at: medium").unwrap(),
     );
     assert_eq!(
         a.plan[0],
@@ -191,6 +198,32 @@ fn session_duration_is_restored() {
             max_session_duration: 3600
         }
     );
+}
+
+#[test]
+fn a_lowered_finding_never_reverts() {
+    // Full admin only on resources tagged team=blue: high, but lowered by
+    // the condition, so tagged and notified, not deleted.
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*",
+        "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/team": "blue"}}}]});
+    let event = roleguard::event::Event::from_value(serde_json::json!({
+        "id": "lowered", "account": "111122223333", "detail": {"eventSource": "iam.amazonaws.com",
+        "eventName": "PutRolePolicy", "requestParameters": {"roleName": "app", "policyName": "p",
+        "policyDocument": doc.to_string()}}}))
+    .unwrap();
+    let a = roleguard::plan::assess(&event, &Config::default()).unwrap();
+    assert_eq!(a.judgement.max_severity(), Some(roleguard::rules::Severity::High));
+    assert_eq!(actions(&a), ["tag_role", "notify"]);
+    // The same grant without the condition is deleted.
+    let mut bare = doc.clone();
+    bare["Statement"][0].as_object_mut().unwrap().remove("Condition");
+    let event = roleguard::event::Event::from_value(serde_json::json!({
+        "id": "bare", "account": "111122223333", "detail": {"eventSource": "iam.amazonaws.com",
+        "eventName": "PutRolePolicy", "requestParameters": {"roleName": "app", "policyName": "p",
+        "policyDocument": bare.to_string()}}}))
+    .unwrap();
+    let a = roleguard::plan::assess(&event, &Config::default()).unwrap();
+    assert_eq!(actions(&a), ["delete_role_policy", "tag_role", "notify"]);
 }
 
 #[test]
