@@ -89,6 +89,10 @@ pub struct Baseline {
     pub trust_policy: Option<Value>,
     #[serde(default)]
     pub inline_policies: BTreeMap<String, Value>,
+    /// The role as a whole, as roleguard last read and accepted it: judges
+    /// the next change to the role before IAM is asked.
+    #[serde(default)]
+    pub role: Option<crate::scan::RoleParts>,
 }
 
 /// Why the store failed.
@@ -121,6 +125,13 @@ pub trait Store {
         role: &str,
         document: &Value,
     ) -> Result<(), StoreError>;
+    /// Record the role as a whole, as it was accepted.
+    async fn save_role(
+        &self,
+        account: &str,
+        role: &str,
+        parts: &crate::scan::RoleParts,
+    ) -> Result<(), StoreError>;
     /// Record a compliant inline policy.
     async fn save_inline_policy(
         &self,
@@ -151,6 +162,14 @@ impl Store for NoStore {
         Ok(())
     }
     async fn save_trust_policy(&self, _: &str, _: &str, _: &Value) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn save_role(
+        &self,
+        _: &str,
+        _: &str,
+        _: &crate::scan::RoleParts,
+    ) -> Result<(), StoreError> {
         Ok(())
     }
     async fn save_inline_policy(

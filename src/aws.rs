@@ -288,6 +288,8 @@ impl Iam for AwsIam {
             return Ok(None);
         };
         Ok(Some(RoleState {
+            arn: role.arn().to_string(),
+            path: role.path().to_string(),
             trust_policy: role
                 .assume_role_policy_document()
                 .map(decoded)
@@ -335,6 +337,21 @@ impl Iam for AwsIam {
                 .map_err(error),
         )?;
         Ok(out.map(|o| decoded(o.policy_document())))
+    }
+
+    async fn role_policy_names(&self, role: &str) -> Result<Vec<String>, IamError> {
+        let mut names = Vec::new();
+        let mut pages = self
+            .client
+            .list_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(error)?;
+            names.extend(page.policy_names().iter().cloned());
+        }
+        Ok(names)
     }
 
     async fn detach_role_policy(&self, role: &str, arn: &str) -> Result<(), IamError> {
@@ -772,6 +789,10 @@ impl Store for DynamoStore {
         };
         let doc = |v: &Attr| v.as_s().ok().and_then(|s| serde_json::from_str(s).ok());
         Ok(Some(Baseline {
+            role: item
+                .get(ROLE_PARTS)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|s| serde_json::from_str(s).ok()),
             trust_policy: item.get("trust_policy").and_then(doc),
             inline_policies: item
                 .iter()
@@ -795,6 +816,11 @@ impl Store for DynamoStore {
         }
         for (name, doc) in &baseline.inline_policies {
             item.insert(format!("{INLINE_PREFIX}{name}"), Attr::S(doc.to_string()));
+        }
+        if let Some(parts) = &baseline.role {
+            let text = serde_json::to_string(parts)
+                .map_err(|e| StoreError(format!("saving the role's baseline: {e}")))?;
+            item.insert(ROLE_PARTS.into(), Attr::S(text));
         }
         let (client, table) = self.table()?;
         client
@@ -826,7 +852,21 @@ impl Store for DynamoStore {
         self.save(account, role, &format!("{INLINE_PREFIX}{name}"), document)
             .await
     }
+
+    async fn save_role(
+        &self,
+        account: &str,
+        role: &str,
+        parts: &crate::scan::RoleParts,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_value(parts)
+            .map_err(|e| StoreError(format!("saving the role's baseline: {e}")))?;
+        self.save(account, role, ROLE_PARTS, &text).await
+    }
 }
+
+/// The attribute of a role's item that holds the role as a whole.
+const ROLE_PARTS: &str = "role_parts";
 
 impl DynamoStore {
     async fn save(

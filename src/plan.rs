@@ -159,6 +159,162 @@ pub struct Fetched {
     /// The last known compliant document of the inline policy the event
     /// writes: a bad PutRolePolicy puts exactly this document back.
     pub previous_inline_policy: Option<Value>,
+    /// The role as a whole, for a change that grants what takes part in an
+    /// escalation path or administrator access ([`needs_role`]): its other
+    /// policies and boundary decide what the change amounts to.
+    pub role: Option<crate::scan::RoleParts>,
+}
+
+/// The actions that take part in some escalation path, or in the role-
+/// reaching rules (PassRole, AssumeRole): a change that grants none of them
+/// is judged on its own, with no IAM call.
+fn relevant_actions() -> &'static crate::catalog::ActionSet {
+    static SET: std::sync::OnceLock<crate::catalog::ActionSet> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        let c = crate::catalog::catalog();
+        let mut s = crate::catalog::ActionSet::empty();
+        for p in rules::escalation::PATHS {
+            for (a, _) in p.steps() {
+                if let Some(id) = c.lookup(a) {
+                    s.insert(id);
+                }
+            }
+        }
+        for a in ["iam:PassRole", "sts:AssumeRole"] {
+            if let Some(id) = c.lookup(a) {
+                s.insert(id);
+            }
+        }
+        s
+    })
+}
+
+/// Does judging this change need the role's other policies? Only when the
+/// document it puts in force allows an action that takes part in an
+/// escalation path (or PassRole, AssumeRole): pure, from the catalog.
+/// `document` is the fetched one for a customer managed policy.
+pub fn needs_role(change: &Change, document: Option<&str>) -> bool {
+    let text = match change {
+        Change::PutRolePolicy { document, .. } => Some(document.as_str()),
+        Change::AttachRolePolicy { policy_arn, .. } => {
+            match crate::catalog::managed_policy(policy_arn).filter(|_| crate::catalog::is_aws_managed_arn(policy_arn)) {
+                Some(mp) => Some(mp.document),
+                None => document,
+            }
+        }
+        _ => None,
+    };
+    let Some(policy) = text.and_then(|t| Policy::parse(t).ok()) else {
+        return false;
+    };
+    let c = crate::catalog::catalog();
+    let relevant = relevant_actions();
+    let grants = policy.allows().any(|s| {
+        let mut set = crate::catalog::ActionSet::empty();
+        if let Some(action) = &s.action {
+            for p in action.value() {
+                c.expand_into(p, &mut set);
+            }
+            if action.is_not() {
+                let mut all = crate::catalog::ActionSet::full();
+                all.subtract(&set);
+                set = all;
+            }
+        }
+        set.intersects(relevant)
+    });
+    grants
+}
+
+/// The role with a change's document in place: an inline policy put (or
+/// replaced), a managed policy attached (with its document when customer
+/// managed).
+pub fn with_change(
+    parts: &crate::scan::RoleParts,
+    changed: &crate::principal::Origin,
+    document: Option<&str>,
+) -> Result<crate::scan::RoleParts, PolicyError> {
+    use crate::principal::Origin;
+    let mut after = parts.clone();
+    match (changed, document) {
+        (Origin::Inline(name), Some(doc)) => {
+            let doc = policy::decode(doc)?;
+            after.role.inline.retain(|(n, _)| n != name);
+            after.role.inline.push((name.clone(), doc));
+        }
+        (Origin::Managed(arn), doc) => {
+            if !after.role.attached.contains(arn) {
+                after.role.attached.push(arn.clone());
+            }
+            if let Some(d) = doc {
+                after.policies.insert(arn.clone(), policy::decode(d)?);
+            }
+        }
+        _ => {}
+    }
+    Ok(after)
+}
+
+/// What a change puts on its role, for [`with_change`].
+pub fn changed_document(change: &Change) -> Option<crate::principal::Origin> {
+    use crate::principal::Origin;
+    match change {
+        Change::PutRolePolicy { policy_name, .. } => Some(Origin::Inline(policy_name.clone())),
+        Change::AttachRolePolicy { policy_arn, .. } => Some(Origin::Managed(policy_arn.clone())),
+        _ => None,
+    }
+}
+
+/// Judge a permission change within its role: the role's policies as IAM
+/// holds them, with the changed document as the event put it. Only the
+/// findings the changed document takes part in are the event's; the role's
+/// other findings are the scan's, and are noted.
+fn judge_in_role(
+    parts: &crate::scan::RoleParts,
+    changed: crate::principal::Origin,
+    document: Option<&str>,
+    ctx: &Context,
+) -> Result<Judgement, PolicyError> {
+    use crate::principal::Principal;
+    let after = with_change(parts, &changed, document)?;
+    let (role, policies) = (&after.role, &after.policies);
+    let principal = Principal::of_role(role, policies);
+    let holder = crate::rules::Holder {
+        role_arn: &role.arn,
+        attached: &role.attached,
+    };
+    let ctx = Context {
+        holder: Some(holder),
+        ..*ctx
+    };
+    let whole = permissions::judge_principal(&principal, &ctx);
+    let label = changed.label();
+    let mut out = Judgement {
+        findings: vec![],
+        notes: whole.notes,
+    };
+    let mut others: Vec<&'static str> = Vec::new();
+    for f in whole.findings {
+        if f.sources.iter().any(|s| *s == label) {
+            out.findings.push(f);
+        } else if !others.contains(&f.rule) {
+            others.push(f.rule);
+        }
+    }
+    if !others.is_empty() {
+        out.notes.push(format!(
+            "judged with the role's {} other policies; findings of those alone ({}) are the scan's to report",
+            principal.documents.len().saturating_sub(1),
+            others.join(", ")
+        ));
+    } else {
+        out.notes.push(format!(
+            "judged with the role's {} other policies{}",
+            principal.documents.len().saturating_sub(1),
+            if role.permissions_boundary.is_some() { " and its boundary" } else { "" }
+        ));
+    }
+    Ok(out)
 }
 
 /// Judge an event and plan the response, with nothing fetched from IAM.
@@ -229,8 +385,18 @@ pub fn assess_with(
             j.extend(trust::judge(&p, &ctx));
             trust_policy = Some(p);
         }
-        Change::AttachRolePolicy { policy_arn, .. } => match &fetched.document {
-            Some(doc) if !crate::catalog::is_aws_managed_arn(policy_arn) => {
+        Change::AttachRolePolicy { policy_arn, .. } => match (&fetched.role, &fetched.document) {
+            (Some(parts), doc) => {
+                if let Some(d) = doc {
+                    parse(call, d)?;
+                }
+                let origin = crate::principal::Origin::Managed(policy_arn.clone());
+                j.extend(
+                    judge_in_role(parts, origin, doc.as_deref(), &ctx)
+                        .map_err(|source| AssessError::Policy { call, source })?,
+                )
+            }
+            (None, Some(doc)) if !crate::catalog::is_aws_managed_arn(policy_arn) => {
                 j.extend(permissions::judge(&parse(call, doc)?, &ctx))
             }
             _ => j.extend(permissions::judge_attachment(policy_arn, &ctx)),
@@ -238,7 +404,17 @@ pub fn assess_with(
         Change::PutRolePolicy {
             document, policy_name, ..
         } => {
-            j.extend(permissions::judge(&parse(call, document)?, &ctx));
+            let p = parse(call, document)?;
+            match &fetched.role {
+                Some(parts) => {
+                    let origin = crate::principal::Origin::Inline(policy_name.clone());
+                    j.extend(
+                        judge_in_role(parts, origin, Some(document), &ctx)
+                            .map_err(|source| AssessError::Policy { call, source })?,
+                    )
+                }
+                None => j.extend(permissions::judge(&p, &ctx)),
+            }
             settings.inline_policy = Some(policy_name.clone());
         }
         Change::CreatePolicyVersion { document, .. } => {

@@ -27,6 +27,8 @@ pub enum IamError {
 /// What the executor needs to know about a role.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleState {
+    pub arn: String,
+    pub path: String,
     /// The trust policy, decoded from the URL-encoded form IAM returns.
     pub trust_policy: Value,
     pub max_session_duration: u32,
@@ -49,6 +51,8 @@ pub trait Iam {
     async fn get_role(&self, role: &str) -> Result<Option<RoleState>, IamError>;
     async fn attached_role_policies(&self, role: &str) -> Result<Vec<String>, IamError>;
     async fn get_role_policy(&self, role: &str, name: &str) -> Result<Option<Value>, IamError>;
+    /// The names of a role's inline policies.
+    async fn role_policy_names(&self, role: &str) -> Result<Vec<String>, IamError>;
     async fn detach_role_policy(&self, role: &str, arn: &str) -> Result<(), IamError>;
     async fn delete_role_policy(&self, role: &str, name: &str) -> Result<(), IamError>;
     async fn put_role_policy(&self, role: &str, name: &str, document: &str)
@@ -84,6 +88,48 @@ pub trait Accounts {
     async fn own_account(&self) -> Result<String, IamError>;
 }
 
+/// A role as IAM holds it now, with every policy that decides what it may
+/// do: GetRole, ListAttachedRolePolicies, ListRolePolicies, a GetRolePolicy
+/// per inline policy, and the default document of each customer managed
+/// policy (attached, or its boundary). `None` when the role is gone.
+pub async fn fetch_role<I: Iam>(
+    iam: &I,
+    role: &str,
+) -> Result<Option<crate::scan::RoleParts>, IamError> {
+    let Some(state) = iam.get_role(role).await? else {
+        return Ok(None);
+    };
+    let attached = iam.attached_role_policies(role).await?;
+    let mut inline = Vec::new();
+    for name in iam.role_policy_names(role).await? {
+        if let Some(doc) = iam.get_role_policy(role, &name).await? {
+            inline.push((name, doc));
+        }
+    }
+    let mut policies = std::collections::HashMap::new();
+    for arn in attached.iter().chain(state.permissions_boundary.iter()) {
+        if crate::catalog::is_aws_managed_arn(arn) && crate::catalog::managed_policy(arn).is_some() {
+            continue;
+        }
+        if let Some(doc) = iam.policy_document(arn, None).await? {
+            policies.insert(arn.clone(), policy::decode(&doc).unwrap_or(Value::String(doc)));
+        }
+    }
+    Ok(Some(crate::scan::RoleParts {
+        role: crate::scan::RoleSnapshot {
+            name: role.to_string(),
+            arn: state.arn,
+            path: state.path,
+            trust_policy: state.trust_policy,
+            max_session_duration: state.max_session_duration,
+            permissions_boundary: state.permissions_boundary,
+            attached,
+            inline,
+        },
+        policies,
+    }))
+}
+
 /// The IAM actions the executor and [`handle`] call, and nothing else: the
 /// session policy for a member account's remediation role, and what
 /// roleguard's own roles need.
@@ -98,6 +144,7 @@ pub const REMEDIATION_ACTIONS: &[&str] = &[
     "iam:ListAttachedRolePolicies",
     "iam:ListEntitiesForPolicy",
     "iam:ListPolicyVersions",
+    "iam:ListRolePolicies",
     "iam:PutRolePermissionsBoundary",
     "iam:PutRolePolicy",
     "iam:SetDefaultPolicyVersion",
@@ -530,10 +577,44 @@ pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
             _ => {}
         }
     }
+    // A change that grants what takes part in an escalation path is judged
+    // with the role's other policies: from the kept baseline when there is
+    // one, else from IAM. A revert decided on the kept copy is confirmed on
+    // IAM's own state first, so a stale copy never undoes a change.
+    let role = event.account.clone().zip(change.role_name().map(str::to_owned));
+    let mut baseline: Option<Option<crate::audit::Baseline>> = None;
+    let mut live = false;
+    let whole = event.trail.error_code.is_none()
+        && crate::plan::needs_role(&change, fetched.document.as_deref());
+    if let (true, Some((account, name))) = (whole, &role) {
+        if store.enabled() {
+            let b = store.baseline(account, name).await?;
+            fetched.role = b.as_ref().and_then(|b| b.role.clone());
+            baseline = Some(b);
+        }
+        if fetched.role.is_none() {
+            fetched.role = fetch_role(iam, name)
+                .await
+                .map_err(fetch(format!("the policies of role {name}")))?;
+            live = true;
+        }
+    }
     let mut assessment = crate::plan::assess_with(event, config, &fetched)?;
+    if let (Some(name), false) = (change.role_name(), live) {
+        if fetched.role.is_some() && assessment.plan.iter().any(Step::reverts) {
+            fetched.role = fetch_role(iam, name)
+                .await
+                .map_err(fetch(format!("the policies of role {name}")))?;
+            assessment = crate::plan::assess_with(event, config, &fetched)?;
+        }
+    }
     let role = assessment.account.clone().zip(assessment.role_name.clone());
     if let (true, Some((account, role))) = (store.enabled() && sanitises(&assessment.plan), &role) {
-        if let Some(b) = store.baseline(account, role).await? {
+        let kept = match baseline.take() {
+            Some(b) => b,
+            None => store.baseline(account, role).await?,
+        };
+        if let Some(b) = kept {
             fetched.previous_trust_policy = b.trust_policy;
             if let Change::PutRolePolicy { policy_name, .. } = &change {
                 fetched.previous_inline_policy = b.inline_policies.get(policy_name).cloned();
@@ -642,6 +723,16 @@ pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
         store.enabled() && a.skipped.is_none() && !a.plan.iter().any(Step::reverts),
         &role,
     ) {
+        // The role as a whole, with the change: what judges its next change.
+        if let (Some(parts), Some(changed)) = (&fetched.role, crate::plan::changed_document(&change)) {
+            let doc = match &change {
+                Change::PutRolePolicy { document, .. } => Some(document.as_str()),
+                _ => fetched.document.as_deref(),
+            };
+            if let Ok(after) = crate::plan::with_change(parts, &changed, doc) {
+                store.save_role(account, role, &after).await?;
+            }
+        }
         match &change {
             Change::CreateRole { trust_policy, .. }
             | Change::UpdateAssumeRolePolicy { trust_policy, .. } => {
@@ -698,6 +789,10 @@ macro_rules! forward_iam {
         async fn get_role_policy(&$s, role: &str, name: &str) -> Result<Option<Value>, IamError> {
             let $inner = $get;
             $inner.get_role_policy(role, name).await
+        }
+        async fn role_policy_names(&$s, role: &str) -> Result<Vec<String>, IamError> {
+            let $inner = $get;
+            $inner.role_policy_names(role).await
         }
         async fn detach_role_policy(&$s, role: &str, arn: &str) -> Result<(), IamError> {
             let $inner = $get;
@@ -884,6 +979,15 @@ pub async fn scan_account<I: Iam, S: Store>(
                 let baseline = crate::audit::Baseline {
                     trust_policy: Some(role.trust_policy.clone()),
                     inline_policies: role.inline.iter().cloned().collect(),
+                    role: Some(crate::scan::RoleParts {
+                        role: role.clone(),
+                        policies: role
+                            .attached
+                            .iter()
+                            .chain(role.permissions_boundary.iter())
+                            .filter_map(|a| snapshot.policies.get(a).map(|d| (a.clone(), d.clone())))
+                            .collect(),
+                    }),
                 };
                 store.save_baseline(account, &role.name, &baseline).await?;
                 recorded = true;

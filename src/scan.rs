@@ -20,7 +20,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 /// A role as IAM describes it (GetAccountAuthorizationDetails and ListRoles).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RoleSnapshot {
     pub name: String,
     pub arn: String,
@@ -33,6 +33,15 @@ pub struct RoleSnapshot {
     pub attached: Vec<String>,
     /// Inline policies: name and decoded document.
     pub inline: Vec<(String, Value)>,
+}
+
+/// One role with the customer managed policies' documents it uses: what
+/// the Lambda reads to judge a role as a whole, and keeps as its baseline.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RoleParts {
+    pub role: RoleSnapshot,
+    /// Customer managed policy ARN -> the default version's document.
+    pub policies: HashMap<String, Value>,
 }
 
 /// One account's roles and its customer managed policies' default documents.
@@ -386,6 +395,7 @@ mod tests {
         let baseline = Baseline {
             trust_policy: None,
             inline_policies: [("data".to_string(), good.clone())].into(),
+            role: None,
         };
         let v = judge_role(
             ACCOUNT,

@@ -146,12 +146,21 @@ fn judge(case: &Case) -> Got {
 
 /// An event, through the Lambda's decision path, against an in-memory IAM
 /// holding the role as it is after the change.
-fn handle_event(config: &Config, event: &Value, _role: Option<&Value>) -> Got {
+fn handle_event(config: &Config, event: &Value, role: Option<&Value>) -> Got {
     let e = roleguard::event::Event::from_value(event.clone()).expect("a valid event");
-    match roleguard::plan::assess(&e, config) {
-        Ok(a) => Got {
-            findings: a.judgement.findings,
-            plan: Some(a.plan.iter().map(|s| s.action().to_string()).collect()),
+    let account = e.account.clone().unwrap_or_else(|| "111122223333".into());
+    let snapshot = match role {
+        Some(r) => roleguard::principal::bundle::read(r).expect("a valid role bundle"),
+        None => Default::default(),
+    };
+    let iam = roleguard::memory::MemoryIam::from_snapshot(&account, &snapshot);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    match rt.block_on(roleguard::remediate::handle(&iam, &e, config, true)) {
+        Ok(o) => Got {
+            findings: o.assessment.judgement.findings,
+            plan: Some(o.assessment.plan.iter().map(|s| s.action().to_string()).collect()),
             errors: vec![],
         },
         Err(err) => Got {
