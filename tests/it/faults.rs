@@ -5,6 +5,7 @@ use aws_sdk_iam::error::ErrorMetadata;
 use aws_sdk_iam::operation::detach_role_policy::{DetachRolePolicyError, DetachRolePolicyOutput};
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
 use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
+use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
 use aws_sdk_iam::operation::tag_role::TagRoleOutput;
 use aws_sdk_iam::types::{AttachedPolicy, Role};
 use aws_sdk_iam::Client;
@@ -99,7 +100,15 @@ async fn a_partial_failure_fails_the_invocation_with_what_happened() {
             .build()
     });
     let tag = mock!(Client::tag_role).then_output(|| TagRoleOutput::builder().build());
-    let iam = AwsIam::new(client(&[&listed, &detach, &get_role, &tag]));
+    // The role is read whole first: AdministratorAccess takes part in every path.
+    let inline = mock!(Client::list_role_policies).then_output(|| {
+        ListRolePoliciesOutput::builder()
+            .set_policy_names(Some(vec![]))
+            .is_truncated(false)
+            .build()
+            .unwrap()
+    });
+    let iam = AwsIam::new(client(&[&listed, &detach, &get_role, &tag, &inline]));
     let payload: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(super::root().join("events/attach-admin.noncompliant.json"))
             .unwrap(),

@@ -14,6 +14,7 @@ mod robustness;
 mod scan;
 mod template;
 mod verdicts;
+mod whole_role;
 
 use std::path::PathBuf;
 

@@ -239,7 +239,7 @@ async fn public_trust_becomes_deny_all() {
 }
 
 #[tokio::test]
-async fn long_sessions_are_shortened() {
+async fn long_sessions_are_shortened_where_medium_findings_revert() {
     let moto = Moto::start();
     let iam = moto.iam();
     create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
@@ -249,6 +249,11 @@ async fn long_sessions_are_shortened() {
         .send()
         .await
         .unwrap();
+    let session = |iam: aws_sdk_iam::Client| async move {
+        let role = iam.get_role().role_name("app-lambda").send().await.unwrap();
+        role.role().unwrap().max_session_duration()
+    };
+    // A medium finding: by default tagged and notified, the session kept.
     let o = run(
         &iam,
         "update-role-12h-session.noncompliant.json",
@@ -256,9 +261,18 @@ async fn long_sessions_are_shortened() {
         false,
     )
     .await;
+    assert!(!o.assessment.plan.iter().any(roleguard::plan::Step::reverts));
+    assert_eq!(session(iam.clone()).await, Some(43200));
+    // With revert_at: medium, shortened.
+    let o = run(
+        &iam,
+        "update-role-12h-session.noncompliant.json",
+        &Config::from_yaml("revert_at: medium").unwrap(),
+        false,
+    )
+    .await;
     assert_eq!(o.results[0].status, Status::Done);
-    let role = iam.get_role().role_name("app-lambda").send().await.unwrap();
-    assert_eq!(role.role().unwrap().max_session_duration(), Some(3600));
+    assert_eq!(session(iam.clone()).await, Some(3600));
 }
 
 #[tokio::test]
@@ -368,7 +382,7 @@ async fn a_deleted_role_is_nothing_to_do() {
     let o = run(
         &iam,
         "update-role-12h-session.noncompliant.json",
-        &Config::default(),
+        &Config::from_yaml("revert_at: medium").unwrap(),
         false,
     )
     .await;
@@ -683,10 +697,12 @@ async fn api_calls_per_event() {
     ] {
         assert_eq!(calls(name).await, 0, "{name}");
     }
-    // Reverting an attachment: read the attachments, detach, read the role, tag.
-    assert_eq!(calls("attach-admin.noncompliant.json").await, 4);
-    // The same event again: two reads, no writes.
-    assert_eq!(calls("attach-admin.noncompliant.json").await, 2);
+    // Reverting an attachment of AdministratorAccess, which takes part in
+    // every path: the role is read whole (GetRole, ListAttachedRolePolicies,
+    // ListRolePolicies), then read the attachments, detach, read the role, tag.
+    assert_eq!(calls("attach-admin.noncompliant.json").await, 7);
+    // The same event again: the role read whole, two reads, no writes.
+    assert_eq!(calls("attach-admin.noncompliant.json").await, 5);
 }
 
 const DEVELOPER_BOUNDARY: &str = "arn:aws:iam::111122223333:policy/developer-boundary";
