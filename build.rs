@@ -175,12 +175,30 @@ fn main() {
         .filter_map(|l| l.split_once('\t'))
         .map(|(k, t)| (k.to_ascii_lowercase(), t.to_string()))
         .collect();
-    writeln!(out, "pub static KEYS: [(&str, &str); {}] = [", keys.len()).unwrap();
+    // Each key with its type and where its variable part begins (`${...}`,
+    // `<...>`, a `tag-key` after a slash, or nothing after a trailing slash;
+    // u16::MAX when the whole name is literal): see `catalog::key_matches`.
+    writeln!(
+        out,
+        "pub static KEYS: [(&str, &str, u16); {}] = [",
+        keys.len()
+    )
+    .unwrap();
     for k in &keys {
         let t = types
             .get(&k.to_ascii_lowercase())
             .map_or("String", String::as_str);
-        writeln!(out, "    ({k:?}, {t:?}),").unwrap();
+        let variable = k
+            .find("${")
+            .or_else(|| k.find('<'))
+            .or_else(|| {
+                k.strip_suffix("tag-key")
+                    .filter(|t| t.ends_with('/'))
+                    .map(str::len)
+            })
+            .or_else(|| k.ends_with('/').then_some(k.len()))
+            .map_or(u16::MAX, |i| i as u16);
+        writeln!(out, "    ({k:?}, {t:?}, {variable}),").unwrap();
     }
     out += "];\n";
     // Services: (prefix, first id, end id), sorted by prefix for binary search.

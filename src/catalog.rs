@@ -71,7 +71,7 @@ impl ResourceType {
     pub fn keys(&self) -> impl Iterator<Item = &'static str> {
         span(&data::RESOURCE_KEYS, self.keys)
             .iter()
-            .map(|&k| data::KEYS[k as usize].0)
+            .filter_map(|&k| data::KEYS.get(k as usize).map(|e| e.0))
     }
 }
 
@@ -111,32 +111,6 @@ impl KeyType {
     }
 }
 
-/// Does a condition key name match a key as the reference writes it
-/// (`aws:RequestTag/${TagKey}` stands for every `aws:RequestTag/...`)?
-/// Case-insensitive, as IAM compares key names.
-pub fn key_matches(template: &str, key: &str) -> bool {
-    // Where the variable part begins: `${...}`, `<...>`, or the reference's
-    // `tag-key` after a slash, or nothing after a trailing slash.
-    let variable = template
-        .find("${")
-        .or_else(|| template.find('<'))
-        .or_else(|| {
-            template
-                .strip_suffix("tag-key")
-                .filter(|t| t.ends_with('/'))
-                .map(str::len)
-        })
-        .or_else(|| template.ends_with('/').then_some(template.len()));
-    match variable {
-        Some(i) => {
-            key.len() > i
-                && key.is_char_boundary(i)
-                && key[..i].eq_ignore_ascii_case(&template[..i])
-        }
-        None => template.eq_ignore_ascii_case(key),
-    }
-}
-
 impl Action {
     pub fn full_name(&self) -> String {
         format!("{}:{}", self.service, self.name)
@@ -150,14 +124,20 @@ impl Action {
     /// Every service or tag condition key the action supports: its own and
     /// its resource types'. (The global keys are in `eval::keys`.)
     pub fn condition_keys(&self) -> impl Iterator<Item = &'static str> + '_ {
-        span(&data::ACTION_KEYS, self.keys)
-            .iter()
-            .map(|&k| data::KEYS[k as usize].0)
-            .chain(self.resource_types().flat_map(|(t, _)| t.keys()))
+        self.key_ids()
+            .filter_map(|k| data::KEYS.get(k as usize).map(|e| e.0))
+    }
+    /// The ids of [`Action::condition_keys`].
+    fn key_ids(&self) -> impl Iterator<Item = u16> + '_ {
+        span(&data::ACTION_KEYS, self.keys).iter().copied().chain(
+            self.resource_types()
+                .flat_map(|(t, _)| span(&data::RESOURCE_KEYS, t.keys).iter().copied()),
+        )
     }
     /// Does the action support this (non-global) condition key?
     pub fn supports_key(&self, key: &str) -> bool {
-        self.condition_keys().any(|t| key_matches(t, key))
+        let templates = key_templates(key);
+        !templates.is_empty() && self.key_ids().any(|k| templates.contains(&k))
     }
 }
 
@@ -207,6 +187,28 @@ pub fn types_in_arn_service(service: &str) -> &'static [u16] {
         .map_or(&[], Vec::as_slice)
 }
 
+/// A resource type's ARN template's resource part up to its first variable
+/// (`function:` for `...:function:${FunctionName}`), by type id.
+pub fn type_head(type_id: u16) -> &'static str {
+    static HEADS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    HEADS
+        .get_or_init(|| {
+            data::RESOURCES
+                .iter()
+                .map(|t| {
+                    t.arn
+                        .splitn(6, ':')
+                        .nth(5)
+                        .and_then(|r| r.split("${").next())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .get(type_id as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
 /// The actions that take a resource type.
 pub fn actions_taking(type_id: u16) -> &'static [ActionId] {
     type_index()
@@ -218,10 +220,72 @@ pub fn actions_taking(type_id: u16) -> &'static [ActionId] {
 /// The type of a service condition key, and whether it is multi-valued
 /// (`ArrayOf...`). `None` for a key the catalog does not know.
 pub fn service_key_type(key: &str) -> Option<(KeyType, bool)> {
-    data::KEYS
-        .iter()
-        .find(|(k, _)| key_matches(k, key))
-        .map(|(_, t)| KeyType::parse(t))
+    key_templates(key)
+        .first()
+        .and_then(|&k| data::KEYS.get(k as usize))
+        .map(|(_, t, _)| KeyType::parse(t))
+}
+
+/// Does a key name match the catalog key with this id?
+fn key_id_matches(id: u16, key: &str) -> bool {
+    let Some(&(template, _, variable)) = data::KEYS.get(id as usize) else {
+        return false;
+    };
+    if variable == u16::MAX {
+        return template.eq_ignore_ascii_case(key);
+    }
+    let i = variable as usize;
+    key.len() > i
+        && key.is_char_boundary(i)
+        && template.get(..i).is_some_and(|t| key[..i].eq_ignore_ascii_case(t))
+}
+
+/// The catalog keys a key name is an instance of (`aws:RequestTag/team` is
+/// one of `aws:RequestTag/${TagKey}`), cached per name.
+pub fn key_templates(key: &str) -> std::sync::Arc<Vec<u16>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Vec<u16>>>>> = OnceLock::new();
+    let folded = key.to_ascii_lowercase();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().ok().and_then(|m| m.get(&folded).cloned()) {
+        return hit;
+    }
+    let ids: Arc<Vec<u16>> = Arc::new(
+        (0..data::KEYS.len() as u16)
+            .filter(|&id| key_id_matches(id, key))
+            .collect(),
+    );
+    if let Ok(mut m) = cache.lock() {
+        m.insert(folded, ids.clone());
+    }
+    ids
+}
+
+/// The actions that support a (non-global) condition key.
+pub fn actions_with_key(key: &str) -> ActionSet {
+    static INDEX: OnceLock<Vec<Vec<ActionId>>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut by_key: Vec<Vec<ActionId>> = vec![Vec::new(); data::KEYS.len()];
+        for (id, a) in data::ACTIONS.iter().enumerate() {
+            let mut seen: Vec<u16> = a.key_ids().collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for k in seen {
+                if let Some(list) = by_key.get_mut(k as usize) {
+                    list.push(id as ActionId);
+                }
+            }
+        }
+        by_key
+    });
+    let mut set = ActionSet::empty();
+    for &k in key_templates(key).iter() {
+        for &id in index.get(k as usize).map_or(&[][..], Vec::as_slice) {
+            set.insert(id);
+        }
+    }
+    set
 }
 
 /// An index into the catalog.

@@ -173,11 +173,9 @@ fn relevant_actions() -> &'static crate::catalog::ActionSet {
     SET.get_or_init(|| {
         let c = crate::catalog::catalog();
         let mut s = crate::catalog::ActionSet::empty();
-        for p in rules::escalation::PATHS {
-            for (a, _) in p.steps() {
-                if let Some(id) = c.lookup(a) {
-                    s.insert(id);
-                }
+        for ids in rules::escalation::path_ids() {
+            for &id in ids {
+                s.insert(id);
             }
         }
         for a in ["iam:PassRole", "sts:AssumeRole"] {

@@ -47,6 +47,19 @@ impl Path {
     }
 }
 
+/// Each path's actions as catalog ids (in [`PATHS`] order); a path with an
+/// action the catalog lacks has fewer ids than actions.
+pub fn path_ids() -> &'static [Vec<crate::catalog::ActionId>] {
+    static IDS: std::sync::OnceLock<Vec<Vec<crate::catalog::ActionId>>> = std::sync::OnceLock::new();
+    IDS.get_or_init(|| {
+        let c = crate::catalog::catalog();
+        PATHS
+            .iter()
+            .map(|p| p.steps().filter_map(|(a, _)| c.lookup(a)).collect())
+            .collect()
+    })
+}
+
 /// The services a `passrole-*` path passes the role to (`iam:PassedToService`).
 pub fn passed_to(path: &str) -> &'static [&'static str] {
     let service = path.strip_prefix("passrole-").unwrap_or("");

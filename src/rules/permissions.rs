@@ -202,24 +202,10 @@ fn actions_with_key(key: &str) -> ActionSet {
     static CACHE: OnceLock<Mutex<HashMap<String, ActionSet>>> = OnceLock::new();
     let folded = key.to_ascii_lowercase();
     let cache = CACHE.get_or_init(Default::default);
-    if let Ok(map) = cache.lock() {
-        if let Some(s) = map.get(&folded) {
-            return s.clone();
-        }
+    if let Some(s) = cache.lock().ok().and_then(|m| m.get(&folded).cloned()) {
+        return s;
     }
-    let c = catalog();
-    let mut set = ActionSet::empty();
-    let service = key.split(':').next().unwrap_or("");
-    // Service keys belong to their service's actions, tag keys to any.
-    let range: Box<dyn Iterator<Item = ActionId>> = match c.service(service) {
-        Some(r) if !service.eq_ignore_ascii_case("aws") => Box::new(r),
-        _ => Box::new(0..c.len() as ActionId),
-    };
-    for id in range {
-        if c.get(id).supports_key(key) {
-            set.insert(id);
-        }
-    }
+    let set = catalog::actions_with_key(key);
     if let Ok(mut map) = cache.lock() {
         map.insert(folded, set.clone());
     }
@@ -230,16 +216,15 @@ fn actions_with_key(key: &str) -> ActionSet {
 const WITNESS_NAMES: [&str; 2] = ["RoleguardWitnessA", "zz-witness-b"];
 
 /// The actions for which a resource element reaches every resource of one
-/// of the action's types (in the principal's account).
-fn broad_actions(resource: Option<&Either<Vec<String>>>, account: Option<&str>) -> ActionSet {
-    let c = catalog();
+/// of the action's types (in the principal's account); `None`: every action.
+fn broad_actions(resource: Option<&Either<Vec<String>>>, account: Option<&str>) -> Option<ActionSet> {
     let (patterns, negated) = match resource {
-        None => return ActionSet::full(),
+        None => return None,
         Some(Either::Is(p)) => (p, false),
         Some(Either::Not(p)) => (p, true),
     };
     if !negated && patterns.iter().any(|p| pattern::is_only_wildcards(p)) {
-        return ActionSet::full();
+        return None;
     }
     // The resource types every pattern's matches cover entirely.
     let mut covered: Vec<u16> = Vec::new();
@@ -261,15 +246,31 @@ fn broad_actions(resource: Option<&Either<Vec<String>>>, account: Option<&str>) 
             .unwrap_or("us-east-1");
         let pattern_account = parts.next().filter(|a| crate::policy::is_account_id(a));
         let acct = account.or(pattern_account).unwrap_or("123456789012");
-        let types: Vec<u16> = if pattern::has_wildcard(service) {
-            (0..catalog::resource_types().len() as u16).collect()
+        // The pattern's resource part: without a wildcard it names one
+        // resource, never every one; its literal head must fit the type's.
+        let resource_part = p.splitn(6, ':').nth(5).unwrap_or("*");
+        if !pattern::has_wildcard(resource_part) {
+            continue;
+        }
+        let head: &str = resource_part
+            .split(['*', '?'])
+            .next()
+            .unwrap_or_default();
+        let every_type: Vec<u16>;
+        let types: &[u16] = if pattern::has_wildcard(service) {
+            every_type = (0..catalog::resource_types().len() as u16).collect();
+            &every_type
         } else {
-            catalog::types_in_arn_service(service).to_vec()
+            catalog::types_in_arn_service(service)
         };
-        for t in types {
+        for &t in types {
             let Some(rt) = catalog::resource_types().get(t as usize) else {
                 continue;
             };
+            let template_head = catalog::type_head(t);
+            if !(template_head.starts_with(head) || head.starts_with(template_head)) {
+                continue;
+            }
             let every = WITNESS_NAMES.iter().all(|n| {
                 let arn = super::witness::instantiate(rt.arn, "aws", region, acct, n);
                 eval::resource_matches(p, &arn, &empty)
@@ -279,26 +280,28 @@ fn broad_actions(resource: Option<&Either<Vec<String>>>, account: Option<&str>) 
             }
         }
     }
-    let mut set = ActionSet::empty();
     if all_types {
-        set = ActionSet::full();
-    } else {
-        for &t in &covered {
-            for &id in catalog::actions_taking(t) {
-                set.insert(id);
-            }
+        // NotResource `*` reaches nothing; Resource `*` was answered above.
+        return if negated { Some(ActionSet::empty()) } else { None };
+    }
+    let mut set = ActionSet::empty();
+    for &t in &covered {
+        for &id in catalog::actions_taking(t) {
+            set.insert(id);
         }
     }
     if negated {
-        // Everything but what the listed patterns cover.
+        // Everything but what the listed patterns cover; an action that
+        // takes no resource is outside any ARN pattern.
+        if set.is_empty() {
+            return None;
+        }
         let mut all = ActionSet::full();
         all.subtract(&set);
-        // An action that takes no resource is outside any ARN pattern.
-        return all;
+        return Some(all);
     }
     // Actions that take no resource are reached only by `*`.
-    let _ = c;
-    set
+    Some(set)
 }
 
 /// One statement of the principal, with what it grants broadly.
@@ -358,11 +361,15 @@ fn analyse<'p>(
                 actions = ActionSet::empty();
             }
             let reach = if actions.is_empty() {
-                ActionSet::empty()
+                Some(ActionSet::empty())
             } else {
                 broad_actions(s.resource.as_ref(), account)
             };
-            let written = reach.intersection(&actions);
+            let within = |a: &ActionSet| match &reach {
+                None => a.clone(),
+                Some(r) => r.intersection(a),
+            };
+            let written = within(&actions);
             // A required key the action does not have: dead for that action.
             for c in s
                 .conditions
@@ -371,7 +378,7 @@ fn analyse<'p>(
             {
                 actions.intersect_with(&actions_with_key(&c.key));
             }
-            let broad = reach.intersection(&actions);
+            let broad = within(&actions);
             Stmt {
                 doc,
                 s,
@@ -976,7 +983,6 @@ struct Escalation {
 const ADMIN_POLICY: &[&str] = &["arn:aws:iam::aws:policy/AdministratorAccess"];
 
 fn escalation_paths(view: &View, g: &Grants, _ctx: &Context) -> Escalation {
-    let c = catalog();
     let mut fired = Vec::new();
     let mut others = ActionSet::empty();
     let holder_known = view.holder().is_some();
@@ -987,8 +993,7 @@ fn escalation_paths(view: &View, g: &Grants, _ctx: &Context) -> Escalation {
             || view.reach("iam:PassRole", Target::Existing, &[]).is_some()
     };
     let mut own_out_of_reach = false;
-    for path in PATHS {
-        let ids: Vec<ActionId> = path.steps().filter_map(|(a, _)| c.lookup(a)).collect();
+    for (path, ids) in PATHS.iter().zip(escalation::path_ids()) {
         // Quick refusal: some action is named by no Allow at all.
         if ids.len() != path.actions.len() || !ids.iter().all(|&id| g.named.contains(id)) {
             continue;

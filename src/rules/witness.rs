@@ -28,7 +28,7 @@
 
 use crate::catalog::{self, ActionId, KeyType};
 use crate::eval::{self, keys::Class, Context, Policies, Request, Source, Values};
-use crate::policy::{Condition, Either, Policy};
+use crate::policy::{Condition, Effect, Either, Policy, Statement};
 use std::collections::HashMap;
 
 /// How far a grant reaches, from the most to the least.
@@ -155,39 +155,45 @@ impl<'a> View<'a> {
     fn ask(&self, action: &str, target: Target, fixed: &[(&str, &[&str])]) -> Option<Reached> {
         let c = catalog::catalog();
         let id = c.lookup(action)?;
-        // The statements that may apply: the rest cannot change the answer.
-        let relevant = |p: &Policy| {
+        let matching = |p: &'a Policy, effect: Effect| -> Vec<&'a Statement> {
             p.statements
                 .iter()
-                .any(|s| eval::statement_action_matches(s, action))
+                .filter(|s| s.effect == effect && eval::statement_action_matches(s, action))
+                .collect()
         };
-        if !self.identity.iter().any(|p| {
-            p.statements.iter().any(|s| {
-                s.effect == crate::policy::Effect::Allow
-                    && eval::statement_action_matches(s, action)
-            })
-        }) {
+        let allows: Vec<&Statement> = self
+            .identity
+            .iter()
+            .flat_map(|p| matching(p, Effect::Allow))
+            .collect();
+        if allows.is_empty() {
             return None;
         }
-        let conditions: Vec<&Condition> = self
+        let bounds: Option<Vec<&Statement>> = self.boundary.map(|b| matching(b, Effect::Allow));
+        let denies: Vec<&Statement> = self
             .identity
             .iter()
             .copied()
             .chain(self.boundary)
-            .filter(|p| relevant(p))
-            .flat_map(|p| p.statements.iter())
-            .filter(|s| eval::statement_action_matches(s, action))
-            .flat_map(|s| s.conditions.iter())
+            .flat_map(|p| matching(p, Effect::Deny))
             .collect();
         let groups = self.resource_groups(id, target)?;
+        let asker = Asker {
+            view: self,
+            id,
+            action,
+            fixed,
+            allows: &allows,
+            bounds: bounds.as_deref(),
+            denies: &denies,
+        };
         let mut worst = Reach::Full;
         let mut statements = Vec::new();
         // Every required resource type must be reached.
         for group in &groups {
             let mut best: Option<Reached> = None;
             for level in [Reach::Full, Reach::Narrowed, Reach::Capped] {
-                let contexts = self.contexts(id, &conditions, fixed, level);
-                if let Some(found) = self.try_group(action, group, &contexts) {
+                if let Some(found) = asker.group(group, level) {
                     best = Some(Reached {
                         reach: level,
                         statements: found,
@@ -205,48 +211,6 @@ impl<'a> View<'a> {
             reach: worst,
             statements,
         })
-    }
-
-    /// Is some alternative of the group allowed under some context? An
-    /// alternative is a list of resources that must all be allowed (the
-    /// names of "every existing resource").
-    fn try_group(
-        &self,
-        action: &str,
-        group: &[Vec<String>],
-        contexts: &[Context],
-    ) -> Option<Vec<(Source, usize)>> {
-        let policies = Policies {
-            identity: &self.identity,
-            boundary: self.boundary,
-        };
-        for all_of in group {
-            let mut statements = Vec::new();
-            let every = all_of.iter().all(|resource| {
-                contexts.iter().any(|ctx| {
-                    let req = Request {
-                        action,
-                        resource,
-                        context: ctx,
-                        caller: None,
-                    };
-                    let d = eval::evaluate(policies, &req);
-                    let ok = d.outcome == eval::Outcome::Allow;
-                    if ok {
-                        statements.extend(
-                            d.deciding
-                                .into_iter()
-                                .filter(|(s, _)| *s != Source::Boundary),
-                        );
-                    }
-                    ok
-                })
-            });
-            if every {
-                return Some(statements);
-            }
-        }
-        None
     }
 
     /// For each resource type the action requires, the alternatives to try.
@@ -595,6 +559,91 @@ pub fn combinations(mut keys: Vec<(String, Vec<Option<Values>>)>, base: Context)
         }
     }
     out
+}
+
+/// One question, asked statement by statement: a context is built from the
+/// conditions of one Allow (and one boundary Allow) and of every Deny, so
+/// the combinations stay few however many statements the policies hold.
+struct Asker<'v, 'a> {
+    view: &'v View<'a>,
+    id: ActionId,
+    action: &'v str,
+    fixed: &'v [(&'v str, &'v [&'v str])],
+    allows: &'v [&'a Statement],
+    bounds: Option<&'v [&'a Statement]>,
+    denies: &'v [&'a Statement],
+}
+
+impl Asker<'_, '_> {
+    /// Is some alternative of the group allowed at this level? An
+    /// alternative is a list of resources that must all be allowed (the
+    /// names of "every existing resource").
+    fn group(&self, group: &[Vec<String>], level: Reach) -> Option<Vec<(Source, usize)>> {
+        for all_of in group {
+            let mut statements = Vec::new();
+            if all_of.iter().all(|r| match self.resource(r, level) {
+                Some(found) => {
+                    statements.extend(found);
+                    true
+                }
+                None => false,
+            }) {
+                return Some(statements);
+            }
+        }
+        None
+    }
+
+    /// Is the action allowed on this resource under some context?
+    fn resource(&self, resource: &str, level: Reach) -> Option<Vec<(Source, usize)>> {
+        let policies = Policies {
+            identity: &self.view.identity,
+            boundary: self.view.boundary,
+        };
+        let empty = Context::new();
+        let might = |s: &Statement| match &s.resource {
+            Some(Either::Is(rs)) => rs
+                .iter()
+                .any(|r| r.contains("${") || eval::resource_matches(r, resource, &empty)),
+            Some(Either::Not(rs)) => !rs
+                .iter()
+                .any(|r| !r.contains("${") && eval::resource_matches(r, resource, &empty)),
+            None => true,
+        };
+        let bounds: Vec<Option<&Statement>> = match self.bounds {
+            None => vec![None],
+            Some(b) => b.iter().copied().filter(|s| might(s)).map(Some).collect(),
+        };
+        for allow in self.allows.iter().copied().filter(|s| might(s)) {
+            for bound in &bounds {
+                let conditions: Vec<&Condition> = allow
+                    .conditions
+                    .iter()
+                    .chain(bound.iter().flat_map(|b| b.conditions.iter()))
+                    .chain(self.denies.iter().flat_map(|d| d.conditions.iter()))
+                    .collect();
+                let contexts = self.view.contexts(self.id, &conditions, self.fixed, level);
+                for ctx in &contexts {
+                    let req = Request {
+                        action: self.action,
+                        resource,
+                        context: ctx,
+                        caller: None,
+                    };
+                    let d = eval::evaluate(policies, &req);
+                    if d.outcome == eval::Outcome::Allow {
+                        return Some(
+                            d.deciding
+                                .into_iter()
+                                .filter(|(s, _)| *s != Source::Boundary)
+                                .collect(),
+                        );
+                    }
+                }
+            }
+        }
+        None
+    }
 }
 
 fn trim_number(n: f64) -> String {
