@@ -237,7 +237,9 @@ fn key_id_matches(id: u16, key: &str) -> bool {
     let i = variable as usize;
     key.len() > i
         && key.is_char_boundary(i)
-        && template.get(..i).is_some_and(|t| key[..i].eq_ignore_ascii_case(t))
+        && template
+            .get(..i)
+            .is_some_and(|t| key[..i].eq_ignore_ascii_case(t))
 }
 
 /// The catalog keys a key name is an instance of (`aws:RequestTag/team` is

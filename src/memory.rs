@@ -99,7 +99,10 @@ impl MemoryIam {
     /// version and make it the default.
     pub fn put_policy(&self, arn: &str, document: Value) {
         self.with(|s| {
-            let p = s.policies.entry(arn.to_owned()).or_insert(Managed { versions: vec![] });
+            let p = s
+                .policies
+                .entry(arn.to_owned())
+                .or_insert(Managed { versions: vec![] });
             for v in &mut p.versions {
                 v.2 = false;
             }
@@ -182,8 +185,12 @@ impl Iam for MemoryIam {
 
     async fn role_policy_names(&self, role: &str) -> Result<Vec<String>, IamError> {
         self.call("ListRolePolicies")?;
-        self.with(|s| s.roles.get(role).map(|r| r.inline.keys().cloned().collect()))
-            .ok_or_else(|| Self::no_role(role))
+        self.with(|s| {
+            s.roles
+                .get(role)
+                .map(|r| r.inline.keys().cloned().collect())
+        })
+        .ok_or_else(|| Self::no_role(role))
     }
 
     async fn detach_role_policy(&self, role: &str, arn: &str) -> Result<(), IamError> {
@@ -210,9 +217,15 @@ impl Iam for MemoryIam {
         })
     }
 
-    async fn put_role_policy(&self, role: &str, name: &str, document: &str) -> Result<(), IamError> {
+    async fn put_role_policy(
+        &self,
+        role: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<(), IamError> {
         self.call("PutRolePolicy")?;
-        let doc = crate::policy::decode(document).map_err(|e| IamError::Other(format!("MalformedPolicyDocument: {e}")))?;
+        let doc = crate::policy::decode(document)
+            .map_err(|e| IamError::Other(format!("MalformedPolicyDocument: {e}")))?;
         self.with(|s| {
             let r = s.roles.get_mut(role).ok_or_else(|| Self::no_role(role))?;
             r.inline.insert(name.to_owned(), doc);
@@ -222,7 +235,8 @@ impl Iam for MemoryIam {
 
     async fn update_assume_role_policy(&self, role: &str, document: &str) -> Result<(), IamError> {
         self.call("UpdateAssumeRolePolicy")?;
-        let doc = crate::policy::decode(document).map_err(|e| IamError::Other(format!("MalformedPolicyDocument: {e}")))?;
+        let doc = crate::policy::decode(document)
+            .map_err(|e| IamError::Other(format!("MalformedPolicyDocument: {e}")))?;
         self.with(|s| {
             let r = s.roles.get_mut(role).ok_or_else(|| Self::no_role(role))?;
             r.trust_policy = doc;
@@ -277,7 +291,11 @@ impl Iam for MemoryIam {
         }))
     }
 
-    async fn policy_document(&self, arn: &str, version: Option<&str>) -> Result<Option<String>, IamError> {
+    async fn policy_document(
+        &self,
+        arn: &str,
+        version: Option<&str>,
+    ) -> Result<Option<String>, IamError> {
         if version.is_none() {
             self.call("GetPolicy")?;
         }
@@ -333,7 +351,9 @@ impl Iam for MemoryIam {
                 .get_mut(arn)
                 .ok_or_else(|| IamError::NotFound(arn.to_owned()))?;
             if p.versions.iter().any(|v| v.0 == version && v.2) {
-                return Err(IamError::Other("DeleteConflict: the default version cannot be deleted".into()));
+                return Err(IamError::Other(
+                    "DeleteConflict: the default version cannot be deleted".into(),
+                ));
             }
             p.versions.retain(|v| v.0 != version);
             Ok(())
@@ -354,7 +374,11 @@ impl Iam for MemoryIam {
                     max_session_duration: r.max_session_duration,
                     permissions_boundary: r.permissions_boundary.clone(),
                     attached: r.attached.clone(),
-                    inline: r.inline.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    inline: r
+                        .inline
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
                 })
                 .collect(),
             policies: s

@@ -50,7 +50,8 @@ impl Path {
 /// Each path's actions as catalog ids (in [`PATHS`] order); a path with an
 /// action the catalog lacks has fewer ids than actions.
 pub fn path_ids() -> &'static [Vec<crate::catalog::ActionId>] {
-    static IDS: std::sync::OnceLock<Vec<Vec<crate::catalog::ActionId>>> = std::sync::OnceLock::new();
+    static IDS: std::sync::OnceLock<Vec<Vec<crate::catalog::ActionId>>> =
+        std::sync::OnceLock::new();
     IDS.get_or_init(|| {
         let c = crate::catalog::catalog();
         PATHS

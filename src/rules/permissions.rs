@@ -217,7 +217,10 @@ const WITNESS_NAMES: [&str; 2] = ["RoleguardWitnessA", "zz-witness-b"];
 
 /// The actions for which a resource element reaches every resource of one
 /// of the action's types (in the principal's account); `None`: every action.
-fn broad_actions(resource: Option<&Either<Vec<String>>>, account: Option<&str>) -> Option<ActionSet> {
+fn broad_actions(
+    resource: Option<&Either<Vec<String>>>,
+    account: Option<&str>,
+) -> Option<ActionSet> {
     let (patterns, negated) = match resource {
         None => return None,
         Some(Either::Is(p)) => (p, false),
@@ -252,10 +255,7 @@ fn broad_actions(resource: Option<&Either<Vec<String>>>, account: Option<&str>) 
         if !pattern::has_wildcard(resource_part) {
             continue;
         }
-        let head: &str = resource_part
-            .split(['*', '?'])
-            .next()
-            .unwrap_or_default();
+        let head: &str = resource_part.split(['*', '?']).next().unwrap_or_default();
         let every_type: Vec<u16>;
         let types: &[u16] = if pattern::has_wildcard(service) {
             every_type = (0..catalog::resource_types().len() as u16).collect();
@@ -282,7 +282,11 @@ fn broad_actions(resource: Option<&Either<Vec<String>>>, account: Option<&str>) 
     }
     if all_types {
         // NotResource `*` reaches nothing; Resource `*` was answered above.
-        return if negated { Some(ActionSet::empty()) } else { None };
+        return if negated {
+            Some(ActionSet::empty())
+        } else {
+            None
+        };
     }
     let mut set = ActionSet::empty();
     for &t in &covered {

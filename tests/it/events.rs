@@ -212,11 +212,17 @@ fn a_lowered_finding_never_reverts() {
         "policyDocument": doc.to_string()}}}))
     .unwrap();
     let a = roleguard::plan::assess(&event, &Config::default()).unwrap();
-    assert_eq!(a.judgement.max_severity(), Some(roleguard::rules::Severity::High));
+    assert_eq!(
+        a.judgement.max_severity(),
+        Some(roleguard::rules::Severity::High)
+    );
     assert_eq!(actions(&a), ["tag_role", "notify"]);
     // The same grant without the condition is deleted.
     let mut bare = doc.clone();
-    bare["Statement"][0].as_object_mut().unwrap().remove("Condition");
+    bare["Statement"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("Condition");
     let event = roleguard::event::Event::from_value(serde_json::json!({
         "id": "bare", "account": "111122223333", "detail": {"eventSource": "iam.amazonaws.com",
         "eventName": "PutRolePolicy", "requestParameters": {"roleName": "app", "policyName": "p",

@@ -160,7 +160,13 @@ fn handle_event(config: &Config, event: &Value, role: Option<&Value>) -> Got {
     match rt.block_on(roleguard::remediate::handle(&iam, &e, config, true)) {
         Ok(o) => Got {
             findings: o.assessment.judgement.findings,
-            plan: Some(o.assessment.plan.iter().map(|s| s.action().to_string()).collect()),
+            plan: Some(
+                o.assessment
+                    .plan
+                    .iter()
+                    .map(|s| s.action().to_string())
+                    .collect(),
+            ),
             errors: vec![],
         },
         Err(err) => Got {

@@ -28,13 +28,17 @@ fn doc(statements: Value) -> String {
 
 /// PassRole to Lambda, alone: not an escalation.
 fn pass_to_lambda() -> String {
-    doc(json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
-        "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}}]))
+    doc(
+        json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+        "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}}]),
+    )
 }
 
 /// Create and invoke functions, alone: writes on all functions.
 fn run_functions() -> String {
-    doc(json!([{"Effect": "Allow", "Action": ["lambda:CreateFunction", "lambda:InvokeFunction"], "Resource": "*"}]))
+    doc(
+        json!([{"Effect": "Allow", "Action": ["lambda:CreateFunction", "lambda:InvokeFunction"], "Resource": "*"}]),
+    )
 }
 
 async fn put(iam: &aws_sdk_iam::Client, role: &str, name: &str, document: &str) -> Event {
@@ -54,7 +58,9 @@ async fn put(iam: &aws_sdk_iam::Client, role: &str, name: &str, document: &str) 
 
 async fn run(iam: &aws_sdk_iam::Client, e: &Event) -> (Outcome, usize) {
     let counting = Counting::new(AwsIam::new(iam.clone()));
-    let o = handle(&counting, e, &Config::default(), false).await.unwrap();
+    let o = handle(&counting, e, &Config::default(), false)
+        .await
+        .unwrap();
     (o, counting.calls())
 }
 
@@ -80,7 +86,11 @@ async fn a_split_escalation_is_reverted_at_the_event_that_completes_it() {
     // First half: PassRole to Lambda. Alone it escalates nothing.
     let first = put(&iam, "app", "pass", &pass_to_lambda()).await;
     let (o, _) = run(&iam, &first).await;
-    assert!(!o.assessment.plan.iter().any(Step::reverts), "{:?}", o.assessment.plan);
+    assert!(
+        !o.assessment.plan.iter().any(Step::reverts),
+        "{:?}",
+        o.assessment.plan
+    );
     // Second half: create and invoke functions. Together, a role that can
     // run code as any role: the second policy is deleted, the first kept.
     let second = put(&iam, "app", "run", &run_functions()).await;
@@ -101,7 +111,11 @@ async fn a_split_escalation_is_reverted_at_the_event_that_completes_it() {
     create_role(&iam, "other", LAMBDA_TRUST).await;
     let alone = put(&iam, "other", "run", &run_functions()).await;
     let (o, _) = run(&iam, &alone).await;
-    assert!(!o.assessment.plan.iter().any(Step::reverts), "{:?}", o.assessment.plan);
+    assert!(
+        !o.assessment.plan.iter().any(Step::reverts),
+        "{:?}",
+        o.assessment.plan
+    );
     assert_eq!(inline_names(&iam, "other").await, ["run"]);
 }
 
