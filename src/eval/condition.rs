@@ -19,7 +19,7 @@
 //!   `${*}`, `${?}`, `${$}`) are resolved in string and ARN values. A value
 //!   whose variable cannot be resolved matches nothing.
 
-use super::{glob_flat, resolve, Context, Flat, Values};
+use super::{glob_flat, resolve_with, Context, Flat, Values};
 use crate::pattern;
 use crate::policy::{Condition, SetQualifier};
 use std::net::IpAddr;
@@ -83,6 +83,12 @@ pub fn parse_op(name: &str) -> Option<(Op, bool)> {
 /// Does one condition hold for the request? An operator IAM does not know
 /// holds for nothing (IAM refuses such a policy when it is written).
 pub fn holds(c: &Condition, ctx: &Context) -> bool {
+    holds_with(c, ctx, true)
+}
+
+/// [`holds`], with policy variables in the values resolved or (in a policy
+/// whose version has none: [`super::has_variables`]) read as literal text.
+pub fn holds_with(c: &Condition, ctx: &Context, variables: bool) -> bool {
     let Some((op, negated)) = parse_op(&c.operator) else {
         return false;
     };
@@ -99,7 +105,7 @@ pub fn holds(c: &Condition, ctx: &Context) -> bool {
         Some(Values::One(v)) => std::slice::from_ref(v),
         Some(Values::Many(vs)) => vs,
     };
-    let matches = |r: &str| c.values.iter().any(|p| compare(op, p, r, ctx));
+    let matches = |r: &str| c.values.iter().any(|p| compare(op, p, r, ctx, variables));
     match c.qualifier {
         Some(SetQualifier::ForAllValues) => {
             request.is_empty() || request.iter().all(|r| matches(r) != negated)
@@ -122,11 +128,11 @@ pub fn holds(c: &Condition, ctx: &Context) -> bool {
 }
 
 /// One policy value against one request value, under a positive operator.
-fn compare(op: Op, policy: &str, request: &str, ctx: &Context) -> bool {
+fn compare(op: Op, policy: &str, request: &str, ctx: &Context, variables: bool) -> bool {
     use Op::*;
     match op {
         StringEquals | StringEqualsIgnoreCase | StringLike | ArnLike => {
-            let Some(flat) = resolve(policy, ctx) else {
+            let Some(flat) = resolve_with(policy, ctx, variables) else {
                 return false;
             };
             match op {
@@ -182,12 +188,16 @@ fn ordered(op: Op, o: Option<std::cmp::Ordering>) -> bool {
 }
 
 /// `ArnLike`: each of the six parts on its own (the resource part keeps its
-/// colons). A policy value of wildcards alone matches any value.
+/// colons), the first (`arn`) too: "Each of the six colon-delimited
+/// components of the ARN is checked separately and each can include
+/// multi-character match wildcards (*) or single-character match wildcards
+/// (?)" (condition operators page). A policy value of wildcards alone
+/// matches any value.
 fn arn_like(flat: &Flat, request: &str) -> bool {
     if pattern::is_only_wildcards(&flat.text) && flat.literal.is_empty() {
         return true;
     }
-    let (Some(p), Some(r)) = (split_arn(&flat.text), split_arn(request)) else {
+    let (Some(p), Some(r)) = (split_six(&flat.text), split_arn(request)) else {
         return false;
     };
     let mut offset = 0;
@@ -200,16 +210,20 @@ fn arn_like(flat: &Flat, request: &str) -> bool {
 
 /// The six parts of an ARN, the last keeping its colons.
 pub fn split_arn(s: &str) -> Option<[&str; 6]> {
+    split_six(s).filter(|parts| parts[0] == "arn")
+}
+
+/// Six colon-separated parts, the last keeping its colons, whatever the first.
+fn split_six(s: &str) -> Option<[&str; 6]> {
     let mut it = s.splitn(6, ':');
-    let parts = [
+    Some([
         it.next()?,
         it.next()?,
         it.next()?,
         it.next()?,
         it.next()?,
         it.next()?,
-    ];
-    (parts[0] == "arn").then_some(parts)
+    ])
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -359,6 +373,24 @@ fn ip_in(request: &str, policy: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arn_operators_take_wildcards_in_every_part() {
+        let ctx = Context::new();
+        let arn = "arn:aws:iam::111122223333:role/Admin";
+        let like = |p: &str| {
+            let flat = resolve_with(p, &ctx, true).unwrap();
+            arn_like(&flat, arn)
+        };
+        assert!(like("arn:aws:iam::*:role/*"));
+        assert!(like("?rn:aws:iam::111122223333:role/Admin"));
+        assert!(like("*:aws:iam::111122223333:role/Admin"));
+        assert!(!like("a?n:aws:iam::111122223333:role/Admin-x"));
+        assert!(!like("arn:aws:iam::111122223333"));
+        // The request value must be an ARN.
+        let flat = resolve_with("*:aws:s3:::b", &ctx, true).unwrap();
+        assert!(!arn_like(&flat, "urn:aws:s3:::b"));
+    }
 
     #[test]
     fn dates() {

@@ -208,8 +208,9 @@ fn collect(
     allows: &mut Vec<(Source, usize)>,
     denies: &mut Vec<(Source, usize)>,
 ) {
+    let variables = has_variables(p);
     for s in &p.statements {
-        if applies(s, req) {
+        if applies_with(s, req, variables) {
             match s.effect {
                 Effect::Allow => allows.push((source, s.index)),
                 Effect::Deny => denies.push((source, s.index)),
@@ -218,17 +219,35 @@ fn collect(
     }
 }
 
+/// Does the policy's language have policy variables? Only version
+/// `2012-10-17` does: in a policy without `Version`, or of `2008-10-17`,
+/// `${aws:username}` is literal text
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html>:
+/// "If you don't include the Version element and set it to an appropriate
+/// version date, variables like ${aws:username} are treated as literal
+/// strings in the policy").
+pub fn has_variables(p: &Policy) -> bool {
+    p.version.as_deref() == Some("2012-10-17")
+}
+
 /// Does the statement apply to the request (action, resource, principal and
-/// conditions all match)?
+/// conditions all match)? Policy variables are resolved, as in a policy of
+/// version `2012-10-17`; [`applies_with`] says whether to.
 pub fn applies(s: &Statement, req: &Request) -> bool {
+    applies_with(s, req, true)
+}
+
+/// [`applies`], resolving policy variables or (for a policy whose version
+/// has none, see [`has_variables`]) reading them as literal text.
+pub fn applies_with(s: &Statement, req: &Request, variables: bool) -> bool {
     statement_action_matches(s, req.action)
         && match &s.resource {
             Some(Either::Is(rs)) => rs
                 .iter()
-                .any(|r| resource_matches(r, req.resource, req.context)),
+                .any(|r| resource_matches_with(r, req.resource, req.context, variables)),
             Some(Either::Not(rs)) => !rs
                 .iter()
-                .any(|r| resource_matches(r, req.resource, req.context)),
+                .any(|r| resource_matches_with(r, req.resource, req.context, variables)),
             None => true,
         }
         && match (&s.principal, req.caller) {
@@ -239,7 +258,7 @@ pub fn applies(s: &Statement, req: &Request) -> bool {
         }
         && s.conditions
             .iter()
-            .all(|c| condition::holds(c, req.context))
+            .all(|c| condition::holds_with(c, req.context, variables))
 }
 
 /// Does the statement's Action or NotAction cover the action?
@@ -258,7 +277,17 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
 
 /// Does a Resource pattern match the request's resource?
 pub fn resource_matches(pattern: &str, resource: &str, ctx: &Context) -> bool {
-    let Some(flat) = resolve(pattern, ctx) else {
+    resource_matches_with(pattern, resource, ctx, true)
+}
+
+/// [`resource_matches`], with policy variables resolved or read literally.
+pub fn resource_matches_with(
+    pattern: &str,
+    resource: &str,
+    ctx: &Context,
+    variables: bool,
+) -> bool {
+    let Some(flat) = resolve_with(pattern, ctx, variables) else {
         return false;
     };
     if flat.literal.is_empty() && pattern::is_only_wildcards(&flat.text) {
@@ -322,6 +351,19 @@ fn root_account(v: &str) -> Option<&str> {
 pub struct Flat<'a> {
     pub text: Cow<'a, str>,
     pub literal: Vec<usize>,
+}
+
+/// [`resolve`] when `variables`; otherwise the value as it is (a policy
+/// whose version has no variables).
+pub fn resolve_with<'a>(value: &'a str, ctx: &Context, variables: bool) -> Option<Flat<'a>> {
+    if variables {
+        resolve(value, ctx)
+    } else {
+        Some(Flat {
+            text: Cow::Borrowed(value),
+            literal: vec![],
+        })
+    }
 }
 
 /// Resolve the policy variables in a value: `${key}` from the request
@@ -690,6 +732,61 @@ mod tests {
             ),
             Outcome::ImplicitDeny
         );
+    }
+
+    #[test]
+    fn variables_need_version_2012() {
+        // Without Version 2012-10-17, `${aws:username}` is literal text.
+        let ctx = Context::new().with("aws:username", "alice");
+        let doc = |version: Option<&str>| {
+            let mut v = json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::home/${aws:username}/*",
+                "Condition": {"StringEquals": {"aws:PrincipalTag/team": "${aws:username}"}}}]});
+            if let Some(version) = version {
+                v["Version"] = json!(version);
+            }
+            Policy::from_value(&v).unwrap()
+        };
+        let mut tagged = ctx.clone();
+        tagged.set("aws:PrincipalTag/team", Values::One("alice".into()));
+        assert_eq!(
+            decide(
+                &doc(Some("2012-10-17")),
+                "s3:GetObject",
+                "arn:aws:s3:::home/alice/x",
+                &tagged
+            ),
+            Outcome::Allow
+        );
+        for version in [None, Some("2008-10-17")] {
+            let p = doc(version);
+            assert!(!has_variables(&p));
+            assert_eq!(
+                decide(&p, "s3:GetObject", "arn:aws:s3:::home/alice/x", &tagged),
+                Outcome::ImplicitDeny
+            );
+            let mut literal = Context::new().with("aws:PrincipalTag/team", "${aws:username}");
+            literal.set("aws:username", Values::One("alice".into()));
+            assert_eq!(
+                decide(
+                    &p,
+                    "s3:GetObject",
+                    "arn:aws:s3:::home/${aws:username}/x",
+                    &literal
+                ),
+                Outcome::Allow
+            );
+        }
+        // `applies` itself resolves them, as in a 2012-10-17 policy.
+        let p = doc(None);
+        let req = Request {
+            action: "s3:GetObject",
+            resource: "arn:aws:s3:::home/alice/x",
+            context: &tagged,
+            caller: None,
+        };
+        assert!(applies(&p.statements[0], &req));
+        assert!(!applies_with(&p.statements[0], &req, false));
     }
 
     #[test]
