@@ -216,7 +216,7 @@ impl Accounts for AwsAccounts {
         }
         let role_arn = remediate::remediation_role_arn(account, &member.role_name);
         let mut provider = aws_config::sts::AssumeRoleProvider::builder(&role_arn)
-            .session_name("roleguard")
+            .session_name(remediate::SESSION_NAME)
             .policy(remediate::session_policy(account).to_string())
             .configure(&self.config);
         if let Some(id) = &member.external_id {

@@ -84,8 +84,14 @@ pub struct Config {
     /// When not empty, the only OIDC subjects roles may trust (globs).
     pub allowed_oidc_subjects: Vec<String>,
     pub exempt_roles: ExemptRoles,
-    /// roleguard's own roles (name globs): changes they make are never acted on.
-    pub roleguard_roles: Vec<String>,
+    /// roleguard's own roles, by exact ARN: changes they make are never acted
+    /// on, and a change to them outside their stack is critical. A role is
+    /// identified by its account and name (names are unique in an account),
+    /// never by a name alone.
+    pub own_roles: Vec<String>,
+    /// The remediation role roleguard assumes in member accounts (its name,
+    /// a path may lead it): its sessions named by roleguard are its own.
+    pub remediation_role: Option<String>,
     /// Longest allowed MaxSessionDuration, in seconds.
     pub max_session_duration: u32,
     /// ARN of the permissions boundary every role must have, if any.
@@ -153,7 +159,8 @@ impl Default for Config {
             allowed_oidc_providers: vec![],
             allowed_oidc_subjects: vec![],
             exempt_roles: ExemptRoles::default(),
-            roleguard_roles: vec!["roleguard-*".into()],
+            own_roles: vec![],
+            remediation_role: None,
             max_session_duration: 3600,
             required_boundary: None,
             forbid_inline_policies: false,
@@ -214,9 +221,9 @@ impl Config {
     }
 
     /// Settings the deployment gives as environment variables (template.yaml's
-    /// parameters) over the configuration: `ROLEGUARD_ROLES` (comma-separated
-    /// role names, replacing roleguard_roles, so that only the stack's own
-    /// roles count as roleguard's), `ROLEGUARD_TRUSTED_ACCOUNTS` (comma-separated,
+    /// parameters) over the configuration: `ROLEGUARD_OWN_ROLES` (comma-separated
+    /// role ARNs, replacing own_roles: the stack's own roles),
+    /// `ROLEGUARD_TRUSTED_ACCOUNTS` (comma-separated,
     /// added to trusted_accounts), `ROLEGUARD_ORGANIZATION_ID` and
     /// `ROLEGUARD_REQUIRED_BOUNDARY`. Empty variables change nothing; a bad
     /// value is refused, naming the variable.
@@ -233,8 +240,8 @@ impl Config {
                 .collect()
         };
         let before = self.clone();
-        if let Some(v) = get("ROLEGUARD_ROLES") {
-            self.roleguard_roles = list(v);
+        if let Some(v) = get("ROLEGUARD_OWN_ROLES") {
+            self.own_roles = list(v);
         }
         if let Some(v) = get("ROLEGUARD_TRUSTED_ACCOUNTS") {
             for a in list(v) {
@@ -255,7 +262,7 @@ impl Config {
                     "trusted_accounts" => "ROLEGUARD_TRUSTED_ACCOUNTS",
                     "organization_id" => "ROLEGUARD_ORGANIZATION_ID",
                     "required_boundary" => "ROLEGUARD_REQUIRED_BOUNDARY",
-                    "roleguard_roles" => "ROLEGUARD_ROLES",
+                    "own_roles" => "ROLEGUARD_OWN_ROLES",
                     _ => return invalid(key, message),
                 };
                 *self = before.clone();
@@ -280,6 +287,14 @@ impl Config {
                 return Err(invalid(
                     "account",
                     format!("{a:?} is not a 12-digit account id"),
+                ));
+            }
+        }
+        for (i, r) in self.own_roles.iter().enumerate() {
+            if role_of_arn(r).is_none() {
+                return Err(invalid(
+                    format!("own_roles[{i}]"),
+                    format!("{r:?} is not a role ARN (arn:aws:iam::<account>:role/<name>)"),
                 ));
             }
         }
@@ -363,33 +378,76 @@ impl Config {
             .unwrap_or(rule.response)
     }
 
-    /// Is this role exempt from roleguard? `path` is known for some calls only.
+    /// Is this role exempt from roleguard, with `path` as IAM reports it?
+    /// Service-linked by that path, never by the name; or by the configured
+    /// names and paths ([`Config::is_exempt_by_choice`]).
     pub fn is_exempt(&self, role_name: &str, path: Option<&str>) -> bool {
+        let service_linked = path.is_some_and(crate::plan::is_service_linked_path);
+        (self.exempt_roles.service_linked && service_linked)
+            || self.is_exempt_by_choice(role_name, path)
+    }
+
+    /// Is this role exempt by the configured names or paths (globs)?
+    pub fn is_exempt_by_choice(&self, role_name: &str, path: Option<&str>) -> bool {
         let e = &self.exempt_roles;
-        let service_linked = path.is_some_and(|p| p.starts_with("/aws-service-role/"))
-            || role_name.starts_with("AWSServiceRoleFor");
-        (e.service_linked && service_linked)
-            || e.names
-                .iter()
-                .any(|g| pattern::matches(g, role_name, false))
+        e.names
+            .iter()
+            .any(|g| pattern::matches(g, role_name, false))
             || path.is_some_and(|p| e.paths.iter().any(|g| pattern::matches(g, p, false)))
     }
 
-    /// Is this one of roleguard's own roles?
-    pub fn is_roleguard_role(&self, role_name: &str) -> bool {
-        self.roleguard_roles
-            .iter()
-            .any(|g| pattern::matches(g, role_name, false))
+    /// Is this role (in `account`, when known) one of roleguard's own? Its
+    /// own roles by account and name, and the remediation role by name in any
+    /// account but through it only (names are unique in an account, so a
+    /// role of that name in a member account is roleguard's, or stands in
+    /// its place).
+    pub fn is_own_role(&self, account: Option<&str>, role_name: &str) -> bool {
+        self.own_roles.iter().any(|arn| match role_of_arn(arn) {
+            Some((a, name)) => name == role_name && account.is_none_or(|acct| acct == a),
+            None => false,
+        }) || self.remediation_name() == Some(role_name)
     }
 
-    /// Count a role as roleguard's own (its remediation role in member
-    /// accounts), unless a glob already covers it. A path before the name is
-    /// dropped: CloudTrail names the actor's role by name.
-    pub fn add_roleguard_role(&mut self, role: &str) {
-        let name = role.rsplit('/').next().unwrap_or(role);
-        if !name.is_empty() && !self.is_roleguard_role(name) {
-            self.roleguard_roles.push(name.to_string());
+    /// Was the call made by roleguard itself? By one of its own roles (the
+    /// session issuer's account and name), or by its remediation role in a
+    /// session roleguard named ([`crate::remediate::SESSION_NAME`]).
+    pub fn is_own_actor(&self, actor: Option<(&str, &str)>, session: Option<&str>) -> bool {
+        let Some((account, name)) = actor else {
+            return false;
+        };
+        self.own_roles
+            .iter()
+            .filter_map(|arn| role_of_arn(arn))
+            .any(|(a, n)| a == account && n == name)
+            || (self.remediation_name() == Some(name)
+                && session == Some(crate::remediate::SESSION_NAME))
+    }
+
+    fn remediation_name(&self) -> Option<&str> {
+        self.remediation_role
+            .as_deref()
+            .map(|r| r.trim_end_matches('/').rsplit('/').next().unwrap_or(r))
+            .filter(|n| !n.is_empty())
+    }
+
+    /// Count the remediation role (its name, a path may lead it) as roleguard's.
+    pub fn set_remediation_role(&mut self, role: &str) {
+        if !role.trim().is_empty() {
+            self.remediation_role = Some(role.trim().to_string());
         }
+    }
+}
+
+/// A role ARN's account and name: `arn:aws:iam::111122223333:role/path/name`.
+pub fn role_of_arn(arn: &str) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "iam", "", account, rest] if crate::policy::is_account_id(account) => {
+            let path = rest.strip_prefix("role/")?;
+            let name = path.rsplit('/').next()?;
+            (!name.is_empty()).then_some((*account, name))
+        }
+        _ => None,
     }
 }
 
@@ -413,15 +471,35 @@ mod tests {
     }
 
     #[test]
-    fn the_remediation_role_counts_as_roleguard_own() {
-        let mut c = Config::default();
-        assert!(c.is_roleguard_role("roleguard-remediation"));
-        c.add_roleguard_role("roleguard-remediation");
-        assert_eq!(c.roleguard_roles, ["roleguard-*"], "already covered");
-        assert!(!c.is_roleguard_role("sec-remediation"));
-        c.add_roleguard_role("security/sec-remediation");
-        assert!(c.is_roleguard_role("sec-remediation"));
-        assert!(!c.is_roleguard_role("sec"));
+    fn roleguard_own_roles_are_bound_to_their_account() {
+        let mut c = Config::from_yaml(
+            "own_roles: ['arn:aws:iam::111122223333:role/stack/roleguard-function']",
+        )
+        .unwrap();
+        // The function's role: in its own account only.
+        assert!(c.is_own_role(Some("111122223333"), "roleguard-function"));
+        assert!(!c.is_own_role(Some("444455556666"), "roleguard-function"));
+        assert!(!c.is_own_role(Some("111122223333"), "roleguard-impostor"));
+        assert!(c.is_own_actor(Some(("111122223333", "roleguard-function")), None));
+        assert!(!c.is_own_actor(Some(("444455556666", "roleguard-function")), None));
+        assert!(!c.is_own_actor(None, Some(crate::remediate::SESSION_NAME)));
+        // No name glob: a lookalike is anyone's role.
+        assert!(!c.is_own_role(Some("111122223333"), "roleguard-remediation"));
+        // The remediation role (a path may lead it): by name, and acting only
+        // in a session roleguard names.
+        c.set_remediation_role("security/sec-remediation");
+        assert!(c.is_own_role(Some("444455556666"), "sec-remediation"));
+        assert!(!c.is_own_role(Some("444455556666"), "sec"));
+        assert!(c.is_own_actor(
+            Some(("444455556666", "sec-remediation")),
+            Some(crate::remediate::SESSION_NAME)
+        ));
+        assert!(!c.is_own_actor(Some(("444455556666", "sec-remediation")), Some("alice")));
+        // What is not a role ARN is refused.
+        assert!(Config::from_yaml("own_roles: ['roleguard-*']")
+            .unwrap_err()
+            .to_string()
+            .starts_with("configuration key `own_roles[0]`"));
     }
 
     #[test]
@@ -486,7 +564,10 @@ mod tests {
     fn exemptions() {
         let c = Config::from_yaml("exempt_roles: {names: ['break-glass-*'], paths: ['/legacy/*']}")
             .unwrap();
-        assert!(c.is_exempt("AWSServiceRoleForECS", None));
+        // A service-linked role is known by the path IAM reports, never by
+        // its name: anyone may call a role AWSServiceRoleForECS.
+        assert!(!c.is_exempt("AWSServiceRoleForECS", None));
+        assert!(!c.is_exempt("AWSServiceRoleForECS", Some("/")));
         assert!(c.is_exempt("anything", Some("/aws-service-role/ecs.amazonaws.com/")));
         assert!(c.is_exempt("break-glass-admin", None));
         assert!(c.is_exempt("app", Some("/legacy/team/")));
@@ -494,8 +575,7 @@ mod tests {
         assert!(!c.is_exempt("Break-Glass-admin", None));
         let none = Config::from_yaml("exempt_roles: {service_linked: false}").unwrap();
         assert!(!none.is_exempt("AWSServiceRoleForECS", None));
-        assert!(c.is_roleguard_role("roleguard-remediation"));
-        assert!(!c.is_roleguard_role("app"));
+        assert!(!none.is_exempt("x", Some("/aws-service-role/ecs.amazonaws.com/")));
     }
 
     #[test]
@@ -510,18 +590,24 @@ mod tests {
         };
         let mut c = Config::from_yaml("trusted_accounts: ['111122223333']").unwrap();
         c.apply_env(env(&[
-            ("ROLEGUARD_ROLES", "roleguard-prod, roleguard-remediation"),
+            (
+                "ROLEGUARD_OWN_ROLES",
+                "arn:aws:iam::111122223333:role/roleguard-prod, arn:aws:iam::111122223333:role/x",
+            ),
             ("ROLEGUARD_TRUSTED_ACCOUNTS", "444455556666,111122223333"),
             ("ROLEGUARD_ORGANIZATION_ID", "o-abcdef1234"),
             ("ROLEGUARD_REQUIRED_BOUNDARY", ""),
         ]))
         .unwrap();
         assert_eq!(
-            c.roleguard_roles,
-            ["roleguard-prod", "roleguard-remediation"]
+            c.own_roles,
+            [
+                "arn:aws:iam::111122223333:role/roleguard-prod",
+                "arn:aws:iam::111122223333:role/x"
+            ]
         );
-        assert!(c.is_roleguard_role("roleguard-prod"));
-        assert!(!c.is_roleguard_role("roleguard-impostor"));
+        assert!(c.is_own_role(Some("111122223333"), "roleguard-prod"));
+        assert!(!c.is_own_role(Some("111122223333"), "roleguard-impostor"));
         assert_eq!(c.trusted_accounts, ["111122223333", "444455556666"]);
         assert_eq!(c.organization_id.as_deref(), Some("o-abcdef1234"));
         assert_eq!(

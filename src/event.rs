@@ -212,6 +212,31 @@ impl Event {
             || t.source_ip_address.as_deref() == Some(CFN)
     }
 
+    /// The role that made the call, as (account, name), when a role made it:
+    /// from the session issuer's ARN, which the caller cannot choose.
+    pub fn actor_role(&self) -> Option<(&str, &str)> {
+        crate::config::role_of_arn(self.actor()?)
+    }
+
+    /// The session name of an assumed role's call (`assumed-role/ROLE/SESSION`).
+    pub fn actor_session(&self) -> Option<&str> {
+        let arn = self.trail.user_identity.as_ref()?.arn.as_deref()?;
+        let (_, rest) = arn.split_once(":assumed-role/")?;
+        rest.split_once('/').map(|(_, session)| session)
+    }
+
+    /// Was the call made by an AWS service itself (a service-linked role's
+    /// own changes): `userIdentity.type` `AWSService`, or `invokedBy` a service.
+    pub fn by_aws_service(&self) -> bool {
+        let Some(u) = self.trail.user_identity.as_ref() else {
+            return false;
+        };
+        u.kind.as_deref() == Some("AWSService")
+            || u.invoked_by
+                .as_deref()
+                .is_some_and(|s| s.ends_with(".amazonaws.com"))
+    }
+
     /// The name of the role that made the call, when a role made it.
     pub fn actor_role_name(&self) -> Option<&str> {
         let arn = self.actor()?;

@@ -237,7 +237,7 @@ pub async fn scan_from_env(
     let accounts = crate::aws::AwsAccounts::from_env().await;
     let mut config = config.clone();
     if let Some(member) = accounts.member_access() {
-        config.add_roleguard_role(&member.role_name);
+        config.set_remediation_role(&member.role_name);
     }
     let store = crate::aws::DynamoStore::from_env(accounts.sdk_config());
     scan_with(&accounts, &store, account, &config, remediate, dry_run).await

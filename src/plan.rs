@@ -163,6 +163,9 @@ pub struct Fetched {
     /// escalation path or administrator access ([`needs_role`]): its other
     /// policies and boundary decide what the change amounts to.
     pub role: Option<crate::scan::RoleParts>,
+    /// The role's path as IAM reports it (GetRole), read when a change that
+    /// would be acted on may be to a service-linked role.
+    pub role_path: Option<String>,
 }
 
 /// The actions that take part in some escalation path, or in the role-
@@ -195,7 +198,9 @@ pub fn needs_role(change: &Change, document: Option<&str>) -> bool {
     let text = match change {
         Change::PutRolePolicy { document, .. } => Some(document.as_str()),
         Change::AttachRolePolicy { policy_arn, .. } => {
-            match crate::catalog::managed_policy(policy_arn).filter(|_| crate::catalog::is_aws_managed_arn(policy_arn)) {
+            match crate::catalog::managed_policy(policy_arn)
+                .filter(|_| crate::catalog::is_aws_managed_arn(policy_arn))
+            {
                 Some(mp) => Some(mp.document),
                 None => document,
             }
@@ -309,7 +314,11 @@ fn judge_in_role(
         out.notes.push(format!(
             "judged with the role's {} other policies{}",
             principal.documents.len().saturating_sub(1),
-            if role.permissions_boundary.is_some() { " and its boundary" } else { "" }
+            if role.permissions_boundary.is_some() {
+                " and its boundary"
+            } else {
+                ""
+            }
         ));
     }
     Ok(out)
@@ -342,20 +351,18 @@ pub fn assess_with(
         a.skipped = Some(format!("the call failed ({code}): nothing changed"));
         return Ok(a);
     }
-    if let Some(actor) = event
-        .actor_role_name()
-        .filter(|r| config.is_roleguard_role(r))
-    {
-        a.skipped = Some(format!("made by roleguard's own role {actor}"));
+    if config.is_own_actor(event.actor_role(), event.actor_session()) {
+        a.skipped = Some(format!(
+            "made by roleguard's own role {}",
+            event.actor().unwrap_or_default()
+        ));
         return Ok(a);
     }
-    let path = match &change {
-        Change::CreateRole { path, .. } => path.as_deref(),
-        _ => None,
-    };
-    if let Some(role) = change.role_name().filter(|r| config.is_exempt(r, path)) {
-        a.skipped = Some(format!("role {role} is exempt"));
-        return Ok(a);
+    if let Some(role) = change.role_name() {
+        if let Some(why) = exemption(&change, role, fetched, config) {
+            a.skipped = Some(why);
+            return Ok(a);
+        }
     }
     let ctx = Context {
         config,
@@ -437,7 +444,9 @@ pub fn assess_with(
         }
     }
     j.extend(rules::role::judge(&settings, &ctx));
-    let own_role = change.role_name().filter(|r| config.is_roleguard_role(r));
+    let own_role = change
+        .role_name()
+        .filter(|r| config.is_own_role(event.account.as_deref(), r));
     if let Some(role) = own_role {
         if event.by_cloudformation() {
             j.notes.push(format!(
@@ -489,9 +498,71 @@ pub fn assess_with(
             a.judgement.notes.push(
                 "roleguard does not rewrite its own roles' trust policy, inline policies or boundary (its role denies it): redeploy its stack to restore them".into(),
             );
+            // Nothing undone: quarantine, where configured, as for any role.
+            // (A role whose own Deny refuses it fails the step, loudly.)
+            let critical = a
+                .judgement
+                .findings
+                .iter()
+                .any(|f| f.severity == Severity::Critical);
+            if config.quarantine && critical && !a.plan.iter().any(Step::reverts) {
+                if let Some(role) = change.role_name() {
+                    a.plan.insert(0, quarantine_step(role));
+                }
+            }
         }
     }
     Ok(a)
+}
+
+/// Why a change is not judged, when its role is exempt. Keyed on what the
+/// caller cannot choose: a service-linked role is known by the path IAM
+/// reports for it ([`Fetched::role_path`], or the role read whole), never by
+/// its name (anyone may call a role `AWSServiceRoleFor...`), and never at
+/// CreateRole, whose path the caller picks: IAM creates service-linked roles
+/// through CreateServiceLinkedRole and lets only their service change them.
+/// The configured name and path exemptions are the user's own choice.
+pub fn exemption(
+    change: &Change,
+    role: &str,
+    fetched: &Fetched,
+    config: &Config,
+) -> Option<String> {
+    let (requested, reported) = match change {
+        Change::CreateRole { path, .. } => (path.as_deref(), None),
+        _ => (
+            None,
+            fetched
+                .role_path
+                .as_deref()
+                .or(fetched.role.as_ref().map(|r| r.role.path.as_str())),
+        ),
+    };
+    if reported.is_some_and(is_service_linked_path) && config.exempt_roles.service_linked {
+        return Some(format!(
+            "role {role} is service-linked (IAM reports its path {})",
+            reported.unwrap_or_default()
+        ));
+    }
+    config
+        .is_exempt_by_choice(role, reported.or(requested))
+        .then(|| format!("role {role} is exempt"))
+}
+
+/// The path IAM gives service-linked roles.
+pub fn is_service_linked_path(path: &str) -> bool {
+    path.starts_with("/aws-service-role/")
+}
+
+/// The inline deny-all policy put on a role that cannot be reverted.
+fn quarantine_step(role: &str) -> Step {
+    Step::PutRolePolicy {
+        role_name: role.to_owned(),
+        policy_name: QUARANTINE_POLICY_NAME.into(),
+        replaced_document: None,
+        policy_document: json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "RoleguardQuarantine", "Effect": "Deny", "Action": "*", "Resource": "*"}]}),
+    }
 }
 
 /// Documents a revert may put back: the role's last known compliant ones.
@@ -551,13 +622,7 @@ pub fn plan(
         let critical = reverting.iter().any(|f| f.severity == Severity::Critical);
         if steps.is_empty() && critical && config.quarantine {
             if let Some(role) = change.role_name() {
-                steps.push(Step::PutRolePolicy {
-                    role_name: role.to_owned(),
-                    policy_name: QUARANTINE_POLICY_NAME.into(),
-                    replaced_document: None,
-                    policy_document: json!({"Version": "2012-10-17", "Statement": [{
-                        "Sid": "RoleguardQuarantine", "Effect": "Deny", "Action": "*", "Resource": "*"}]}),
-                });
+                steps.push(quarantine_step(role));
             }
         }
     }
@@ -820,6 +885,11 @@ mod tests {
         json!({"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/mallory"})
     }
 
+    /// roleguard's own role, as the template names it.
+    fn own() -> Config {
+        Config::from_yaml("own_roles: ['arn:aws:iam::111122223333:role/roleguard-prod']").unwrap()
+    }
+
     fn rules_and_steps(a: &Assessment) -> (Vec<&str>, Vec<&'static str>) {
         let rules = a.judgement.findings.iter().map(|f| f.rule).collect();
         let steps = a.plan.iter().map(Step::action).collect();
@@ -828,7 +898,7 @@ mod tests {
 
     #[test]
     fn a_change_to_roleguards_own_role_is_critical_and_undone() {
-        let config = Config::default();
+        let config = own();
         // Basic Lambda logging on any other role is fine; on roleguard's, it is tampering.
         let attach = json!({"roleName": "roleguard-prod",
             "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"});
@@ -873,8 +943,84 @@ mod tests {
     }
 
     #[test]
-    fn a_deployment_of_roleguards_stack_is_not_tampering() {
+    fn service_linked_roles_are_known_by_the_path_iam_reports() {
         let config = Config::default();
+        let put = json!({"roleName": "AWSServiceRoleForECS", "policyName": "p",
+            "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"});
+        let e = event("PutRolePolicy", put, user());
+        // The name alone: judged.
+        let a = assess(&e, &config).unwrap();
+        assert!(a.skipped.is_none() && a.plan.iter().any(Step::reverts));
+        // IAM reports the role at /: still judged.
+        let at = |path: &str| Fetched {
+            role_path: Some(path.into()),
+            ..Fetched::default()
+        };
+        let a = assess_with(&e, &config, &at("/")).unwrap();
+        assert!(a.skipped.is_none());
+        // IAM reports it service-linked: its service's change, skipped.
+        let a = assess_with(&e, &config, &at("/aws-service-role/ecs.amazonaws.com/")).unwrap();
+        assert_eq!(
+            a.skipped.as_deref(),
+            Some("role AWSServiceRoleForECS is service-linked (IAM reports its path /aws-service-role/ecs.amazonaws.com/)")
+        );
+        // Unless service-linked roles are not exempt.
+        let none = Config::from_yaml("exempt_roles: {service_linked: false}").unwrap();
+        let a = assess_with(&e, &none, &at("/aws-service-role/ecs.amazonaws.com/")).unwrap();
+        assert!(a.skipped.is_none());
+        // CreateRole's path is the caller's choice: never service-linked.
+        let create = json!({"roleName": "AWSServiceRoleForECS", "path": "/aws-service-role/ecs.amazonaws.com/",
+            "assumeRolePolicyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"sts:AssumeRole\"}]}"});
+        let a = assess(&event("CreateRole", create, user()), &config).unwrap();
+        assert!(a.skipped.is_none() && a.plan.iter().any(Step::reverts));
+    }
+
+    #[test]
+    fn a_lookalike_of_roleguards_role_gets_no_pass() {
+        let config = own();
+        let lookalike = |arn: &str| {
+            json!({"type": "AssumedRole",
+                "arn": "arn:aws:sts::444455556666:assumed-role/roleguard-prod/s",
+                "sessionContext": {"sessionIssuer": {"arn": arn}}})
+        };
+        let put = json!({"roleName": "app", "policyName": "p",
+            "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"});
+        for arn in [
+            "arn:aws:iam::444455556666:role/roleguard-prod",
+            "arn:aws:iam::111122223333:role/roleguard-prod-2",
+            "arn:aws:iam::111122223333:role/roleguard-anything",
+        ] {
+            let a = assess(
+                &event("PutRolePolicy", put.clone(), lookalike(arn)),
+                &config,
+            )
+            .unwrap();
+            assert!(a.skipped.is_none(), "{arn}");
+            assert!(a.plan.iter().any(Step::reverts), "{arn}");
+        }
+        // A change to a lookalike role is an ordinary change, not tampering.
+        let attach = json!({"roleName": "roleguard-prod-2",
+            "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"});
+        let a = assess(&event("AttachRolePolicy", attach, user()), &config).unwrap();
+        assert!(a.plan.is_empty());
+        // The trust of roleguard's own role, which it may not rewrite: with
+        // quarantine configured, the role is quarantined, not just reported.
+        let q = Config::from_yaml(
+            "own_roles: ['arn:aws:iam::111122223333:role/roleguard-prod']\nquarantine: true",
+        )
+        .unwrap();
+        let trust = json!({"roleName": "roleguard-prod",
+            "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"sts:AssumeRole\"}]}"});
+        let a = assess(&event("UpdateAssumeRolePolicy", trust, user()), &q).unwrap();
+        assert_eq!(
+            rules_and_steps(&a).1,
+            ["put_role_policy", "tag_role", "notify"]
+        );
+    }
+
+    #[test]
+    fn a_deployment_of_roleguards_stack_is_not_tampering() {
+        let config = own();
         let through_cfn = json!({"type": "AssumedRole",
             "arn": "arn:aws:sts::111122223333:assumed-role/deployer/s",
             "invokedBy": "cloudformation.amazonaws.com"});

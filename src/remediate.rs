@@ -108,11 +108,15 @@ pub async fn fetch_role<I: Iam>(
     }
     let mut policies = std::collections::HashMap::new();
     for arn in attached.iter().chain(state.permissions_boundary.iter()) {
-        if crate::catalog::is_aws_managed_arn(arn) && crate::catalog::managed_policy(arn).is_some() {
+        if crate::catalog::is_aws_managed_arn(arn) && crate::catalog::managed_policy(arn).is_some()
+        {
             continue;
         }
         if let Some(doc) = iam.policy_document(arn, None).await? {
-            policies.insert(arn.clone(), policy::decode(&doc).unwrap_or(Value::String(doc)));
+            policies.insert(
+                arn.clone(),
+                policy::decode(&doc).unwrap_or(Value::String(doc)),
+            );
         }
     }
     Ok(Some(crate::scan::RoleParts {
@@ -129,6 +133,10 @@ pub async fn fetch_role<I: Iam>(
         policies,
     }))
 }
+
+/// The session name roleguard gives its sessions of the remediation role in
+/// member accounts: with the role's ARN, what tells its own changes there.
+pub const SESSION_NAME: &str = "roleguard";
 
 /// The IAM actions the executor and [`handle`] call, and nothing else: the
 /// session policy for a member account's remediation role, and what
@@ -581,7 +589,10 @@ pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
     // with the role's other policies: from the kept baseline when there is
     // one, else from IAM. A revert decided on the kept copy is confirmed on
     // IAM's own state first, so a stale copy never undoes a change.
-    let role = event.account.clone().zip(change.role_name().map(str::to_owned));
+    let role = event
+        .account
+        .clone()
+        .zip(change.role_name().map(str::to_owned));
     let mut baseline: Option<Option<crate::audit::Baseline>> = None;
     let mut live = false;
     let whole = event.trail.error_code.is_none()
@@ -606,6 +617,25 @@ pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
                 .await
                 .map_err(fetch(format!("the policies of role {name}")))?;
             assessment = crate::plan::assess_with(event, config, &fetched)?;
+        }
+    }
+    // A change to act on may be to a service-linked role, which only its
+    // service can change: the path IAM reports says so (the event does not).
+    if let Some(name) = change.role_name() {
+        let path_known = fetched.role.is_some() || matches!(change, Change::CreateRole { .. });
+        if !path_known && !assessment.plan.is_empty() && assessment.skipped.is_none() {
+            let state = iam
+                .get_role(name)
+                .await
+                .map_err(fetch(format!("role {name}")))?;
+            fetched.role_path = state.map(|s| s.path);
+            if fetched
+                .role_path
+                .as_deref()
+                .is_some_and(crate::plan::is_service_linked_path)
+            {
+                assessment = crate::plan::assess_with(event, config, &fetched)?;
+            }
         }
     }
     let role = assessment.account.clone().zip(assessment.role_name.clone());
@@ -724,7 +754,9 @@ pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
         &role,
     ) {
         // The role as a whole, with the change: what judges its next change.
-        if let (Some(parts), Some(changed)) = (&fetched.role, crate::plan::changed_document(&change)) {
+        if let (Some(parts), Some(changed)) =
+            (&fetched.role, crate::plan::changed_document(&change))
+        {
             let doc = match &change {
                 Change::PutRolePolicy { document, .. } => Some(document.as_str()),
                 _ => fetched.document.as_deref(),
@@ -985,7 +1017,9 @@ pub async fn scan_account<I: Iam, S: Store>(
                             .attached
                             .iter()
                             .chain(role.permissions_boundary.iter())
-                            .filter_map(|a| snapshot.policies.get(a).map(|d| (a.clone(), d.clone())))
+                            .filter_map(|a| {
+                                snapshot.policies.get(a).map(|d| (a.clone(), d.clone()))
+                            })
                             .collect(),
                     }),
                 };

@@ -228,7 +228,7 @@ pub fn judge_role(
         ));
     }
     // A role roleguard runs as is judged and reported, never changed here.
-    if config.is_roleguard_role(&name) && !steps.is_empty() {
+    if config.is_own_role(Some(account), &name) && !steps.is_empty() {
         result
             .notes
             .push("one of roleguard's own roles: reported, not changed".into());
@@ -433,7 +433,11 @@ mod tests {
         );
         let mut own = role("roleguard-function");
         own.attached = vec!["arn:aws:iam::aws:policy/AdministratorAccess".into()];
-        let v = judge_role(ACCOUNT, &own, &HashMap::new(), None, &Config::default());
+        let config = Config::from_yaml(&format!(
+            "own_roles: ['arn:aws:iam::{ACCOUNT}:role/roleguard-function']"
+        ))
+        .unwrap();
+        let v = judge_role(ACCOUNT, &own, &HashMap::new(), None, &config);
         assert!(!v.result.findings.is_empty());
         assert_eq!(actions(&v), ["notify"], "reported, never changed");
     }

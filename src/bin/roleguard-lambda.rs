@@ -42,7 +42,12 @@ async fn main() -> Result<(), Error> {
     .await?;
     if let Some(member) = accounts.member_access() {
         // Its changes in member accounts are roleguard's own: never acted on.
-        config.add_roleguard_role(&member.role_name);
+        config.set_remediation_role(&member.role_name);
+    }
+    if config.own_roles.is_empty() {
+        // The template sets it; without it roleguard's own changes are
+        // judged like anyone's (harmless, but noisy).
+        tracing::warn!("ROLEGUARD_OWN_ROLES is not set: roleguard cannot tell its own changes from others'; set it to the function role's ARN");
     }
     let store = DynamoStore::from_env(accounts.sdk_config());
     let channels = AwsChannels::from_env(accounts.sdk_config());

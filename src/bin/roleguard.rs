@@ -63,6 +63,10 @@ enum Command {
         /// The account that owns the policies (for the cross-account rules).
         #[arg(long, value_parser = parse_account)]
         account: Option<String>,
+        /// roleguard's own role, by ARN (repeatable; added to own_roles):
+        /// events it made are skipped, changes to it are tampering.
+        #[arg(long = "own-role", value_name = "ROLE_ARN", value_parser = parse_role_arn)]
+        own_role: Vec<String>,
         /// Files, directories (their *.json files, recursively), or - for
         /// standard input. CloudFormation and SAM templates (*.yaml, *.yml,
         /// *.template, or JSON with `Resources`) give a result per IAM part.
@@ -130,6 +134,12 @@ enum Command {
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
+}
+
+fn parse_role_arn(s: &str) -> Result<String, String> {
+    roleguard::config::role_of_arn(s)
+        .map(|_| s.to_string())
+        .ok_or_else(|| format!("{s:?} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)"))
 }
 
 fn parse_account(s: &str) -> Result<String, String> {
@@ -257,12 +267,14 @@ fn main() -> ExitCode {
             fail_on,
             kind,
             account,
+            own_role,
             paths,
         } => {
-            let config = match load_config(config.as_deref()) {
+            let mut config = match load_config(config.as_deref()) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            config.own_roles.extend(own_role);
             let kind = match kind {
                 KindArg::Auto => None,
                 KindArg::Permissions => Some(Kind::Permissions),
@@ -367,7 +379,7 @@ fn main() -> ExitCode {
             let reply = runtime.block_on(async {
                 let accounts = roleguard::aws::AwsAccounts::from_env().await;
                 if let Some(member) = accounts.member_access() {
-                    config.add_roleguard_role(&member.role_name);
+                    config.set_remediation_role(&member.role_name);
                 }
                 let store = roleguard::aws::DynamoStore::from_env(accounts.sdk_config());
                 let channels = roleguard::aws::AwsChannels::from_env(accounts.sdk_config());

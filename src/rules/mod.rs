@@ -516,7 +516,7 @@ pub static RULES: &[Rule] = &[
         response: Response::Revert,
         enabled_by_default: true,
         title: "A change to roleguard's own role",
-        rationale: "Whoever can change the guard's own roles can switch the guard off or turn it into a tool; roleguard's roles (roleguard_roles) change only through their CloudFormation stack. Any other change to them is reverted where roleguard can undo it (an attached policy detached, an added inline policy deleted) and reported as critical where its own Deny keeps it from rewriting itself (trust policy, boundary).",
+        rationale: "Whoever can change the guard's own roles can switch the guard off or turn it into a tool; roleguard's roles (own_roles by ARN, and the remediation role) change only through their CloudFormation stack. Any other change to them is reverted where roleguard can undo it (an attached policy detached, an added inline policy deleted) and reported as critical where its own Deny keeps it from rewriting itself (trust policy, boundary).",
         remediation: "Change roleguard's roles only by updating its stack. If the change was not yours, find who made it (the alert names the caller) and redeploy the stack to restore the role.",
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html"],
     },

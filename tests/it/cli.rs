@@ -35,7 +35,14 @@ fn text_output() {
 
 #[test]
 fn json_output_is_one_document() {
-    let o = roleguard(&["check", "--format", "json", "events/"]);
+    let o = roleguard(&[
+        "check",
+        "--format",
+        "json",
+        "--own-role",
+        super::OWN_ROLE,
+        "events/",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value =
         serde_json::from_slice(&o.stdout).expect("exactly one JSON document");

@@ -24,7 +24,7 @@ fn actions(a: &Assessment) -> Vec<&'static str> {
 
 #[test]
 fn compliant_events_plan_nothing() {
-    let config = Config::default();
+    let config = super::config();
     for entry in std::fs::read_dir(super::root().join("events")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if name.contains(".compliant") {
@@ -41,7 +41,7 @@ fn compliant_events_plan_nothing() {
 
 #[test]
 fn ignored_events_are_skipped_with_a_reason() {
-    let config = Config::default();
+    let config = super::config();
     let cases = [
         (
             "failed-call.ignored.json",
@@ -49,11 +49,7 @@ fn ignored_events_are_skipped_with_a_reason() {
         ),
         (
             "roleguard-own-change.ignored.json",
-            "made by roleguard's own role roleguard-function",
-        ),
-        (
-            "service-linked-role.ignored.json",
-            "role AWSServiceRoleForECS is exempt",
+            "made by roleguard's own role arn:aws:iam::111122223333:role/roleguard-function",
         ),
     ];
     for (name, why) in cases {
@@ -66,11 +62,58 @@ fn ignored_events_are_skipped_with_a_reason() {
     }
 }
 
+/// The doors an attacker would try: a role of roleguard's own name acting in
+/// another account or unknown to the deployment, and a service-linked name
+/// and path chosen at CreateRole. Each is judged like any other change.
+#[test]
+fn lookalikes_of_skipped_roles_are_judged() {
+    // roleguard's own change (a deny-all trust) with an administrator's
+    // inline policy in its place: what a lookalike would write.
+    let admin = |issuer: &str| {
+        let mut e: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                super::root().join("events/roleguard-own-change.ignored.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        e["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = issuer.into();
+        e["detail"]["eventName"] = "PutRolePolicy".into();
+        e["detail"]["requestParameters"] = json!({"roleName": "app", "policyName": "p",
+            "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"});
+        Event::from_value(e).unwrap()
+    };
+    let a = assess(&admin(super::OWN_ROLE), &super::config()).unwrap();
+    assert!(a.skipped.is_some(), "the real one is roleguard's own");
+    // The same role name in another account is not roleguard's, nor is the
+    // real one when the deployment does not name it.
+    for (issuer, config) in [
+        (
+            "arn:aws:iam::444455556666:role/roleguard-function",
+            super::config(),
+        ),
+        (super::OWN_ROLE, Config::default()),
+    ] {
+        let a = assess(&admin(issuer), &config).unwrap();
+        assert!(a.skipped.is_none(), "{issuer}: {:?}", a.skipped);
+        assert!(a.plan.iter().any(|s| s.reverts()), "{issuer}");
+    }
+    // AWSServiceRoleForECS at /aws-service-role/ made by CreateRole: a role
+    // like any, with a public trust.
+    let a = assess_file(
+        "create-role-service-linked-lookalike.noncompliant.json",
+        &super::config(),
+    );
+    assert!(a.skipped.is_none());
+    assert_eq!(a.judgement.findings[0].rule, "trust-any-principal");
+    assert!(a.plan.iter().any(|s| s.reverts()));
+}
+
 #[test]
 fn public_trust_is_replaced_by_deny_all() {
     let a = assess_file(
         "create-role-public-trust.noncompliant.json",
-        &Config::default(),
+        &super::config(),
     );
     assert_eq!(
         actions(&a),
@@ -106,7 +149,7 @@ fn public_trust_is_replaced_by_deny_all() {
 fn only_the_offending_trust_statement_is_removed() {
     let a = assess_file(
         "update-trust-github-wildcard.noncompliant.json",
-        &Config::default(),
+        &super::config(),
     );
     let Step::UpdateAssumeRolePolicy {
         policy_document, ..
@@ -121,7 +164,7 @@ fn only_the_offending_trust_statement_is_removed() {
 
 #[test]
 fn attach_admin_is_detached() {
-    let a = assess_file("attach-admin.noncompliant.json", &Config::default());
+    let a = assess_file("attach-admin.noncompliant.json", &super::config());
     assert_eq!(
         a.plan[0],
         Step::DetachRolePolicy {
@@ -138,7 +181,7 @@ fn attach_admin_is_detached() {
 
 #[test]
 fn inline_escalation_is_deleted_and_kept_in_the_plan() {
-    let a = assess_file("put-inline-passrole.noncompliant.json", &Config::default());
+    let a = assess_file("put-inline-passrole.noncompliant.json", &super::config());
     let Step::DeleteRolePolicy {
         policy_name,
         removed_document,
@@ -158,7 +201,7 @@ fn inline_escalation_is_deleted_and_kept_in_the_plan() {
 fn bad_policy_version_is_rolled_back() {
     let a = assess_file(
         "create-policy-version-admin.noncompliant.json",
-        &Config::default(),
+        &super::config(),
     );
     assert_eq!(
         actions(&a),
@@ -183,7 +226,7 @@ fn session_duration_is_restored_at_the_configured_threshold() {
     // A medium finding: tagged and notified under the default revert_at (high).
     let a = assess_file(
         "update-role-12h-session.noncompliant.json",
-        &Config::default(),
+        &super::config(),
     );
     assert_eq!(actions(&a), ["tag_role", "notify"]);
     // Reverted where the team asks for it.
@@ -211,7 +254,7 @@ fn a_lowered_finding_never_reverts() {
         "eventName": "PutRolePolicy", "requestParameters": {"roleName": "app", "policyName": "p",
         "policyDocument": doc.to_string()}}}))
     .unwrap();
-    let a = roleguard::plan::assess(&event, &Config::default()).unwrap();
+    let a = roleguard::plan::assess(&event, &super::config()).unwrap();
     assert_eq!(
         a.judgement.max_severity(),
         Some(roleguard::rules::Severity::High)
@@ -228,7 +271,7 @@ fn a_lowered_finding_never_reverts() {
         "eventName": "PutRolePolicy", "requestParameters": {"roleName": "app", "policyName": "p",
         "policyDocument": bare.to_string()}}}))
     .unwrap();
-    let a = roleguard::plan::assess(&event, &Config::default()).unwrap();
+    let a = roleguard::plan::assess(&event, &super::config()).unwrap();
     assert_eq!(actions(&a), ["delete_role_policy", "tag_role", "notify"]);
 }
 
@@ -237,7 +280,7 @@ fn responses_follow_the_configuration() {
     // Foreign account: tag by default, no revert.
     let a = assess_file(
         "update-trust-foreign-account.noncompliant.json",
-        &Config::default(),
+        &super::config(),
     );
     assert_eq!(actions(&a), ["tag_role", "notify"]);
     // Configured to revert.
@@ -272,7 +315,7 @@ fn responses_follow_the_configuration() {
 fn boundary_removal_with_a_required_boundary() {
     let none = assess_file(
         "delete-boundary.needs-boundary-config.json",
-        &Config::default(),
+        &super::config(),
     );
     assert!(none.plan.is_empty(), "no boundary is required by default");
     let config =
@@ -289,10 +332,7 @@ fn boundary_removal_with_a_required_boundary() {
 
 #[test]
 fn tag_tampering_retags() {
-    let a = assess_file(
-        "untag-roleguard-status.noncompliant.json",
-        &Config::default(),
-    );
+    let a = assess_file("untag-roleguard-status.noncompliant.json", &super::config());
     assert_eq!(actions(&a), ["tag_role", "notify"]);
 }
 
@@ -329,7 +369,7 @@ fn quarantine_when_nothing_can_be_reverted() {
 
 #[test]
 fn unsupported_and_malformed_events() {
-    let config = Config::default();
+    let config = super::config();
     let e = Event::parse(r#"{"detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"CreateUser","eventSource":"iam.amazonaws.com"}}"#).unwrap();
     let err = assess(&e, &config).unwrap_err().to_string();
     assert!(err.starts_with("unsupported call iam:CreateUser"), "{err}");

@@ -22,3 +22,15 @@ use std::path::PathBuf;
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// The configuration a deployment runs with: the embedded default, plus
+/// roleguard's own role as the template names it (`ROLEGUARD_OWN_ROLES`),
+/// which the sample events in `events/` use.
+pub fn config() -> roleguard::config::Config {
+    let mut c = roleguard::config::Config::default();
+    c.own_roles = vec![OWN_ROLE.to_string()];
+    c
+}
+
+/// roleguard's function role in the sample events.
+pub const OWN_ROLE: &str = "arn:aws:iam::111122223333:role/roleguard-function";

@@ -1,6 +1,5 @@
 //! Alert renderings for every channel, from a sample event's real plan.
 
-use roleguard::config::Config;
 use roleguard::event::Event;
 use roleguard::notify::{self, Alert};
 use roleguard::plan::assess;
@@ -13,7 +12,7 @@ fn event(name: &str) -> Event {
 
 /// The sample's plan, every step done (or, in a dry run, would be done).
 fn outcome(e: &Event, dry_run: bool) -> Outcome {
-    let assessment = assess(e, &Config::default()).unwrap();
+    let assessment = assess(e, &super::config()).unwrap();
     let results = assessment
         .plan
         .iter()

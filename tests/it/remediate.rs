@@ -61,7 +61,7 @@ async fn attached_admin_is_detached_and_tagged() {
     let o = run(
         &iam,
         "attach-admin.noncompliant.json",
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await;
@@ -82,7 +82,7 @@ async fn attached_admin_is_detached_and_tagged() {
     let again = run(
         &iam,
         "attach-admin.noncompliant.json",
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await;
@@ -106,7 +106,7 @@ async fn dry_run_changes_nothing() {
     let o = run(
         &iam,
         "attach-admin.noncompliant.json",
-        &Config::default(),
+        &super::config(),
         true,
     )
     .await;
@@ -134,7 +134,7 @@ async fn inline_escalation_is_deleted() {
     let o = run(
         &iam,
         "put-inline-passrole.noncompliant.json",
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await;
@@ -165,7 +165,7 @@ async fn a_newer_inline_document_is_not_deleted() {
     let o = run(
         &iam,
         "put-inline-passrole.noncompliant.json",
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await;
@@ -185,7 +185,7 @@ async fn wildcard_oidc_trust_loses_its_statement() {
     let o = run(
         &iam,
         "update-trust-github-wildcard.noncompliant.json",
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await;
@@ -204,7 +204,7 @@ async fn an_older_trust_event_does_not_overwrite_a_newer_trust_policy() {
     let o = run(
         &iam,
         "create-role-public-trust.noncompliant.json",
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await;
@@ -227,7 +227,7 @@ async fn public_trust_becomes_deny_all() {
     let o = run(
         &iam,
         "create-role-public-trust.noncompliant.json",
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await;
@@ -257,7 +257,7 @@ async fn long_sessions_are_shortened_where_medium_findings_revert() {
     let o = run(
         &iam,
         "update-role-12h-session.noncompliant.json",
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await;
@@ -322,7 +322,7 @@ async fn bad_policy_version_is_rolled_back() {
     let mut e = event("create-policy-version-admin.noncompliant.json");
     e.trail.response_elements =
         Some(json!({"policyVersion": {"versionId": created, "isDefaultVersion": true}}));
-    let o = handle(&AwsIam::new(iam.clone()), &e, &Config::default(), false)
+    let o = handle(&AwsIam::new(iam.clone()), &e, &super::config(), false)
         .await
         .unwrap();
     assert_eq!(
@@ -364,7 +364,7 @@ async fn compliant_failed_and_own_events_change_nothing() {
     names.sort();
     assert!(names.len() >= 12, "{names:?}");
     for name in &names {
-        let o = run(&iam, name, &Config::default(), false).await;
+        let o = run(&iam, name, &super::config(), false).await;
         assert!(o.results.is_empty() && o.ok, "{name}: {:?}", o.results);
     }
     assert_eq!(
@@ -519,7 +519,7 @@ async fn customer_managed_policies_are_fetched_and_judged() {
         .unwrap();
     let mut e = event("attach-admin.noncompliant.json");
     e.trail.request_parameters = Some(json!({"roleName": "app-lambda", "policyArn": arn}));
-    let o = handle(&AwsIam::new(iam.clone()), &e, &Config::default(), false)
+    let o = handle(&AwsIam::new(iam.clone()), &e, &super::config(), false)
         .await
         .unwrap();
     assert_eq!(
@@ -573,7 +573,7 @@ async fn set_default_to_a_bad_version_is_undone_unless_superseded() {
     let o = handle(
         &iam_impl,
         &set_default_event(&arn, "v1"),
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await
@@ -604,7 +604,7 @@ async fn set_default_to_a_bad_version_is_undone_unless_superseded() {
     let again = handle(
         &iam_impl,
         &set_default_event(&arn, "v1"),
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await
@@ -642,7 +642,7 @@ async fn a_policy_no_role_uses_is_left_alone() {
     let o = handle(
         &AwsIam::new(iam.clone()),
         &set_default_event(&arn, "v1"),
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await
@@ -667,7 +667,7 @@ async fn api_calls_per_event() {
         .send()
         .await
         .unwrap();
-    let config = Config::default();
+    let config = super::config();
     let calls = |name: &'static str| {
         let iam = iam.clone();
         let config = config.clone();
@@ -772,7 +772,7 @@ async fn the_required_boundary_is_put_back() {
     let o = run(
         &iam,
         "delete-boundary.needs-boundary-config.json",
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await;
@@ -800,7 +800,7 @@ async fn roleguard_tags_are_restored_after_tampering() {
     let o = run(
         &iam,
         "tag-roleguard-status.noncompliant.json",
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await;
@@ -826,7 +826,7 @@ async fn roleguard_tags_are_restored_after_tampering() {
     let o = run(
         &iam,
         "untag-roleguard-status.noncompliant.json",
-        &Config::default(),
+        &super::config(),
         false,
     )
     .await;
@@ -835,7 +835,7 @@ async fn roleguard_tags_are_restored_after_tampering() {
     assert!(t.contains(&("roleguard:status".into(), "non-compliant".into())));
 
     // Other tags are nobody's concern.
-    let o = run(&iam, "tag-team.compliant.json", &Config::default(), false).await;
+    let o = run(&iam, "tag-team.compliant.json", &super::config(), false).await;
     assert!(o.results.is_empty());
 }
 
@@ -878,7 +878,7 @@ async fn a_policy_attached_to_roleguards_own_role_is_detached() {
     let iam = moto.iam();
     const BASIC: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
     let mut compliant = 0;
-    for role in ["roleguard-prod", "app-lambda"] {
+    for role in ["roleguard-function", "app-lambda"] {
         create_role(&iam, role, LAMBDA_TRUST).await;
         iam.attach_role_policy()
             .role_name(role)
@@ -893,7 +893,7 @@ async fn a_policy_attached_to_roleguards_own_role_is_detached() {
         .unwrap();
         e["detail"]["requestParameters"] = json!({"roleName": role, "policyArn": BASIC});
         let event = Event::parse(&e.to_string()).unwrap();
-        let o = handle(&AwsIam::new(iam.clone()), &event, &Config::default(), false)
+        let o = handle(&AwsIam::new(iam.clone()), &event, &super::config(), false)
             .await
             .unwrap();
         assert!(o.ok, "{:?}", o.results);

@@ -143,7 +143,10 @@ fn the_member_role_trusts_only_the_central_role_with_external_id_and_org() {
         .is_some());
     // The function knows exactly its own roles.
     let env = &central["Resources"]["Function"]["Properties"]["Environment"]["Variables"];
-    assert!(env.get("ROLEGUARD_ROLES").is_some());
+    assert_eq!(
+        serde_json::to_value(&env["ROLEGUARD_OWN_ROLES"]).unwrap(),
+        serde_json::json!({"!GetAtt": "FunctionRole.Arn"})
+    );
 }
 
 /// A file of this test's own under the system's temporary directory.
