@@ -248,6 +248,66 @@ impl Event {
     pub fn change(&self) -> Result<Change, EventError> {
         Change::from_trail(&self.trail)
     }
+
+    /// The policy document field a successful call's record should carry and
+    /// does not: missing, null, marked omitted, or cut short (text that is no
+    /// longer JSON, which IAM would never have accepted). CloudTrail omits or
+    /// truncates large fields; what stands must then be read from IAM.
+    pub fn missing_document(&self) -> Option<&'static str> {
+        if self.trail.error_code.is_some() {
+            return None;
+        }
+        let field = document_field(&self.trail.event_name)?;
+        let p = self.trail.request_parameters.as_ref();
+        let omitted = p
+            .and_then(|p| p.get("omitted"))
+            .is_some_and(|v| v.as_bool() == Some(true));
+        let readable = match p.and_then(|p| p.get(field)) {
+            Some(Value::String(text)) => {
+                serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object())
+                    || crate::policy::decode(text).is_ok()
+            }
+            Some(Value::Object(_)) => true,
+            _ => false,
+        };
+        (omitted || !readable).then_some(field)
+    }
+
+    /// This event with `document` in its document field (the live document
+    /// read from IAM in place of one the record lacks).
+    pub fn with_document(&self, field: &str, document: String) -> Event {
+        let mut e = self.clone();
+        let p = e
+            .trail
+            .request_parameters
+            .get_or_insert_with(|| Value::Object(Default::default()));
+        if let Value::Object(m) = p {
+            m.remove("omitted");
+            m.insert(field.to_owned(), Value::String(document));
+        }
+        e
+    }
+
+    /// A string field of the request parameters.
+    pub fn parameter(&self, field: &str) -> Option<&str> {
+        self.trail
+            .request_parameters
+            .as_ref()?
+            .get(field)?
+            .as_str()
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// The request parameter that holds the call's policy document.
+pub fn document_field(call: &str) -> Option<&'static str> {
+    match call {
+        "CreateRole" => Some("assumeRolePolicyDocument"),
+        "UpdateAssumeRolePolicy" | "PutRolePolicy" | "CreatePolicyVersion" => {
+            Some("policyDocument")
+        }
+        _ => None,
+    }
 }
 
 /// A role change roleguard judges.
@@ -317,11 +377,19 @@ impl Change {
         }
         let empty = Value::Null;
         let p = t.request_parameters.as_ref().unwrap_or(&empty);
+        // A failed call changed nothing and is never judged: CloudTrail
+        // often logs it with `requestParameters: null`, so its fields may be
+        // missing (empty here) without that being an error.
+        let failed = t.error_code.is_some();
         let s = |field: &'static str| -> Result<String, EventError> {
-            document_text(p.get(field)).ok_or_else(|| EventError::MissingField {
-                name: name.into(),
-                field,
-            })
+            match document_text(p.get(field)) {
+                Some(text) => Ok(text),
+                None if failed => Ok(String::new()),
+                None => Err(EventError::MissingField {
+                    name: name.into(),
+                    field,
+                }),
+            }
         };
         let opt = |field: &str| p.get(field).and_then(Value::as_str).map(str::to_owned);
         let num = |field: &str| {

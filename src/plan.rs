@@ -121,6 +121,9 @@ pub enum AssessError {
         call: &'static str,
         source: PolicyError,
     },
+    /// Fail closed: the record lacks what the call put in force.
+    #[error("{call}: the event does not carry requestParameters.{field} (CloudTrail omitted it or cut it short); the change cannot be judged from the record: `roleguard handle` and the Lambda read the document IAM holds")]
+    MissingDocument { call: String, field: &'static str },
 }
 
 /// The verdict on one event.
@@ -326,6 +329,12 @@ fn judge_in_role(
 
 /// Judge an event and plan the response, with nothing fetched from IAM.
 pub fn assess(event: &Event, config: &Config) -> Result<Assessment, AssessError> {
+    if let Some(field) = event.missing_document() {
+        return Err(AssessError::MissingDocument {
+            call: event.trail.event_name.clone(),
+            field,
+        });
+    }
     assess_with(event, config, &Fetched::default())
 }
 

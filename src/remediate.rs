@@ -513,6 +513,99 @@ pub enum HandleError {
     Store(#[from] crate::audit::StoreError),
 }
 
+/// The document a change put in force, read from IAM because its record
+/// lacks it ([`crate::event::Event::missing_document`]): the inline policy
+/// (GetRolePolicy), the trust policy (GetRole), or the policy version
+/// (GetPolicyVersion: the one the record names, else the newest). With the
+/// note that says so, and whether it is gone since (nothing stands to judge).
+async fn live_document<I: Iam>(
+    iam: &I,
+    event: &crate::event::Event,
+) -> Result<(String, String, bool), HandleError> {
+    use crate::event::EventError;
+    let call = event.trail.event_name.clone();
+    let need = |field: &'static str| {
+        event.parameter(field).ok_or_else(|| {
+            HandleError::Assess(crate::plan::AssessError::from(EventError::MissingField {
+                name: call.clone(),
+                field,
+            }))
+        })
+    };
+    let fetch = |what: String| move |source| HandleError::Fetch { what, source };
+    let (document, what) = match call.as_str() {
+        "PutRolePolicy" => {
+            let (role, name) = (need("roleName")?, need("policyName")?);
+            let doc = iam
+                .get_role_policy(role, name)
+                .await
+                .map_err(fetch(format!("inline policy {name} of role {role}")))?;
+            (
+                doc.map(|d| d.to_string()),
+                format!("inline policy {name} of role {role}"),
+            )
+        }
+        "UpdateAssumeRolePolicy" | "CreateRole" => {
+            let role = need("roleName")?;
+            let state = iam
+                .get_role(role)
+                .await
+                .map_err(fetch(format!("the trust policy of role {role}")))?;
+            (
+                state.map(|s| s.trust_policy.to_string()),
+                format!("the trust policy of role {role}"),
+            )
+        }
+        _ => {
+            let arn = need("policyArn")?;
+            let named = event
+                .trail
+                .response_elements
+                .as_ref()
+                .and_then(|r| r.pointer("/policyVersion/versionId"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+            let version = match named {
+                Some(v) => Some(v),
+                None => iam
+                    .policy_versions(arn)
+                    .await
+                    .map_err(fetch(format!("the versions of {arn}")))?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| v.version_id)
+                    .max_by_key(|v| v.trim_start_matches('v').parse::<u64>().unwrap_or(0)),
+            };
+            let doc = match &version {
+                Some(v) => iam
+                    .policy_document(arn, Some(v))
+                    .await
+                    .map_err(fetch(format!("{arn} version {v}")))?,
+                None => None,
+            };
+            (
+                doc,
+                format!("{arn} version {}", version.unwrap_or_default()),
+            )
+        }
+    };
+    Ok(match document {
+        Some(d) => (
+            d,
+            format!("the event did not carry the document (omitted or cut short): judged {what} as IAM holds it now"),
+            false,
+        ),
+        // Nothing stands: a placeholder to read the record by; the event is
+        // then skipped.
+        None => (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#
+                .to_owned(),
+            format!("the event did not carry the document and {what} is gone: nothing stands to judge"),
+            true,
+        ),
+    })
+}
+
 /// Judge an event and carry out its plan (or, in a dry run, say what would be
 /// done), keeping nothing: [`handle_with`] with [`NoStore`].
 pub async fn handle<I: Iam>(
@@ -555,6 +648,20 @@ pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
 ) -> Result<Outcome, HandleError> {
     use crate::event::Change;
     let fetch = |what: String| move |source| HandleError::Fetch { what, source };
+    // Fail closed: a record that lacks the document it put in force is
+    // judged on the document IAM holds now; a failed read fails the
+    // invocation (and it is retried), never passes.
+    let live_event;
+    let mut live_note = None;
+    let event = match event.missing_document() {
+        None => event,
+        Some(field) => {
+            let (document, note, gone) = live_document(iam, event).await?;
+            live_note = Some((note, gone));
+            live_event = event.with_document(field, document);
+            &live_event
+        }
+    };
     let mut fetched = crate::plan::Fetched::default();
     let mut unused_policy = None;
     let change = event.change().map_err(crate::plan::AssessError::from)?;
@@ -619,11 +726,16 @@ pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
             assessment = crate::plan::assess_with(event, config, &fetched)?;
         }
     }
-    // A change to act on may be to a service-linked role, which only its
-    // service can change: the path IAM reports says so (the event does not).
+    // A change roleguard would act on may be to a service-linked role,
+    // which only its service can change: the path IAM reports says so (the
+    // event does not). A plan that only notifies costs no call for it.
     if let Some(name) = change.role_name() {
         let path_known = fetched.role.is_some() || matches!(change, Change::CreateRole { .. });
-        if !path_known && !assessment.plan.is_empty() && assessment.skipped.is_none() {
+        let acts = assessment
+            .plan
+            .iter()
+            .any(|s| !matches!(s, Step::Notify { .. }));
+        if !path_known && acts && assessment.skipped.is_none() {
             let state = iam
                 .get_role(name)
                 .await
@@ -671,6 +783,14 @@ pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
                 .notes
                 .push(format!("{arn} is attached to {}", roles.join(", ")));
         }
+    }
+    match live_note {
+        Some((note, true)) => {
+            assessment.skipped = Some(note);
+            assessment.plan.clear();
+        }
+        Some((note, false)) => assessment.judgement.notes.push(note),
+        None => {}
     }
     // Write-ahead: claim the event before changing anything. An event with
     // nothing to do is recorded as completed in the same write.
