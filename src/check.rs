@@ -360,7 +360,7 @@ fn judge_extraction(
     let name = |label: &str| format!("{path}#{label}");
     let mut out: Vec<CheckResult> = Vec::new();
     // Each role's permission policies, judged together below.
-    let mut roles: Vec<(String, String, Principal, Vec<(String, String)>)> = Vec::new();
+    let mut roles: Vec<TemplateRole> = Vec::new();
     for x in extraction.parts {
         let ctx = Context {
             config,
@@ -565,6 +565,15 @@ pub fn statement_lines(text: &str) -> Vec<usize> {
     }
     lines
 }
+
+/// A template's role being gathered: its address, name, the principal of
+/// its permission policies, and (label, document) of each.
+type TemplateRole = (
+    String,
+    String,
+    crate::principal::Principal,
+    Vec<(String, String)>,
+);
 
 #[cfg(test)]
 mod tests {

@@ -301,7 +301,7 @@ fn judge_in_role(
     };
     let mut others: Vec<&'static str> = Vec::new();
     for f in whole.findings {
-        if f.sources.iter().any(|s| *s == label) {
+        if f.sources.contains(&label) {
             out.findings.push(f);
         } else if !others.contains(&f.rule) {
             others.push(f.rule);

@@ -548,7 +548,7 @@ impl Namer<'_> {
             f.sources(sources)
         }
     }
-    fn from_eval(&self, at: &[(Source, usize)]) -> Vec<(usize, usize)> {
+    fn of_eval(&self, at: &[(Source, usize)]) -> Vec<(usize, usize)> {
         at.iter()
             .filter_map(|(s, i)| match s {
                 Source::Identity(d) => Some((*d, *i)),
@@ -938,7 +938,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
                         Severity::High,
                         "allows iam:PassRole on all roles without an iam:PassedToService condition",
                     ),
-                    &namer.from_eval(&r.statements),
+                    &namer.of_eval(&r.statements),
                 )
                 .lowered(r.reach.lowering()),
         );
@@ -952,7 +952,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
                         Severity::Medium,
                         "allows sts:AssumeRole on all roles",
                     ),
-                    &namer.from_eval(&r.statements),
+                    &namer.of_eval(&r.statements),
                 )
                 .lowered(r.reach.lowering()),
         );
@@ -1082,7 +1082,7 @@ fn escalation_paths(view: &View, g: &Grants, _ctx: &Context) -> Escalation {
             } else {
                 path.severity
             },
-            lowering: if own { 0.max(lowering) } else { lowering },
+            lowering,
             own,
             actions: set_of(ids.iter().copied()),
             at,

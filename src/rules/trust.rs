@@ -255,10 +255,9 @@ fn aws_contexts(
                 }
                 continue;
             }
-            match eval::keys::class(k) {
-                // Only a service acting for someone sets these.
-                Class::Source => continue,
-                _ => {}
+            // Only a service acting for someone sets these.
+            if eval::keys::class(k) == Class::Source {
+                continue;
             }
             if k.eq_ignore_ascii_case("sts:ExternalId") && !external_id {
                 // None, or one the policy does not name (the deputy sends
@@ -456,7 +455,7 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
     };
     let list_configured = !config.trusted_accounts.is_empty() || org.is_some();
     for (account, shown) in named_accounts(policy, own) {
-        if config.trusted_accounts.iter().any(|a| *a == account) {
+        if config.trusted_accounts.contains(&account) {
             continue;
         }
         let outsider = |kind: CallerKind| AwsCaller {

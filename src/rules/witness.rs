@@ -90,8 +90,7 @@ pub struct View<'a> {
     own_policies: Vec<&'a str>,
     /// The principal's organisation, when configured.
     org: Option<&'a str>,
-    cache:
-        std::cell::RefCell<HashMap<(String, Target, Vec<(String, Vec<String>)>), Option<Reached>>>,
+    cache: std::cell::RefCell<HashMap<ReachKey, Option<Reached>>>,
 }
 
 impl<'a> View<'a> {
@@ -682,6 +681,10 @@ pub fn instantiate(
     out.push_str(rest);
     out
 }
+
+/// What a reach is cached by: the action, the target, and the context's
+/// keys with their values.
+type ReachKey = (String, Target, Vec<(String, Vec<String>)>);
 
 #[cfg(test)]
 mod tests {

@@ -28,9 +28,10 @@ pub fn root() -> PathBuf {
 /// roleguard's own role as the template names it (`ROLEGUARD_OWN_ROLES`),
 /// which the sample events in `events/` use.
 pub fn config() -> roleguard::config::Config {
-    let mut c = roleguard::config::Config::default();
-    c.own_roles = vec![OWN_ROLE.to_string()];
-    c
+    roleguard::config::Config {
+        own_roles: vec![OWN_ROLE.to_string()],
+        ..Default::default()
+    }
 }
 
 /// roleguard's function role in the sample events.

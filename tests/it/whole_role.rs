@@ -182,7 +182,10 @@ async fn a_boundary_that_takes_the_path_away_keeps_the_attachment() {
         o.assessment.judgement.findings
     );
     assert!(o.assessment.plan.is_empty());
-    assert_eq!(attached(&iam, "capped").await, [deploy.clone()]);
+    assert_eq!(
+        attached(&iam, "capped").await,
+        std::slice::from_ref(&deploy)
+    );
     // The same attachment without the boundary is detached.
     let (o, _) = run(&iam, &attach("open")).await;
     assert_eq!(actions(&o)[0], "detach_role_policy");
