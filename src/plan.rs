@@ -491,6 +491,7 @@ pub fn assess_with(
         event.time.as_deref(),
         config,
     );
+    keep_service_requirements(&mut a, &change, fetched, event.time.as_deref());
     if own_role.is_some() {
         // Its roles deny it every call that would rewrite or loosen them:
         // such a revert would only fail. What it can undo, it undoes.
@@ -556,6 +557,77 @@ pub fn exemption(
     config
         .is_exempt_by_choice(role, reported.or(requested))
         .then(|| format!("role {role} is exempt"))
+}
+
+/// An AWS managed policy a service requires on its role is never detached
+/// from a role that service may assume
+/// ([`rules::service_required`]): the findings stand, the role is tagged and
+/// the change notified. Whether the role trusts the service is read from the
+/// role ([`Fetched::role`]); not known, the detach stays planned and the
+/// shell reads the role first ([`needs_trust`]).
+fn keep_service_requirements(
+    a: &mut Assessment,
+    change: &Change,
+    fetched: &Fetched,
+    time: Option<&str>,
+) {
+    let Change::AttachRolePolicy { policy_arn, .. } = change else {
+        return;
+    };
+    let Some(services) = rules::service_required::required_by(policy_arn) else {
+        return;
+    };
+    let Some(role) = fetched.role.as_ref() else {
+        if a.plan
+            .iter()
+            .any(|s| matches!(s, Step::DetachRolePolicy { .. }))
+        {
+            a.judgement.notes.push(format!(
+                "{} requires {policy_arn} on the roles it assumes: the role's trust policy is read before the detach, which is left out for a role that trusts it",
+                services.join(", ")
+            ));
+        }
+        return;
+    };
+    let trusted = rules::service_required::trusted_services(&role.role.trust_policy, services);
+    if trusted.is_empty()
+        || !a
+            .plan
+            .iter()
+            .any(|s| matches!(s, Step::DetachRolePolicy { .. }))
+    {
+        return;
+    }
+    a.plan.retain(|s| {
+        !matches!(
+            s,
+            Step::DetachRolePolicy { .. } | Step::TagRole { .. } | Step::Notify { .. }
+        )
+    });
+    let reverted = a.plan.iter().any(Step::reverts);
+    let closing = closing_steps(
+        change.role_name(),
+        &a.judgement.findings,
+        Response::Tag,
+        reverted,
+        time,
+    );
+    a.plan.extend(closing);
+    a.judgement.notes.push(format!(
+        "{policy_arn} is kept: {} requires it on the roles it assumes, and this role trusts {}",
+        trusted.join(", "),
+        trusted.join(", ")
+    ));
+}
+
+/// Must the shell read the role before this plan is carried out? A detach of
+/// a policy some service requires, decided without the role's trust policy.
+pub fn needs_trust(a: &Assessment, fetched: &Fetched) -> bool {
+    fetched.role.is_none()
+        && a.plan.iter().any(|s| {
+            matches!(s, Step::DetachRolePolicy { policy_arn, .. }
+                if rules::service_required::required_by(policy_arn).is_some())
+        })
 }
 
 /// The path IAM gives service-linked roles.

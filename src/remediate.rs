@@ -726,6 +726,16 @@ pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
             assessment = crate::plan::assess_with(event, config, &fetched)?;
         }
     }
+    // A detach of a policy a service requires waits for the role's trust.
+    if let (Some(name), true) = (
+        change.role_name(),
+        crate::plan::needs_trust(&assessment, &fetched),
+    ) {
+        fetched.role = fetch_role(iam, name)
+            .await
+            .map_err(fetch(format!("the policies of role {name}")))?;
+        assessment = crate::plan::assess_with(event, config, &fetched)?;
+    }
     // A change roleguard would act on may be to a service-linked role,
     // which only its service can change: the path IAM reports says so (the
     // event does not). A plan that only notifies costs no call for it.

@@ -9,6 +9,7 @@
 pub mod escalation;
 pub mod permissions;
 pub mod role;
+pub mod service_required;
 pub mod trust;
 pub mod witness;
 

@@ -1017,3 +1017,62 @@ async fn an_omitted_document_is_read_from_iam() {
         .unwrap();
     assert!(names.policy_names().is_empty());
 }
+
+/// AmazonEKSClusterPolicy is what EKS requires on a cluster role: on a role
+/// EKS may assume it is kept (tagged and notified, its findings reported);
+/// on a Lambda role the same attachment is detached.
+#[tokio::test]
+async fn a_policy_a_service_requires_stays_on_that_services_role() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    const EKS_POLICY: &str = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy";
+    let eks_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    create_role(&iam, "eks-cluster", eks_trust).await;
+    create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
+    for role in ["eks-cluster", "app-lambda"] {
+        iam.attach_role_policy()
+            .role_name(role)
+            .policy_arn(EKS_POLICY)
+            .send()
+            .await
+            .unwrap();
+        let mut e: Value = serde_json::from_str(
+            &std::fs::read_to_string(super::root().join("events/attach-admin.noncompliant.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        e["detail"]["requestParameters"] = json!({"roleName": role, "policyArn": EKS_POLICY});
+        let o = handle(
+            &AwsIam::new(iam.clone()),
+            &Event::parse(&e.to_string()).unwrap(),
+            &super::config(),
+            false,
+        )
+        .await
+        .unwrap();
+        assert!(o.ok, "{:?}", o.results);
+        assert!(
+            !o.assessment.judgement.findings.is_empty(),
+            "judged for what it grants"
+        );
+        let steps: Vec<&str> = o.assessment.plan.iter().map(|s| s.action()).collect();
+        if role == "eks-cluster" {
+            assert_eq!(steps, ["tag_role", "notify"]);
+            assert_eq!(attached(&iam, role).await, [EKS_POLICY]);
+            assert!(o
+                .assessment
+                .judgement
+                .notes
+                .iter()
+                .any(|n| n.contains("eks.amazonaws.com requires it")));
+            let t = tags(&iam, role).await;
+            assert!(
+                t.contains(&("roleguard:status".into(), "non-compliant".into())),
+                "{t:?}"
+            );
+        } else {
+            assert_eq!(steps[0], "detach_role_policy");
+            assert!(attached(&iam, role).await.is_empty());
+        }
+    }
+}
