@@ -10,6 +10,7 @@ mod guard;
 mod lambda;
 mod moto;
 mod notify;
+mod oracle;
 mod remediate;
 mod robustness;
 mod scan;
