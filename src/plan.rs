@@ -169,6 +169,9 @@ pub struct Fetched {
     /// The role's path as IAM reports it (GetRole), read when a change that
     /// would be acted on may be to a service-linked role.
     pub role_path: Option<String>,
+    /// The role's boundary as last accepted (the store's baseline): a removed
+    /// boundary is put back to exactly this.
+    pub previous_boundary: Option<String>,
 }
 
 /// The actions that take part in some escalation path, or in the role-
@@ -444,7 +447,10 @@ pub fn assess_with(
         Change::PutRolePermissionsBoundary { boundary, .. } => {
             settings.permissions_boundary = Some(Some(boundary.clone()));
         }
-        Change::DeleteRolePermissionsBoundary { .. } => settings.permissions_boundary = Some(None),
+        Change::DeleteRolePermissionsBoundary { .. } => {
+            settings.permissions_boundary = Some(None);
+            settings.boundary_removed = true;
+        }
         Change::UpdateRole {
             max_session_duration, ..
         } => settings.max_session_duration = *max_session_duration,
@@ -482,6 +488,7 @@ pub fn assess_with(
             .previous_inline_policy
             .as_ref()
             .filter(|d| still_compliant(d, Target::Permissions, &ctx)),
+        boundary: fetched.previous_boundary.as_deref(),
     };
     a.plan = plan(
         &change,
@@ -651,6 +658,7 @@ fn quarantine_step(role: &str) -> Step {
 pub struct Previous<'a> {
     pub trust_policy: Option<&'a Value>,
     pub inline_policy: Option<&'a Value>,
+    pub boundary: Option<&'a str>,
 }
 
 /// Would the rules leave this document alone today? A baseline recorded under
@@ -913,6 +921,13 @@ fn revert(
                 steps.push(Step::PutRolePermissionsBoundary {
                     role_name: role.to_owned(),
                     permissions_boundary: b.clone(),
+                });
+            }
+        } else if has("role-boundary-removed") {
+            if let Some(b) = previous.boundary {
+                steps.push(Step::PutRolePermissionsBoundary {
+                    role_name: role.to_owned(),
+                    permissions_boundary: b.to_owned(),
                 });
             }
         }

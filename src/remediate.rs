@@ -761,7 +761,10 @@ pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
         }
     }
     let role = assessment.account.clone().zip(assessment.role_name.clone());
-    if let (true, Some((account, role))) = (store.enabled() && sanitises(&assessment.plan), &role) {
+    if let (true, Some((account, role))) = (
+        store.enabled() && wants_baseline(&change, &assessment),
+        &role,
+    ) {
         let kept = match baseline.take() {
             Some(b) => b,
             None => store.baseline(account, role).await?,
@@ -771,6 +774,10 @@ pub async fn handle_with<I: Iam, S: Store, C: crate::notify::Channels>(
             if let Change::PutRolePolicy { policy_name, .. } = &change {
                 fetched.previous_inline_policy = b.inline_policies.get(policy_name).cloned();
             }
+            fetched.previous_boundary = b
+                .role
+                .as_ref()
+                .and_then(|r| r.role.permissions_boundary.clone());
             assessment = crate::plan::assess_with(event, config, &fetched)?;
         }
     }
@@ -928,6 +935,20 @@ fn sanitises(plan: &[Step]) -> bool {
             Step::UpdateAssumeRolePolicy { .. } | Step::DeleteRolePolicy { .. }
         )
     })
+}
+
+/// Does the change want the role's baseline to put something back? A
+/// sanitised trust or inline policy, or a removed boundary.
+fn wants_baseline(change: &crate::event::Change, assessment: &crate::plan::Assessment) -> bool {
+    sanitises(&assessment.plan)
+        || (matches!(
+            change,
+            crate::event::Change::DeleteRolePermissionsBoundary { .. }
+        ) && assessment
+            .judgement
+            .findings
+            .iter()
+            .any(|f| f.rule == "role-boundary-removed"))
 }
 
 fn unix_now() -> i64 {

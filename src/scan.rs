@@ -275,6 +275,10 @@ impl Parts<'_> {
                     .and_then(|b| b.inline_policies.get(policy_name)),
                 _ => None,
             },
+            boundary: self
+                .baseline
+                .and_then(|b| b.role.as_ref())
+                .and_then(|r| r.role.permissions_boundary.as_deref()),
         };
         self.steps.extend(
             plan::plan(&change, &j.findings, parsed, &previous, None, self.config)

@@ -489,6 +489,17 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_update-role-settings.html#id_roles_update-session-duration"],
     },
     Rule {
+        id: "role-boundary-removed",
+        target: Target::Role,
+        severity: Severity::High,
+        response: Response::Revert,
+        enabled_by_default: true,
+        title: "Permissions boundary removed",
+        rationale: "A permissions boundary caps what a role's policies can grant; removing it (DeleteRolePermissionsBoundary) hands the role everything its policies say, which is how a boundary-capped developer role becomes an administrator. It is the iam-delete-role-boundary escalation path carried out.",
+        remediation: "Put the previous boundary back (PutRolePermissionsBoundary): roleguard does, from the role's baseline in the audit table, or the required_boundary when one is configured; otherwise it tags the role and notifies.",
+        references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html", "https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRolePermissionsBoundary.html"],
+    },
+    Rule {
         id: "role-missing-boundary",
         target: Target::Role,
         severity: Severity::High,

@@ -10,6 +10,8 @@ pub struct RoleSettings {
     /// The role's boundary after the change: `Some(None)` when it was removed
     /// or the role was created without one.
     pub permissions_boundary: Option<Option<String>>,
+    /// The change removed the role's boundary (DeleteRolePermissionsBoundary).
+    pub boundary_removed: bool,
     /// Name of an inline policy the change puts on the role.
     pub inline_policy: Option<String>,
     /// roleguard:* tag keys the change sets or removes.
@@ -48,6 +50,16 @@ pub fn judge(settings: &RoleSettings, ctx: &Context) -> Judgement {
                 .details(vec![required.clone()]),
             );
         }
+    }
+    // With a required boundary, role-missing-boundary says it and puts that
+    // one back; otherwise the removal is a finding of its own.
+    if settings.boundary_removed && config.required_boundary.is_none() {
+        out.findings.push(Finding::new(
+            "role-boundary-removed",
+            Severity::High,
+            "the role's permissions boundary was removed: its policies are no longer capped"
+                .to_string(),
+        ));
     }
     if let Some(name) = &settings.inline_policy {
         if config.forbid_inline_policies {

@@ -313,14 +313,14 @@ fn responses_follow_the_configuration() {
 
 #[test]
 fn boundary_removal_with_a_required_boundary() {
-    let none = assess_file(
-        "delete-boundary.needs-boundary-config.json",
-        &super::config(),
-    );
-    assert!(none.plan.is_empty(), "no boundary is required by default");
+    let none = assess_file("delete-boundary.noncompliant.json", &super::config());
+    // No boundary required, no baseline: the removal is found, the role
+    // tagged and the change notified; nothing to put back.
+    assert_eq!(none.judgement.findings[0].rule, "role-boundary-removed");
+    assert_eq!(actions(&none), ["tag_role", "notify"]);
     let config =
         Config::from_yaml("required_boundary: arn:aws:iam::111122223333:policy/boundary").unwrap();
-    let a = assess_file("delete-boundary.needs-boundary-config.json", &config);
+    let a = assess_file("delete-boundary.noncompliant.json", &config);
     assert_eq!(
         a.plan[0],
         Step::PutRolePermissionsBoundary {

@@ -724,13 +724,7 @@ async fn the_required_boundary_is_put_back() {
     let config = Config::from_yaml(&format!("required_boundary: {DEVELOPER_BOUNDARY}")).unwrap();
 
     // DeleteRolePermissionsBoundary: the role has none now.
-    let o = run(
-        &iam,
-        "delete-boundary.needs-boundary-config.json",
-        &config,
-        false,
-    )
-    .await;
+    let o = run(&iam, "delete-boundary.noncompliant.json", &config, false).await;
     assert_eq!(o.results[0].status, Status::Done, "{:?}", o.results);
     assert_eq!(
         boundary(&iam, "app-lambda").await.as_deref(),
@@ -771,7 +765,7 @@ async fn the_required_boundary_is_put_back() {
     // Without a required boundary, a removed boundary is nobody's concern.
     let o = run(
         &iam,
-        "delete-boundary.needs-boundary-config.json",
+        "delete-boundary.noncompliant.json",
         &super::config(),
         false,
     )

@@ -291,3 +291,97 @@ async fn the_baseline_serves_before_iam_and_a_revert_is_confirmed() {
     assert_eq!(calls, 6 + 4);
     assert_eq!(inline_names(&iam, "app").await, ["pass", "tags"]);
 }
+
+/// DeleteRolePermissionsBoundary: a high finding. Without a baseline the
+/// role is tagged and the change notified; with the audit table holding the
+/// role as last accepted, its boundary is put back.
+#[tokio::test]
+async fn a_removed_boundary_is_notified_and_put_back_from_the_baseline() {
+    use roleguard::notify::NoChannels;
+    use roleguard::remediate::handle_with;
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let store = moto.audit_table("roleguard-audit").await;
+    let boundary = iam
+        .create_policy()
+        .policy_name("developer-boundary")
+        .policy_document(doc(
+            json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    for role in ["kept", "unknown"] {
+        iam.create_role()
+            .role_name(role)
+            .assume_role_policy_document(LAMBDA_TRUST)
+            .permissions_boundary(&boundary)
+            .send()
+            .await
+            .unwrap();
+    }
+    let config = Config::default();
+    // A relevant change to "kept" reads it whole and keeps it as its baseline.
+    let first = put(&iam, "kept", "pass", &pass_to_lambda()).await;
+    let o = handle_with(
+        &AwsIam::new(iam.clone()),
+        &store,
+        &NoChannels,
+        &first,
+        &config,
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(!o.assessment.plan.iter().any(Step::reverts));
+    for (role, restored) in [("kept", true), ("unknown", false)] {
+        iam.delete_role_permissions_boundary()
+            .role_name(role)
+            .send()
+            .await
+            .unwrap();
+        let e = event(
+            &format!("delete-boundary-{role}"),
+            "DeleteRolePermissionsBoundary",
+            json!({"roleName": role}),
+        );
+        let o = handle_with(
+            &AwsIam::new(iam.clone()),
+            &store,
+            &NoChannels,
+            &e,
+            &config,
+            false,
+        )
+        .await
+        .unwrap();
+        assert!(o.ok, "{:?}", o.results);
+        let rules: Vec<&str> = o
+            .assessment
+            .judgement
+            .findings
+            .iter()
+            .map(|f| f.rule)
+            .collect();
+        assert_eq!(rules, ["role-boundary-removed"], "{role}");
+        let now = iam.get_role().role_name(role).send().await.unwrap();
+        let now = now
+            .role()
+            .unwrap()
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(String::from);
+        if restored {
+            assert_eq!(actions(&o)[0], "put_role_permissions_boundary");
+            assert_eq!(now.as_deref(), Some(boundary.as_str()));
+        } else {
+            assert_eq!(actions(&o), ["tag_role", "notify"]);
+            assert_eq!(now, None);
+        }
+    }
+}
