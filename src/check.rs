@@ -158,6 +158,23 @@ pub fn check_text(
                     error: None,
                     statement_lines: vec![],
                 },
+                // A valid record of a call roleguard does not judge: nothing
+                // to do, said as such (not an input error).
+                Err(plan::AssessError::Event(crate::event::EventError::Unsupported {
+                    service,
+                    name,
+                })) => CheckResult {
+                    path: path.into(),
+                    kind: Some(kind),
+                    findings: vec![],
+                    notes: vec![],
+                    plan: Some(vec![]),
+                    skipped: Some(format!(
+                        "{service}:{name} is not a call roleguard judges: nothing to do"
+                    )),
+                    error: None,
+                    statement_lines: vec![],
+                },
                 Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
             }
         }

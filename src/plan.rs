@@ -455,7 +455,15 @@ pub fn assess_with(
             max_session_duration, ..
         } => settings.max_session_duration = *max_session_duration,
         Change::TagRole { keys, .. } | Change::UntagRole { keys, .. } => {
-            settings.guard_tags_touched = keys.iter().filter(|k| k.starts_with(TAG_PREFIX)).cloned().collect();
+            // IAM tag keys are case-insensitive: `ROLEGUARD:status` is ours too.
+            settings.guard_tags_touched = keys
+                .iter()
+                .filter(|k| {
+                    k.get(..TAG_PREFIX.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(TAG_PREFIX))
+                })
+                .cloned()
+                .collect();
         }
     }
     j.extend(rules::role::judge(&settings, &ctx));

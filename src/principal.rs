@@ -168,6 +168,10 @@ impl Principal {
     }
 }
 
+/// The largest `get-account-authorization-details` output `roleguard check
+/// --kind roles` reads: an account of thousands of roles fits.
+pub const MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
+
 pub mod bundle {
     //! Roles as `aws iam get-account-authorization-details` describes them:
     //! `{"RoleDetailList": [...], "Policies": [...]}`, or one `RoleDetail`.

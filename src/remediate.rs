@@ -394,7 +394,14 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
             let Some(role) = iam.get_role(role_name).await? else {
                 return Ok((Status::Already, "the role no longer exists".into()));
             };
-            if tags.iter().all(|(k, v)| role.tags.get(k) == Some(v)) {
+            // IAM tag keys are unique without regard to case.
+            let held = |k: &str| {
+                role.tags
+                    .iter()
+                    .find(|(h, _)| h.eq_ignore_ascii_case(k))
+                    .map(|(_, v)| v)
+            };
+            if tags.iter().all(|(k, v)| held(k) == Some(v)) {
                 return Ok((Status::Already, "already tagged".into()));
             }
             if let Some(r) = would("would tag") {

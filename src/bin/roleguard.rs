@@ -212,28 +212,41 @@ fn inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        return Ok(s);
-    }
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    // Larger than any event or policy roleguard accepts: say so without reading it.
-    let limit = roleguard::policy::MAX_DOCUMENT_BYTES
-        .max(roleguard::event::MAX_EVENT_BYTES)
-        .max(roleguard::template::MAX_TEMPLATE_BYTES) as u64;
-    if meta.len() > limit {
+fn read(path: &Path, bundle: bool) -> Result<String, String> {
+    // Larger than any input roleguard accepts: said without reading further.
+    // Bounded however the input is made (a pipe, /dev/zero, a FIFO), never
+    // trusting the size the file system reports. Role bundles
+    // (`--kind roles`) may be larger than any one document.
+    let limit = if bundle {
+        roleguard::principal::MAX_BUNDLE_BYTES
+    } else {
+        roleguard::policy::MAX_DOCUMENT_BYTES
+            .max(roleguard::event::MAX_EVENT_BYTES)
+            .max(roleguard::template::MAX_TEMPLATE_BYTES)
+    } as u64;
+    let (shown, reader): (String, Box<dyn Read>) = if path == Path::new("-") {
+        ("standard input".into(), Box::new(std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        (path.display().to_string(), Box::new(f))
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if bytes.len() as u64 > limit {
         return Err(format!(
-            "{} is {} bytes, over the {limit}-byte limit",
-            path.display(),
-            meta.len()
+            "{shown} is over the {limit}-byte input limit (the largest input roleguard reads); nothing was judged"
         ));
     }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{shown} is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// Write to standard output; `styled` text loses its colours when standard
@@ -286,7 +299,7 @@ fn main() -> ExitCode {
             let files = inputs(&paths);
             let check_one = |p: &PathBuf| {
                 let shown = p.display().to_string();
-                match read(p) {
+                match read(p, kind == Some(Kind::Role)) {
                     Ok(text) => {
                         check::check_input(&shown, &text, kind, &config, account.as_deref())
                     }
@@ -356,7 +369,7 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            let payload = match read(&event).and_then(|t| {
+            let payload = match read(&event, false).and_then(|t| {
                 serde_json::from_str::<serde_json::Value>(&t)
                     .map_err(|e| format!("{}: not JSON: {e}", event.display()))
             }) {

@@ -298,9 +298,100 @@ fn standard_input_and_bad_bytes() {
     let o = roleguard(&["check", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stdout(&o).contains("stream did not contain valid UTF-8"),
+        stdout(&o).contains("is not UTF-8 text (invalid byte at offset 0)"),
         "{}",
         stdout(&o)
     );
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// Reads are bounded whatever the input is: an endless device and 10 MB on
+/// standard input end with an error that names the limit (exit 2), without
+/// reading them to the end.
+#[test]
+fn endless_and_oversized_inputs_are_refused_with_the_limit_named() {
+    let o = roleguard(&["check", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stdout(&o).contains("/dev/zero is over the 1048576-byte input limit"),
+        "{}",
+        stdout(&o)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roleguard"))
+        .args(["check", "-"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        // The reader stops at the limit; the rest of the write may fail
+        // with a broken pipe, which is the point.
+        let _ = stdin.write_all(&vec![b'{'; 10 * 1024 * 1024]);
+    });
+    let o = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stdout(&o).contains("standard input is over the 1048576-byte input limit"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// A valid record of a call roleguard does not judge (an IAM read, another
+/// service's call) is nothing to do, exit 0; a denied call logged with
+/// `requestParameters: null` is skipped; a roleguard tag removed under
+/// another case is still roleguard's tag.
+#[test]
+fn calls_not_judged_are_nothing_to_do() {
+    let dir = std::env::temp_dir().join(format!("roleguard-cli-calls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sample: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(super::root().join("events/attach-admin.noncompliant.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let write = |name: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let mut e = sample.clone();
+        f(&mut e);
+        let p = dir.join(name);
+        std::fs::write(&p, e.to_string()).unwrap();
+        p.display().to_string()
+    };
+    let get_role = write("get-role.json", &|e| {
+        e["detail"]["eventName"] = "GetRole".into();
+        e["detail"]["requestParameters"] = serde_json::json!({"roleName": "app"});
+    });
+    let s3 = write("s3.json", &|e| {
+        e["detail"]["eventSource"] = "s3.amazonaws.com".into();
+        e["detail"]["eventName"] = "GetObject".into();
+    });
+    let denied = write("denied.json", &|e| {
+        e["detail"]["errorCode"] = "AccessDenied".into();
+        e["detail"]["requestParameters"] = serde_json::Value::Null;
+    });
+    let o = roleguard(&["check", &get_role, &s3, &denied]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("iam:GetRole is not a call roleguard judges"),
+        "{text}"
+    );
+    assert!(
+        text.contains("s3:GetObject is not a call roleguard judges"),
+        "{text}"
+    );
+    assert!(text.contains("the call failed (AccessDenied)"), "{text}");
+    let upper = write("untag-upper.json", &|e| {
+        e["detail"]["eventName"] = "UntagRole".into();
+        e["detail"]["requestParameters"] =
+            serde_json::json!({"roleName": "app", "tagKeys": ["ROLEGUARD:Status"]});
+    });
+    let o = roleguard(&["check", "--fail-on", "medium", &upper]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("role-guard-tag-tampering"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
