@@ -492,22 +492,62 @@ impl Catalog {
     /// Add every action that `pattern` (`s3:Get*`, `*`, `iam:*Role*`...)
     /// matches to `into`, case-insensitively. Returns whether it matched any.
     pub fn expand_into(&self, pattern: &str, into: &mut ActionSet) -> bool {
+        let mut unlimited = Budget::unlimited();
+        self.expand_within(pattern, into, &mut unlimited) != Expansion::Nothing
+    }
+
+    /// [`Catalog::expand_into`], spending at most `budget` name comparisons
+    /// (what a pattern with a wildcard inside a name, or in the service,
+    /// costs: a scan of its services' actions). A pattern the budget cannot
+    /// pay for matches nothing here and says [`Expansion::OverBudget`]: the
+    /// caller decides what it stands for. The whole document's expansion is
+    /// then linear in the catalog's size, whatever it holds.
+    pub fn expand_within(
+        &self,
+        pattern: &str,
+        into: &mut ActionSet,
+        budget: &mut Budget,
+    ) -> Expansion {
+        let found = |any: bool| {
+            if any {
+                Expansion::Matched
+            } else {
+                Expansion::Nothing
+            }
+        };
         if pattern == "*" || pattern == "*:*" {
             into.insert_range(0..self.actions.len() as ActionId);
-            return true;
+            return Expansion::Matched;
         }
         let Some((service, name)) = pattern.split_once(':') else {
-            return false;
+            return Expansion::Nothing;
         };
         if !pattern::has_wildcard(pattern) {
             return match self.lookup(pattern) {
                 Some(id) => {
                     into.insert(id);
-                    true
+                    Expansion::Matched
                 }
-                None => false,
+                None => Expansion::Nothing,
             };
         }
+        // What the scan would cost, paid before it starts.
+        let cost = if pattern::has_wildcard(service) {
+            self.actions.len()
+        } else {
+            match self.service(service) {
+                Some(range) if !is_prefix_form(name) => range.len(),
+                _ => 0,
+            }
+        };
+        if !budget.spend(cost) {
+            return Expansion::OverBudget;
+        }
+        found(self.expand_scan(service, name, into))
+    }
+
+    /// The scan behind [`Catalog::expand_within`], for a pattern with a wildcard.
+    fn expand_scan(&self, service: &str, name: &str, into: &mut ActionSet) -> bool {
         let mut any = false;
         let mut scan = |range: Range<ActionId>| {
             for id in range {
@@ -526,7 +566,8 @@ impl Catalog {
         } else if let Some(range) = self.service(service) {
             // `Get*`, the commonest form: names are sorted case-insensitively
             // within a service, so the matches are one contiguous run.
-            if let Some(prefix) = name.strip_suffix('*').filter(|p| !pattern::has_wildcard(p)) {
+            if is_prefix_form(name) {
+                let prefix = &name[..name.len() - 1];
                 let run = self.prefix_run(range, prefix);
                 let found = !run.is_empty();
                 into.insert_range(run);
@@ -628,6 +669,61 @@ pub fn managed_policy(arn_or_name: &str) -> Option<&'static ManagedPolicy> {
     all.binary_search_by(|p| p.name.cmp(name))
         .ok()
         .map(|i| &all[i])
+}
+
+/// `Get*`: a name pattern whose only wildcard is a final `*` (a binary
+/// search, not a scan).
+fn is_prefix_form(name: &str) -> bool {
+    name.strip_suffix('*')
+        .is_some_and(|p| !pattern::has_wildcard(p))
+}
+
+/// What [`Catalog::expand_within`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expansion {
+    Matched,
+    Nothing,
+    /// The pattern would have cost more than was left.
+    OverBudget,
+}
+
+/// Name comparisons left for one judgement's wildcard expansion.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    left: usize,
+    /// Patterns refused for want of budget.
+    pub refused: usize,
+}
+
+impl Budget {
+    /// Comparisons worth this many passes over the whole catalog: far more
+    /// than any real policy needs (AWS's 1,582 managed policies together
+    /// spend about one pass), far less than an adversarial document of
+    /// thousands of `*:*a*b*` patterns would.
+    pub const CATALOG_PASSES: usize = 16;
+
+    pub fn for_catalog() -> Budget {
+        Budget {
+            left: catalog().len() * Self::CATALOG_PASSES,
+            refused: 0,
+        }
+    }
+
+    pub fn unlimited() -> Budget {
+        Budget {
+            left: usize::MAX,
+            refused: 0,
+        }
+    }
+
+    fn spend(&mut self, cost: usize) -> bool {
+        if cost > self.left {
+            self.refused += 1;
+            return false;
+        }
+        self.left -= cost;
+        true
+    }
 }
 
 #[cfg(test)]

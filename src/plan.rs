@@ -218,11 +218,19 @@ pub fn needs_role(change: &Change, document: Option<&str>) -> bool {
     };
     let c = crate::catalog::catalog();
     let relevant = relevant_actions();
+    // Bounded like the judgement's own expansion: a pattern over budget may
+    // name anything, so the role is read.
+    let mut budget = crate::catalog::Budget::for_catalog();
     let grants = policy.allows().any(|s| {
         let mut set = crate::catalog::ActionSet::empty();
         if let Some(action) = &s.action {
             for p in action.value() {
-                c.expand_into(p, &mut set);
+                if c.expand_within(p, &mut set, &mut budget)
+                    == crate::catalog::Expansion::OverBudget
+                    && !action.is_not()
+                {
+                    return true;
+                }
             }
             if action.is_not() {
                 let mut all = crate::catalog::ActionSet::full();

@@ -26,7 +26,7 @@
 use super::escalation::{self, PATHS};
 use super::witness::{Target, View};
 use super::{list, Context, Finding, Judgement, Severity};
-use crate::catalog::{catalog, ActionId, ActionSet, Level};
+use crate::catalog::{catalog, ActionId, ActionSet, Budget, Expansion, Level};
 use crate::eval::{self, keys::Class, Source};
 use crate::policy::{Condition, Effect, Either, Policy, SetQualifier, Statement};
 use crate::principal::{Origin, Principal};
@@ -327,13 +327,31 @@ fn statement_actions(
     s: &Statement,
     unknown: &mut Vec<(usize, usize, String)>,
     doc: usize,
+    budget: &mut Budget,
 ) -> ActionSet {
     let c = catalog();
     let mut set = ActionSet::empty();
     let Some(action) = &s.action else { return set };
+    // A pattern the expansion budget cannot pay for is read the safe way:
+    // as every action it could name where that widens what is allowed (an
+    // Allow's Action, a Deny's NotAction), as none where that narrows what
+    // is denied.
+    let widen = (s.effect == Effect::Allow) != action.is_not();
     for pattern in action.value() {
-        if !c.expand_into(pattern, &mut set) {
-            unknown.push((doc, s.index, pattern.clone()));
+        match c.expand_within(pattern, &mut set, budget) {
+            Expansion::Matched => {}
+            Expansion::Nothing => unknown.push((doc, s.index, pattern.clone())),
+            Expansion::OverBudget if widen => {
+                let service = pattern.split_once(':').map_or("*", |(s, _)| s);
+                match c
+                    .service(service)
+                    .filter(|_| !pattern::has_wildcard(service))
+                {
+                    Some(range) => set.insert_range(range),
+                    None => set.insert_range(0..c.len() as ActionId),
+                }
+            }
+            Expansion::OverBudget => {}
         }
     }
     if action.is_not() {
@@ -350,12 +368,13 @@ fn analyse<'p>(
     known: &eval::Context,
     (account, org): (Option<&str>, Option<&str>),
     unknown: &mut Vec<(usize, usize, String)>,
+    budget: &mut Budget,
 ) -> Vec<Stmt<'p>> {
     policy
         .statements
         .iter()
         .map(|s| {
-            let mut actions = statement_actions(s, unknown, doc);
+            let mut actions = statement_actions(s, unknown, doc, budget);
             // Conditions on the principal's known facts that fail: dead.
             let dead = s
                 .conditions
@@ -418,6 +437,9 @@ pub struct Grants<'p> {
     denied: ActionSet,
     /// What the boundary allows on every resource, when there is one.
     bound: Option<ActionSet>,
+    /// Action patterns the expansion budget could not pay for (read the
+    /// safe way: [`statement_actions`]).
+    pub over_budget: usize,
 }
 
 impl<'p> Grants<'p> {
@@ -430,8 +452,16 @@ impl<'p> Grants<'p> {
         let known = known_context(holder, account);
         let mut unknown = Vec::new();
         let mut stmts = Vec::new();
+        let mut budget = Budget::for_catalog();
         for (i, d) in p.documents.iter().enumerate() {
-            stmts.extend(analyse(i, &d.policy, &known, (account, org), &mut unknown));
+            stmts.extend(analyse(
+                i,
+                &d.policy,
+                &known,
+                (account, org),
+                &mut unknown,
+                &mut budget,
+            ));
         }
         let mut denied = ActionSet::empty();
         let mut free = ActionSet::empty();
@@ -454,7 +484,14 @@ impl<'p> Grants<'p> {
         let mut bound = None;
         if let Some(b) = p.boundary_policy() {
             let mut ignore = Vec::new();
-            let bs = analyse(usize::MAX, b, &known, (account, org), &mut ignore);
+            let bs = analyse(
+                usize::MAX,
+                b,
+                &known,
+                (account, org),
+                &mut ignore,
+                &mut budget,
+            );
             let mut allowed = ActionSet::empty();
             for st in &bs {
                 match st.s.effect {
@@ -478,6 +515,7 @@ impl<'p> Grants<'p> {
             named,
             denied,
             bound,
+            over_budget: budget.refused,
         }
     }
 
@@ -625,6 +663,13 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
                     .lowered(u8::from(st.narrowing)),
             );
         }
+    }
+    if g.over_budget > 0 {
+        out.notes.push(format!(
+            "{} action patterns with inner wildcards were more than roleguard expands for one principal ({} passes over the catalog); each was read as every action of its service where it allows, as none where it denies",
+            g.over_budget,
+            Budget::CATALOG_PASSES
+        ));
     }
     if !g.unknown.is_empty() {
         let names: Vec<String> = g.unknown.iter().map(|(_, _, p)| p.clone()).collect();
@@ -1181,4 +1226,107 @@ pub fn judge_attachment(policy_arn: &str, ctx: &Context) -> Judgement {
     let j = judge_principal(&p, ctx);
     out.extend(j);
     out
+}
+
+/// A permission policy of at most `size` characters made of nothing but
+/// action patterns with inner wildcards (`ec2:*a*t*c*`, `*:*r*o*l*`...), on
+/// every resource: what an adversary writes to make wildcard expansion slow.
+/// For the benchmark and the tests; deterministic.
+pub fn wildcard_document(size: usize) -> String {
+    const SERVICES: &[&str] = &[
+        "iam", "s3", "ec2", "lambda", "sts", "kms", "*", "dynamodb", "s?s",
+    ];
+    const LETTERS: &[u8] = b"abcdeghilmnoprstuvy?";
+    let wrap = |actions: &[String]| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": actions, "Resource": "*"}]})
+        .to_string()
+    };
+    let mut actions: Vec<String> = Vec::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut left = size.saturating_sub(wrap(&[]).len());
+    loop {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let service = SERVICES[(x % SERVICES.len() as u64) as usize];
+        let letters = 3 + (x >> 8) as usize % 6;
+        let name: Vec<String> = (0..letters)
+            .map(|i| {
+                let l = LETTERS[((x >> (16 + 3 * i)) % LETTERS.len() as u64) as usize];
+                (l as char).to_string()
+            })
+            .collect();
+        let pattern = format!("{service}:*{}*", name.join("*"));
+        // The pattern, its quotes and a comma.
+        let cost = pattern.len() + 3;
+        if cost > left {
+            break;
+        }
+        left -= cost;
+        actions.push(pattern);
+    }
+    wrap(&actions)
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    fn ctx(config: &crate::config::Config) -> Context<'_> {
+        Context {
+            config,
+            account: Some("111122223333"),
+            holder: None,
+        }
+    }
+
+    #[test]
+    fn wildcard_expansion_is_bounded_and_errs_on_the_safe_side() {
+        let doc = wildcard_document(131_072);
+        assert!(doc.len() <= 131_072 && doc.len() > 130_000, "{}", doc.len());
+        let config = crate::config::Config::default();
+        let j = judge(&Policy::parse(&doc).unwrap(), &ctx(&config));
+        // Over the budget: said, and read as granting (an Allow of `*:*...`
+        // patterns may name anything), so the verdict stays critical.
+        assert!(
+            j.notes
+                .iter()
+                .any(|n| n.contains("more than roleguard expands")),
+            "{:?}",
+            j.notes
+        );
+        assert!(j.findings.iter().any(|f| f.severity == Severity::Critical));
+        // With the budget spent, a pattern stands for every action of its
+        // service in an Allow, for none in a Deny.
+        let c = catalog();
+        let spent = || {
+            let mut b = Budget::for_catalog();
+            let mut sink = ActionSet::empty();
+            while c.expand_within("*:*a*", &mut sink, &mut b) != Expansion::OverBudget {}
+            b
+        };
+        let statement = |effect: &str| {
+            let p = Policy::parse(&format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"{effect}","Action":"iam:*p*r*","Resource":"*"}}]}}"#
+            ))
+            .unwrap();
+            let mut unknown = vec![];
+            statement_actions(&p.statements[0], &mut unknown, 0, &mut spent())
+        };
+        assert_eq!(statement("Allow").len(), c.expand("iam:*").len());
+        assert!(statement("Deny").is_empty());
+        // The budget pays for 16 passes over the catalog, and no more.
+        let mut budget = Budget::for_catalog();
+        let mut set = ActionSet::empty();
+        let refused = (0..=Budget::CATALOG_PASSES)
+            .filter(|_| c.expand_within("*:*a*", &mut set, &mut budget) == Expansion::OverBudget)
+            .count();
+        assert_eq!((refused, budget.refused), (1, 1));
+        // Prefix patterns cost no scan.
+        assert_eq!(
+            c.expand_within("s3:Get*", &mut set, &mut budget),
+            Expansion::Matched
+        );
+    }
 }
