@@ -967,49 +967,232 @@ async fn service_linked_roles_are_known_by_their_path_not_their_name() {
     }
 }
 
-/// A record without its document (CloudTrail omitted it): the document IAM
-/// holds is read (GetRolePolicy, URL-decoded) and judged, and the
-/// administrator's inline policy deleted.
+/// A record without its document (CloudTrail omitted it, or cut it short),
+/// for each call that carries one: the document IAM holds is read
+/// (GetRolePolicy, GetRole, GetPolicyVersion; URL-decoded) and judged, and
+/// the change reverted.
 #[tokio::test]
-async fn an_omitted_document_is_read_from_iam() {
+async fn an_omitted_document_is_read_from_iam_for_each_call() {
     let moto = Moto::start();
     let iam = moto.iam();
-    create_role(&iam, "app", LAMBDA_TRUST).await;
     let admin =
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let public = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    create_role(&iam, "inline", LAMBDA_TRUST).await;
     iam.put_role_policy()
-        .role_name("app")
+        .role_name("inline")
         .policy_name("p")
         .policy_document(admin)
         .send()
         .await
         .unwrap();
-    let mut e: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            super::root().join("events/put-inline-passrole.noncompliant.json"),
+    create_role(&iam, "created", public).await;
+    create_role(&iam, "updated", public).await;
+    create_role(&iam, "user-of-policy", LAMBDA_TRUST).await;
+    let policy = iam
+        .create_policy()
+        .policy_name("shared")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let policy_arn = policy.policy().unwrap().arn().unwrap().to_string();
+    iam.attach_role_policy()
+        .role_name("user-of-policy")
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+    let v2 = iam
+        .create_policy_version()
+        .policy_arn(&policy_arn)
+        .policy_document(admin)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let v2 = v2
+        .policy_version()
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_string();
+    let cases = [
+        (
+            "PutRolePolicy",
+            json!({"roleName": "inline", "policyName": "p", "omitted": true}),
+            "delete_role_policy",
+        ),
+        (
+            "CreateRole",
+            json!({"roleName": "created", "assumeRolePolicyDocument": &public[..40]}),
+            "update_assume_role_policy",
+        ),
+        (
+            "UpdateAssumeRolePolicy",
+            json!({"roleName": "updated"}),
+            "update_assume_role_policy",
+        ),
+        (
+            "CreatePolicyVersion",
+            json!({"policyArn": policy_arn, "setAsDefault": true, "omitted": true}),
+            "set_default_policy_version",
+        ),
+    ];
+    for (call, params, first) in cases {
+        let mut e: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                super::root().join("events/put-inline-passrole.noncompliant.json"),
+            )
+            .unwrap(),
         )
-        .unwrap(),
+        .unwrap();
+        e["detail"]["eventName"] = call.into();
+        e["detail"]["requestParameters"] = params;
+        if call == "CreatePolicyVersion" {
+            e["detail"]["responseElements"] =
+                json!({"policyVersion": {"versionId": v2, "isDefaultVersion": true}});
+        }
+        let o = handle(
+            &AwsIam::new(iam.clone()),
+            &Event::parse(&e.to_string()).unwrap(),
+            &super::config(),
+            false,
+        )
+        .await
+        .unwrap();
+        assert!(o.ok, "{call}: {:?}", o.results);
+        assert_eq!(
+            o.assessment.plan[0].action(),
+            first,
+            "{call}: {:?}",
+            o.assessment
+        );
+        assert!(
+            o.assessment
+                .judgement
+                .notes
+                .iter()
+                .any(|n| n.contains("as IAM holds it now")),
+            "{call}"
+        );
+    }
+    let names = iam
+        .list_role_policies()
+        .role_name("inline")
+        .send()
+        .await
+        .unwrap();
+    assert!(names.policy_names().is_empty());
+    for role in ["created", "updated"] {
+        // The public statement gone: what is left is roleguard's deny-all.
+        assert_eq!(
+            trust(&iam, role).await["Statement"][0]["Effect"],
+            "Deny",
+            "{role}"
+        );
+    }
+}
+
+/// A role that only looks like roleguard's (another name in the function's
+/// account, or the function role's very name in a member account) gets no
+/// pass: the administrator policy it writes is deleted. A change to
+/// roleguard's real role that it may not undo (its trust policy) is
+/// critical and, with `quarantine: true`, the role is quarantined.
+#[tokio::test]
+async fn lookalikes_of_roleguard_are_judged_and_its_own_role_quarantined() {
+    let moto = Moto::start();
+    let iam = moto.iam();
+    let admin =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let sample: Value = serde_json::from_str(
+        &std::fs::read_to_string(super::root().join("events/roleguard-own-change.ignored.json"))
+            .unwrap(),
     )
     .unwrap();
+    for (account, issuer) in [
+        (
+            "111122223333",
+            "arn:aws:iam::111122223333:role/roleguard-function-dev",
+        ),
+        (
+            "444455556666",
+            "arn:aws:iam::444455556666:role/roleguard-function",
+        ),
+    ] {
+        create_role(&iam, "app", LAMBDA_TRUST).await;
+        iam.put_role_policy()
+            .role_name("app")
+            .policy_name("p")
+            .policy_document(admin)
+            .send()
+            .await
+            .unwrap();
+        let mut e = sample.clone();
+        e["account"] = account.into();
+        e["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = issuer.into();
+        e["detail"]["eventName"] = "PutRolePolicy".into();
+        e["detail"]["requestParameters"] =
+            json!({"roleName": "app", "policyName": "p", "policyDocument": admin});
+        // The member account's IAM is moto's here: the decision is the point.
+        let o = handle(
+            &AwsIam::new(iam.clone()),
+            &Event::parse(&e.to_string()).unwrap(),
+            &super::config(),
+            false,
+        )
+        .await
+        .unwrap();
+        assert!(o.assessment.skipped.is_none(), "{issuer}");
+        assert_eq!(
+            o.assessment.plan[0].action(),
+            "delete_role_policy",
+            "{issuer}"
+        );
+        let names = iam
+            .list_role_policies()
+            .role_name("app")
+            .send()
+            .await
+            .unwrap();
+        assert!(names.policy_names().is_empty(), "{issuer}");
+        iam.delete_role().role_name("app").send().await.unwrap();
+    }
+    // roleguard's real role, its trust policy opened by someone else.
+    create_role(&iam, "roleguard-function", LAMBDA_TRUST).await;
+    let public = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    let mut e = sample.clone();
+    e["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        "arn:aws:iam::111122223333:role/deployer".into();
     e["detail"]["requestParameters"] =
-        json!({"roleName": "app", "policyName": "p", "omitted": true});
+        json!({"roleName": "roleguard-function", "policyDocument": public});
+    let mut config = super::config();
+    config.quarantine = true;
     let o = handle(
         &AwsIam::new(iam.clone()),
         &Event::parse(&e.to_string()).unwrap(),
-        &super::config(),
+        &config,
         false,
     )
     .await
     .unwrap();
     assert!(o.ok, "{:?}", o.results);
-    assert_eq!(o.assessment.plan[0].action(), "delete_role_policy");
-    let names = iam
-        .list_role_policies()
-        .role_name("app")
-        .send()
-        .await
-        .unwrap();
-    assert!(names.policy_names().is_empty());
+    let rules: Vec<&str> = o
+        .assessment
+        .judgement
+        .findings
+        .iter()
+        .map(|f| f.rule)
+        .collect();
+    assert!(rules.contains(&"role-roleguard-changed"), "{rules:?}");
+    assert_eq!(o.assessment.plan[0].action(), "put_role_policy");
+    let q = inline_policy(
+        &iam,
+        "roleguard-function",
+        roleguard::plan::QUARANTINE_POLICY_NAME,
+    )
+    .await;
+    assert_eq!(q["Statement"][0]["Effect"], "Deny");
 }
 
 /// AmazonEKSClusterPolicy is what EKS requires on a cluster role: on a role
