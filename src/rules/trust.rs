@@ -93,6 +93,39 @@ fn fill(pattern: &str, with: &str) -> String {
 
 /// Is the request allowed for some context? The Allow statements that
 /// decided it, if so.
+/// Keys IAM sets from an AWS principal (account, ARN, organisation, tags):
+/// a federated caller has none of them.
+fn is_aws_principal_key(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    [
+        "aws:principalaccount",
+        "aws:principalarn",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalisawsservice",
+        "aws:principalservicename",
+    ]
+    .contains(&k.as_str())
+        || k.starts_with("aws:principaltag/")
+}
+
+/// Does statement `index` take part in admitting the caller under any of
+/// the contexts? (Not only the first context admitted: another statement may
+/// decide that one.)
+fn admits_statement(
+    policy: &Policy,
+    role: &str,
+    action: &str,
+    caller: Caller,
+    contexts: &[eval::Context],
+    index: usize,
+) -> bool {
+    contexts.iter().any(|ctx| {
+        admitted(policy, role, action, caller, std::slice::from_ref(ctx))
+            .is_some_and(|a| a.contains(&index))
+    })
+}
+
 fn admitted(
     policy: &Policy,
     role: &str,
@@ -382,6 +415,19 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
                 .statements(vec![s.index]),
             );
         }
+        // `Principal: "*"` admits web identities too: any provider the
+        // account registers (GitHub's stands for them) with any subject.
+        if matches!(
+            &s.principal,
+            Some(Either::Is(crate::policy::Principals::Any))
+        ) && eval::statement_action_matches(s, "sts:AssumeRoleWithWebIdentity")
+        {
+            let github = format!(
+                "arn:aws:iam::{}:oidc-provider/token.actions.githubusercontent.com",
+                ctx.account.unwrap_or("123456789012")
+            );
+            federated_rules(policy, s, &github, &role, ctx, &mut out);
+        }
         let Some(Either::Is(p)) = &s.principal else {
             continue;
         };
@@ -458,16 +504,21 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
         if config.trusted_accounts.contains(&account) {
             continue;
         }
-        let outsider = |kind: CallerKind| AwsCaller {
-            arn: kind.arn(&account),
-            account: account.clone(),
-            // Outside the configured organisation, if any.
-            org: Some(STRANGER_ORG),
-            kind,
+        // Outside the configured organisation, if any: in an organisation of
+        // its own, or in none (then `aws:PrincipalOrgID` is absent, which an
+        // `...IfExists` or `ForAllValues:` condition lets through).
+        let outsiders = || {
+            CallerKind::ALL.into_iter().flat_map(|kind| {
+                [Some(STRANGER_ORG), None].map(|org| AwsCaller {
+                    arn: kind.arn(&account),
+                    account: account.clone(),
+                    org,
+                    kind,
+                })
+            })
         };
-        let freely = CallerKind::ALL
-            .into_iter()
-            .find_map(|k| aws_admitted(policy, &role, &outsider(k), true, true));
+        let freely =
+            outsiders().find_map(|caller| aws_admitted(policy, &role, &caller, true, true));
         let Some(freely) = freely else { continue };
         if list_configured {
             out.findings.push(
@@ -483,9 +534,8 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
                 .details(vec![shown.clone()]),
             );
         }
-        let bare = CallerKind::ALL
-            .into_iter()
-            .find_map(|k| aws_admitted(policy, &role, &outsider(k), false, false));
+        let bare =
+            outsiders().find_map(|caller| aws_admitted(policy, &role, &caller, false, false));
         if let Some(bare) = bare {
             out.findings.push(
                 Finding::new(
@@ -716,9 +766,14 @@ fn federated_rules(
         }
         let base = eval::Context::new().with("SAML:aud", "https://roleguard-stranger.example/saml");
         let contexts = combinations(chosen, base);
-        if admitted(policy, role, action, Caller::Federated(value), &contexts)
-            .is_some_and(|a| a.contains(&s.index))
-        {
+        if admits_statement(
+            policy,
+            role,
+            action,
+            Caller::Federated(value),
+            &contexts,
+            s.index,
+        ) {
             out.findings.push(
                 Finding::new(
                     "trust-saml-no-audience",
@@ -856,6 +911,11 @@ fn judge_oidc(
                 continue;
             }
             let mut v = chosen_values(k, cs);
+            // A web identity is no AWS principal: the aws:Principal* keys
+            // are absent from its request, not the caller's to choose.
+            if is_aws_principal_key(k) {
+                v = vec![None];
+            }
             // Every token carries an audience: never absent.
             if k.eq_ignore_ascii_case(&key("aud")) {
                 v.retain(Option::is_some);
@@ -863,15 +923,14 @@ fn judge_oidc(
             chosen.push((k.clone(), v));
         }
         let contexts = combinations(chosen, eval::Context::new());
-        if admitted(
+        if admits_statement(
             policy,
             role,
             action,
             Caller::Federated(principal),
             &contexts,
-        )
-        .is_some_and(|a| a.contains(&s.index))
-        {
+            s.index,
+        ) {
             admitted_any = true;
             break;
         }

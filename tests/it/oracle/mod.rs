@@ -7,6 +7,10 @@
 //! puts every disagreement down to a bug or to a known difference
 //! ([`known`], documented in `tests/oracle/known-differences.md`).
 //!
+//! [`soundness`] asks the oracle whether the *judgement* is sound: a
+//! verdict below `high` with an escalation path the oracle opens, or a
+//! stranger it lets assume the role, fails it (`tests/oracle/soundness.md`).
+//!
 //! `scripts/differential [--seed S] [--count N] [--only INDEX]` runs the
 //! comparison in release mode; `cargo test` runs 100,000 pairs.
 
@@ -15,3 +19,4 @@ pub mod gen;
 pub mod known;
 
 mod differential;
+mod soundness;
