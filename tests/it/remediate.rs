@@ -21,6 +21,20 @@ fn event_document(name: &str, field: &str) -> String {
         .to_string()
 }
 
+/// A sample event's record as another call: `call` (unchanged when `None`)
+/// with these request parameters.
+fn sample_as(sample: &str, call: Option<&str>, params: Value) -> Value {
+    let mut e: Value = serde_json::from_str(
+        &std::fs::read_to_string(super::root().join("events").join(sample)).unwrap(),
+    )
+    .unwrap();
+    if let Some(call) = call {
+        e["detail"]["eventName"] = call.into();
+    }
+    e["detail"]["requestParameters"] = params;
+    e
+}
+
 async fn run(iam: &aws_sdk_iam::Client, name: &str, config: &Config, dry_run: bool) -> Outcome {
     handle(&AwsIam::new(iam.clone()), &event(name), config, dry_run)
         .await
@@ -880,12 +894,11 @@ async fn a_policy_attached_to_roleguards_own_role_is_detached() {
             .send()
             .await
             .unwrap();
-        let mut e: Value = serde_json::from_str(
-            &std::fs::read_to_string(super::root().join("events/attach-admin.noncompliant.json"))
-                .unwrap(),
-        )
-        .unwrap();
-        e["detail"]["requestParameters"] = json!({"roleName": role, "policyArn": BASIC});
+        let e = sample_as(
+            "attach-admin.noncompliant.json",
+            None,
+            json!({"roleName": role, "policyArn": BASIC}),
+        );
         let event = Event::parse(&e.to_string()).unwrap();
         let o = handle(&AwsIam::new(iam.clone()), &event, &super::config(), false)
             .await
@@ -933,13 +946,11 @@ async fn service_linked_roles_are_known_by_their_path_not_their_name() {
     create_role(&iam, &lookalike, LAMBDA_TRUST).await;
     let public = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
     for (role, reverted) in [(slr_name.as_str(), false), (lookalike.as_str(), true)] {
-        let mut e: Value = serde_json::from_str(
-            &std::fs::read_to_string(super::root().join("events/attach-admin.noncompliant.json"))
-                .unwrap(),
-        )
-        .unwrap();
-        e["detail"]["eventName"] = "UpdateAssumeRolePolicy".into();
-        e["detail"]["requestParameters"] = json!({"roleName": role, "policyDocument": public});
+        let e = sample_as(
+            "attach-admin.noncompliant.json",
+            Some("UpdateAssumeRolePolicy"),
+            json!({"roleName": role, "policyDocument": public}),
+        );
         let o = handle(
             &AwsIam::new(iam.clone()),
             &Event::parse(&e.to_string()).unwrap(),
@@ -1213,12 +1224,11 @@ async fn a_policy_a_service_requires_stays_on_that_services_role() {
             .send()
             .await
             .unwrap();
-        let mut e: Value = serde_json::from_str(
-            &std::fs::read_to_string(super::root().join("events/attach-admin.noncompliant.json"))
-                .unwrap(),
-        )
-        .unwrap();
-        e["detail"]["requestParameters"] = json!({"roleName": role, "policyArn": EKS_POLICY});
+        let e = sample_as(
+            "attach-admin.noncompliant.json",
+            None,
+            json!({"roleName": role, "policyArn": EKS_POLICY}),
+        );
         let o = handle(
             &AwsIam::new(iam.clone()),
             &Event::parse(&e.to_string()).unwrap(),
