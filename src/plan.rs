@@ -514,7 +514,11 @@ pub fn assess_with(
         event.time.as_deref(),
         config,
     );
-    keep_service_requirements(&mut a, &change, fetched, event.time.as_deref());
+    // roleguard's own role takes policies from its stack only: tampering is
+    // undone whatever a service would require.
+    if own_role.is_none() {
+        keep_service_requirements(&mut a, &change, fetched, event.time.as_deref());
+    }
     if own_role.is_some() {
         // Its roles deny it every call that would rewrite or loosen them:
         // such a revert would only fail. What it can undo, it undoes.
@@ -606,7 +610,7 @@ fn keep_service_requirements(
             .any(|s| matches!(s, Step::DetachRolePolicy { .. }))
         {
             a.judgement.notes.push(format!(
-                "{} requires {policy_arn} on the roles it assumes: the role's trust policy is read before the detach, which is left out for a role that trusts it",
+                "{policy_arn} is required by {} on the roles they assume: the role's trust policy is read before the detach, which is left out for a role that trusts them",
                 services.join(", ")
             ));
         }
@@ -637,8 +641,7 @@ fn keep_service_requirements(
     );
     a.plan.extend(closing);
     a.judgement.notes.push(format!(
-        "{policy_arn} is kept: {} requires it on the roles it assumes, and this role trusts {}",
-        trusted.join(", "),
+        "{policy_arn} is kept: {} requires it on the roles it assumes, and this role trusts it",
         trusted.join(", ")
     ));
 }
