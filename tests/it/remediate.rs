@@ -776,7 +776,8 @@ async fn the_required_boundary_is_put_back() {
     )
     .await;
     assert!(o.results.is_empty() && o.ok, "{:?}", o.results);
-    // Without a required boundary, a removed boundary is nobody's concern.
+    // Without a required boundary (and no baseline to restore from), a
+    // removed boundary is found, the role tagged and the change notified.
     let o = run(
         &iam,
         "delete-boundary.noncompliant.json",
@@ -784,7 +785,14 @@ async fn the_required_boundary_is_put_back() {
         false,
     )
     .await;
-    assert!(o.results.is_empty() && o.ok, "{:?}", o.results);
+    assert!(o.ok, "{:?}", o.results);
+    assert_eq!(
+        o.results
+            .iter()
+            .map(|r| r.step.action())
+            .collect::<Vec<_>>(),
+        ["tag_role", "notify"]
+    );
 }
 
 #[tokio::test]
