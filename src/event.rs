@@ -225,25 +225,6 @@ impl Event {
         rest.split_once('/').map(|(_, session)| session)
     }
 
-    /// Was the call made by an AWS service itself (a service-linked role's
-    /// own changes): `userIdentity.type` `AWSService`, or `invokedBy` a service.
-    pub fn by_aws_service(&self) -> bool {
-        let Some(u) = self.trail.user_identity.as_ref() else {
-            return false;
-        };
-        u.kind.as_deref() == Some("AWSService")
-            || u.invoked_by
-                .as_deref()
-                .is_some_and(|s| s.ends_with(".amazonaws.com"))
-    }
-
-    /// The name of the role that made the call, when a role made it.
-    pub fn actor_role_name(&self) -> Option<&str> {
-        let arn = self.actor()?;
-        let (_, rest) = arn.split_once(":role/")?;
-        rest.rsplit('/').next()
-    }
-
     /// Parse the change the event describes.
     pub fn change(&self) -> Result<Change, EventError> {
         Change::from_trail(&self.trail)
@@ -561,7 +542,7 @@ mod tests {
             e.actor(),
             Some("arn:aws:iam::444455556666:role/ci/deployer")
         );
-        assert_eq!(e.actor_role_name(), Some("deployer"));
+        assert_eq!(e.actor_role(), Some(("444455556666", "deployer")));
     }
 
     #[test]
