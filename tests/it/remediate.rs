@@ -35,6 +35,24 @@ fn sample_as(sample: &str, call: Option<&str>, params: Value) -> Value {
     e
 }
 
+/// [`sample_as`], handled against `iam` with the deployment's configuration.
+async fn handle_sample(
+    iam: &aws_sdk_iam::Client,
+    sample: &str,
+    call: Option<&str>,
+    params: Value,
+) -> Outcome {
+    let e = sample_as(sample, call, params);
+    handle(
+        &AwsIam::new(iam.clone()),
+        &Event::parse(&e.to_string()).unwrap(),
+        &super::config(),
+        false,
+    )
+    .await
+    .unwrap()
+}
+
 async fn run(iam: &aws_sdk_iam::Client, name: &str, config: &Config, dry_run: bool) -> Outcome {
     handle(&AwsIam::new(iam.clone()), &event(name), config, dry_run)
         .await
@@ -954,19 +972,13 @@ async fn service_linked_roles_are_known_by_their_path_not_their_name() {
     create_role(&iam, &lookalike, LAMBDA_TRUST).await;
     let public = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
     for (role, reverted) in [(slr_name.as_str(), false), (lookalike.as_str(), true)] {
-        let e = sample_as(
+        let o = handle_sample(
+            &iam,
             "attach-admin.noncompliant.json",
             Some("UpdateAssumeRolePolicy"),
             json!({"roleName": role, "policyDocument": public}),
-        );
-        let o = handle(
-            &AwsIam::new(iam.clone()),
-            &Event::parse(&e.to_string()).unwrap(),
-            &super::config(),
-            false,
         )
-        .await
-        .unwrap();
+        .await;
         assert!(o.ok, "{:?}", o.results);
         let steps: Vec<&str> = o.assessment.plan.iter().map(|s| s.action()).collect();
         if reverted {
@@ -1232,19 +1244,13 @@ async fn a_policy_a_service_requires_stays_on_that_services_role() {
             .send()
             .await
             .unwrap();
-        let e = sample_as(
+        let o = handle_sample(
+            &iam,
             "attach-admin.noncompliant.json",
             None,
             json!({"roleName": role, "policyArn": EKS_POLICY}),
-        );
-        let o = handle(
-            &AwsIam::new(iam.clone()),
-            &Event::parse(&e.to_string()).unwrap(),
-            &super::config(),
-            false,
         )
-        .await
-        .unwrap();
+        .await;
         assert!(o.ok, "{:?}", o.results);
         assert!(
             !o.assessment.judgement.findings.is_empty(),

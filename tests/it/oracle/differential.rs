@@ -237,18 +237,6 @@ fn compare(cfg: &Config, stats: &mut Stats, pair: Pair, answer: driver::Answer) 
 
 /// CPU time of the calling thread (what the Rust side costs, whatever else
 /// the machine is running).
-fn thread_cpu_secs() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes the timespec it is given.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    if r != 0 {
-        return 0.0;
-    }
-    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
-}
 
 #[test]
 fn roleguard_agrees_with_the_oracle() {
@@ -277,9 +265,9 @@ fn roleguard_agrees_with_the_oracle() {
         // that the oracle always has work while Rust compares.
         if next < end {
             let stop = (next + BATCH).min(end);
-            let t = thread_cpu_secs();
+            let t = driver::thread_cpu_secs();
             let batch: Vec<Pair> = (next..stop).map(|i| prepare(&cfg, i)).collect();
-            stats.prepare_secs += thread_cpu_secs() - t;
+            stats.prepare_secs += driver::thread_cpu_secs() - t;
             for p in &batch {
                 let q = Query::from_case(&p.case);
                 if let Some(d) = dump.as_mut() {

@@ -1219,19 +1219,6 @@ fn judge_permissions(cfg: &Config, stats: &mut PermStats, item: Item, answers: V
     }
 }
 
-fn thread_cpu_secs() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes the timespec it is given.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    if r != 0 {
-        return 0.0;
-    }
-    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
-}
-
 #[test]
 fn permission_verdicts_are_sound() {
     let cfg = Config::from_env(500);
@@ -1250,9 +1237,9 @@ fn permission_verdicts_are_sound() {
     while next < end || !in_flight.is_empty() {
         if next < end {
             let stop = (next + BATCH).min(end);
-            let t = thread_cpu_secs();
+            let t = driver::thread_cpu_secs();
             let batch: Vec<Item> = (next..stop).map(|i| prepare_permissions(&cfg, i)).collect();
-            stats.prepare_secs += thread_cpu_secs() - t;
+            stats.prepare_secs += driver::thread_cpu_secs() - t;
             for item in &batch {
                 let identity: Vec<String> =
                     item.set.identity.iter().map(|d| d.json.clone()).collect();
@@ -2052,9 +2039,9 @@ fn trust_verdicts_are_sound() {
     while next < end || !in_flight.is_empty() {
         if next < end {
             let stop = (next + BATCH).min(end);
-            let t = thread_cpu_secs();
+            let t = driver::thread_cpu_secs();
             let batch: Vec<TrustItem> = (next..stop).map(|i| prepare_trust(&cfg, i)).collect();
-            prepare_secs += thread_cpu_secs() - t;
+            prepare_secs += driver::thread_cpu_secs() - t;
             for item in &batch {
                 let rp = item.json.to_string();
                 for w in &item.witnesses {
