@@ -1849,8 +1849,10 @@ fn derive(rng: &mut Rng, op: &str, value: &str, ty: KeyType, ctx: &Context) -> S
             }
         }
         v = out;
-        // A request's ARN value is an ARN, whatever the pattern's first part.
-        if family == KeyType::Arn {
+        // A request's ARN value is an ARN, whatever the pattern's first
+        // part, and whatever operator the pattern came from (a StringLike
+        // on an ARN key too).
+        if family == KeyType::Arn || ty == KeyType::Arn {
             if let Some((_, rest)) = v.split_once(':') {
                 v = format!("arn:{rest}");
             }

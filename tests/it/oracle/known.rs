@@ -39,6 +39,10 @@ pub const KNOWN: &[(&str, &str)] = &[
         "NotResource with a variable that has no value: the oracle drops the statement",
     ),
     (
+        "empty-variable-value",
+        "a condition value's variable whose request value is the empty string: the oracle takes it for no value",
+    ),
+    (
         "negated-unresolved-variable",
         "a negated string/ARN operator whose policy value has a variable with no value: the oracle says false",
     ),
@@ -422,6 +426,9 @@ fn condition_reason(c: &Condition, ctx: &Context) -> Option<&'static str> {
     };
     let family = family(op);
     let variables = matches!(family, Family::String | Family::Arn);
+    if variables && c.values.iter().any(|v| empty_variable(v, ctx)) {
+        return Some("empty-variable-value");
+    }
     if negated && variables && c.values.iter().any(|v| tokens(v, ctx, true).is_none()) {
         return Some("negated-unresolved-variable");
     }
@@ -924,6 +931,25 @@ enum Tok {
     Any,
     One,
     Lit(char),
+}
+
+/// Does the policy string hold a variable whose request value is the empty
+/// string? (The oracle takes an empty value for no value: JavaScript
+/// reads `""` as false.)
+fn empty_variable(value: &str, ctx: &Context) -> bool {
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return false;
+        };
+        let name = after[..end].split(", ").next().unwrap_or_default().trim();
+        if matches!(ctx.get(name), Some(Values::One(v)) if v.is_empty()) {
+            return true;
+        }
+        rest = &after[end + 1..];
+    }
+    false
 }
 
 /// The oracle's reading of a policy string: wildcards (when `like`),
