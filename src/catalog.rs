@@ -421,10 +421,19 @@ pub fn catalog() -> &'static Catalog {
 /// FNV-1a over `service:name`, ASCII case folded: a case-insensitive key
 /// with no allocation per look-up (`build.rs` has the same function).
 fn folded_hash(service: &str, name: &str) -> u64 {
+    #[inline(always)]
+    fn step(h: u64, b: u8) -> u64 {
+        (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
+    }
+    // Three plain loops: a chained iterator costs several times as much
+    // per byte, and a look-up is made for every exact action a policy names.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in service.bytes().chain([b':']).chain(name.bytes()) {
-        h ^= u64::from(b.to_ascii_lowercase());
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    for &b in service.as_bytes() {
+        h = step(h, b);
+    }
+    h = step(h, b':');
+    for &b in name.as_bytes() {
+        h = step(h, b);
     }
     h
 }

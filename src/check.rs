@@ -140,7 +140,9 @@ pub fn check_text(
     };
     match kind {
         Kind::Permissions | Kind::Trust => match judge_document(kind, &value, &ctx) {
-            Ok(j) => CheckResult::judged(path.into(), kind, j, config, statement_lines(text)),
+            // Statement lines are found only for the output that shows
+            // them ([`add_statement_lines`]): most runs never need them.
+            Ok(j) => CheckResult::judged(path.into(), kind, j, config, vec![]),
             Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
         },
         Kind::Event => {
@@ -205,7 +207,7 @@ fn judge_document(
         Ok(trust::judge(&p, ctx))
     } else {
         p.validate_permissions()?;
-        Ok(permissions::judge(&p, ctx))
+        Ok(permissions::judge_owned(p, ctx))
     }
 }
 
@@ -511,6 +513,21 @@ fn judge_extraction(
         }
     }
     out
+}
+
+/// Give the results of one input's text the line of each statement, for
+/// SARIF output: those judged as one policy document (a template's parts
+/// are named by their resource instead).
+pub fn add_statement_lines(results: &mut [CheckResult], text: &str) {
+    let mut lines = None;
+    for r in results
+        .iter_mut()
+        .filter(|r| r.error.is_none() && matches!(r.kind, Some(Kind::Permissions | Kind::Trust)))
+    {
+        if r.findings.iter().any(|f| !f.statements.is_empty()) {
+            r.statement_lines = lines.get_or_insert_with(|| statement_lines(text)).clone();
+        }
+    }
 }
 
 /// The line (1-based) where each element of the top-level `Statement` starts,

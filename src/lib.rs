@@ -20,6 +20,7 @@ pub mod pattern;
 pub mod plan;
 pub mod policy;
 pub mod principal;
+pub mod process;
 pub mod remediate;
 pub mod report;
 pub mod rules;

@@ -191,10 +191,22 @@ fn inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
             out.push(dir.to_path_buf());
             return;
         };
-        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
+        // The entry's own type (no stat per file) unless it is a link; one
+        // directory's entries sort by name as their paths would.
+        let mut entries: Vec<(std::ffi::OsString, PathBuf, bool)> = entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let path = e.path();
+                let dir = match e.file_type() {
+                    Ok(t) if !t.is_symlink() => t.is_dir(),
+                    _ => path.is_dir(),
+                };
+                (e.file_name(), path, dir)
+            })
+            .collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (_, p, dir) in entries {
+            if dir {
                 walk(&p, out);
             } else if p.extension().is_some_and(|e| e == "json") {
                 out.push(p);
@@ -224,14 +236,18 @@ fn read(path: &Path, bundle: bool) -> Result<String, String> {
             .max(roleguard::event::MAX_EVENT_BYTES)
             .max(roleguard::template::MAX_TEMPLATE_BYTES)
     } as u64;
+    let mut hint = 0u64;
     let (shown, reader): (String, Box<dyn Read>) = if path == Path::new("-") {
         ("standard input".into(), Box::new(std::io::stdin()))
     } else {
         let f = std::fs::File::open(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        // The reported size only sizes the buffer (one read instead of a
+        // growing series); the limit is kept by `take` whatever it says.
+        hint = f.metadata().map_or(0, |m| m.len()).min(limit) + 1;
         (path.display().to_string(), Box::new(f))
     };
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(hint as usize);
     reader
         .take(limit + 1)
         .read_to_end(&mut bytes)
@@ -272,6 +288,7 @@ fn print(s: &str, styled: bool) {
 }
 
 fn main() -> ExitCode {
+    roleguard::process::no_huge_pages();
     let cli = Cli::parse();
     match cli.command {
         Command::Check {
@@ -301,7 +318,12 @@ fn main() -> ExitCode {
                 let shown = p.display().to_string();
                 match read(p, kind == Some(Kind::Role)) {
                     Ok(text) => {
-                        check::check_input(&shown, &text, kind, &config, account.as_deref())
+                        let mut results =
+                            check::check_input(&shown, &text, kind, &config, account.as_deref());
+                        if matches!(format, Format::Sarif) {
+                            check::add_statement_lines(&mut results, &text);
+                        }
+                        results
                     }
                     Err(e) => vec![CheckResult::failed(&shown, None, e)],
                 }

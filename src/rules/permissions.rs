@@ -31,7 +31,8 @@ use crate::eval::{self, keys::Class, Source};
 use crate::policy::{Condition, Effect, Either, Policy, SetQualifier, Statement};
 use crate::principal::{Origin, Principal};
 use crate::{catalog, pattern};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Reads that take data out of the account (rule perm-data-exfiltration).
 const EXFILTRATION: &[&str] = &[
@@ -195,25 +196,97 @@ fn requires_key(c: &Condition) -> bool {
     !negated && !c.if_exists && c.qualifier != Some(SetQualifier::ForAllValues)
 }
 
+/// Entries a process-wide memo keeps at most: enough for every key and
+/// resource pattern of AWS's managed policies several times over, and a
+/// bound on what a stream of adversarial documents can make it hold.
+const MEMO_LIMIT: usize = 16_384;
+
 /// The actions that have a (non-global) condition key, cached per key.
-fn actions_with_key(key: &str) -> ActionSet {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    static CACHE: OnceLock<Mutex<HashMap<String, ActionSet>>> = OnceLock::new();
+fn actions_with_key(key: &str) -> Arc<ActionSet> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<ActionSet>>>> = OnceLock::new();
     let folded = key.to_ascii_lowercase();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(s) = cache.lock().ok().and_then(|m| m.get(&folded).cloned()) {
         return s;
     }
-    let set = catalog::actions_with_key(key);
+    let set = Arc::new(catalog::actions_with_key(key));
     if let Ok(mut map) = cache.lock() {
-        map.insert(folded, set.clone());
+        if map.len() < MEMO_LIMIT {
+            map.insert(folded, Arc::clone(&set));
+        }
     }
     set
 }
 
 /// Names for "every resource of a type": two unrelated ones, both must match.
 const WITNESS_NAMES: [&str; 2] = ["RoleguardWitnessA", "zz-witness-b"];
+
+/// The resource types whose every resource (in the principal's account) a
+/// resource pattern matches: memoised per pattern and account, as AWS's
+/// managed policies repeat their patterns (7,546 patterns, 2,527 distinct).
+fn covered_types(p: &str, account: Option<&str>) -> Arc<[u16]> {
+    type Memo = Mutex<HashMap<(String, String), Arc<[u16]>>>;
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    let key = (p.to_string(), account.unwrap_or_default().to_string());
+    if let Some(hit) = memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return hit;
+    }
+    let types: Arc<[u16]> = pattern_types(p, account).into();
+    if let Ok(mut m) = memo.lock() {
+        if m.len() < MEMO_LIMIT {
+            m.insert(key, Arc::clone(&types));
+        }
+    }
+    types
+}
+
+fn pattern_types(p: &str, account: Option<&str>) -> Vec<u16> {
+    let mut covered: Vec<u16> = Vec::new();
+    let empty = eval::Context::new();
+    let mut parts = p.splitn(6, ':');
+    if parts.next() != Some("arn") {
+        return covered;
+    }
+    let service = parts.nth(1).unwrap_or("");
+    let region = parts
+        .next()
+        .filter(|r| !r.is_empty() && !pattern::has_wildcard(r))
+        .unwrap_or("us-east-1");
+    let pattern_account = parts.next().filter(|a| crate::policy::is_account_id(a));
+    let acct = account.or(pattern_account).unwrap_or("123456789012");
+    // The pattern's resource part: without a wildcard it names one
+    // resource, never every one; its literal head must fit the type's.
+    let resource_part = p.splitn(6, ':').nth(5).unwrap_or("*");
+    if !pattern::has_wildcard(resource_part) {
+        return covered;
+    }
+    let head: &str = resource_part.split(['*', '?']).next().unwrap_or_default();
+    let every_type: Vec<u16>;
+    let types: &[u16] = if pattern::has_wildcard(service) {
+        every_type = (0..catalog::resource_types().len() as u16).collect();
+        &every_type
+    } else {
+        catalog::types_in_arn_service(service)
+    };
+    for &t in types {
+        let Some(rt) = catalog::resource_types().get(t as usize) else {
+            continue;
+        };
+        let template_head = catalog::type_head(t);
+        if !(template_head.starts_with(head) || head.starts_with(template_head)) {
+            continue;
+        }
+        let every = WITNESS_NAMES.iter().all(|n| {
+            let arn = super::witness::instantiate(rt.arn, "aws", region, acct, n);
+            eval::resource_matches(p, &arn, &empty)
+        });
+        if every && !covered.contains(&t) {
+            covered.push(t);
+        }
+    }
+    covered
+}
 
 /// The actions for which a resource element reaches every resource of one
 /// of the action's types (in the principal's account); `None`: every action.
@@ -232,50 +305,13 @@ fn broad_actions(
     // The resource types every pattern's matches cover entirely.
     let mut covered: Vec<u16> = Vec::new();
     let mut all_types = false;
-    let empty = eval::Context::new();
     for p in patterns {
         if pattern::is_only_wildcards(p) {
             all_types = true;
             continue;
         }
-        let mut parts = p.splitn(6, ':');
-        if parts.next() != Some("arn") {
-            continue;
-        }
-        let service = parts.nth(1).unwrap_or("");
-        let region = parts
-            .next()
-            .filter(|r| !r.is_empty() && !pattern::has_wildcard(r))
-            .unwrap_or("us-east-1");
-        let pattern_account = parts.next().filter(|a| crate::policy::is_account_id(a));
-        let acct = account.or(pattern_account).unwrap_or("123456789012");
-        // The pattern's resource part: without a wildcard it names one
-        // resource, never every one; its literal head must fit the type's.
-        let resource_part = p.splitn(6, ':').nth(5).unwrap_or("*");
-        if !pattern::has_wildcard(resource_part) {
-            continue;
-        }
-        let head: &str = resource_part.split(['*', '?']).next().unwrap_or_default();
-        let every_type: Vec<u16>;
-        let types: &[u16] = if pattern::has_wildcard(service) {
-            every_type = (0..catalog::resource_types().len() as u16).collect();
-            &every_type
-        } else {
-            catalog::types_in_arn_service(service)
-        };
-        for &t in types {
-            let Some(rt) = catalog::resource_types().get(t as usize) else {
-                continue;
-            };
-            let template_head = catalog::type_head(t);
-            if !(template_head.starts_with(head) || head.starts_with(template_head)) {
-                continue;
-            }
-            let every = WITNESS_NAMES.iter().all(|n| {
-                let arn = super::witness::instantiate(rt.arn, "aws", region, acct, n);
-                eval::resource_matches(p, &arn, &empty)
-            });
-            if every && !covered.contains(&t) {
+        for &t in covered_types(p, account).iter() {
+            if !covered.contains(&t) {
                 covered.push(t);
             }
         }
@@ -599,7 +635,12 @@ impl Namer<'_> {
 /// Judge a permission policy (inline, managed, or a managed policy version)
 /// on its own, as the only policy of its holder when the holder is known.
 pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
-    let p = Principal::of_document(ctx.holder.map(|h| h.role_arn), policy.clone());
+    judge_owned(policy.clone(), ctx)
+}
+
+/// [`judge`], for a caller that has no further use for the policy.
+pub fn judge_owned(policy: Policy, ctx: &Context) -> Judgement {
+    let p = Principal::of_document(ctx.holder.map(|h| h.role_arn), policy);
     judge_principal(&p, ctx)
 }
 
