@@ -953,7 +953,18 @@ impl AwsChannels {
                 url: tokio::sync::OnceCell::new(),
                 http: OnceLock::new(),
                 burst: crate::notify::Burst::new(crate::notify::SLACK_PER_MINUTE, 60),
+                attempt_timeout: SLACK_ATTEMPT_TIMEOUT,
             });
+        self
+    }
+
+    /// How long one POST to the Slack webhook may take (connect, send and
+    /// answer) before it counts as failed ([`SLACK_ATTEMPT_TIMEOUT`] unless
+    /// set). Three attempts are made.
+    pub fn with_slack_timeout(mut self, attempt: Duration) -> AwsChannels {
+        if let Some(slack) = &mut self.slack {
+            slack.attempt_timeout = attempt;
+        }
         self
     }
 
@@ -1122,6 +1133,12 @@ fn asff_to_sdk(v: &Value) -> aws_sdk_securityhub::types::AwsSecurityFinding {
         .build()
 }
 
+/// One POST to Slack's webhook at most this long: a webhook that accepts
+/// the connection and never answers costs three of these plus the backoff
+/// (about 16 s), never the invocation's 300 s. The other channels are sent
+/// at the same time and do not wait for it.
+pub const SLACK_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Slack's incoming webhook.
 struct Slack {
     parameter: String,
@@ -1129,6 +1146,7 @@ struct Slack {
     url: tokio::sync::OnceCell<String>,
     http: OnceLock<Result<HttpsClient, String>>,
     burst: crate::notify::Burst,
+    attempt_timeout: Duration,
 }
 
 type HttpsClient = hyper_util::client::legacy::Client<
@@ -1166,14 +1184,20 @@ impl Slack {
             .map_err(|e| format!("the webhook secret: {e}"))?;
         let body = crate::notify::slack_with(alert, held.as_ref()).to_string();
         let client = self.http.get_or_init(https_client).as_ref()?;
-        post_json(client, url, body).await
+        post_json(client, url, body, self.attempt_timeout).await
     }
 }
 
 /// POST a JSON body; 2xx is delivered. Throttling (429), 5xx and connection
-/// errors are tried 3 times with backoff. Errors never name the URL (a
+/// errors, and an attempt with no answer within `attempt_timeout`, are tried
+/// 3 times with backoff. Errors never name the URL (a
 /// webhook URL is a secret).
-async fn post_json(client: &HttpsClient, url: &str, body: String) -> Result<(), String> {
+async fn post_json(
+    client: &HttpsClient,
+    url: &str,
+    body: String,
+    attempt_timeout: Duration,
+) -> Result<(), String> {
     use http_body_util::Full;
     use hyper::body::Bytes;
     let uri: hyper::Uri = url
@@ -1188,7 +1212,11 @@ async fn post_json(client: &HttpsClient, url: &str, body: String) -> Result<(), 
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(body.clone())))
             .map_err(|e| e.to_string())?;
-        match client.request(req).await {
+        let Ok(answer) = tokio::time::timeout(attempt_timeout, client.request(req)).await else {
+            last = format!("no answer within {} ms", attempt_timeout.as_millis());
+            continue;
+        };
+        match answer {
             Ok(resp) if resp.status().is_success() => return Ok(()),
             Ok(resp) => {
                 last = format!("HTTP {}", resp.status().as_u16());

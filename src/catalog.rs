@@ -253,13 +253,39 @@ pub fn key_templates(key: &str) -> std::sync::Arc<Vec<u16>> {
     if let Some(hit) = cache.lock().ok().and_then(|m| m.get(&folded).cloned()) {
         return hit;
     }
-    let ids: Arc<Vec<u16>> = Arc::new(
-        (0..data::KEYS.len() as u16)
-            .filter(|&id| key_id_matches(id, key))
-            .collect(),
+    // Exact keys by their folded name; the few templates
+    // (`aws:RequestTag/${TagKey}`) are tried one by one.
+    type Index = (HashMap<String, Vec<u16>>, Vec<u16>);
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    let (exact, templated) = INDEX.get_or_init(|| {
+        let mut exact: HashMap<String, Vec<u16>> = HashMap::new();
+        let mut templated = Vec::new();
+        for (id, &(name, _, variable)) in data::KEYS.iter().enumerate() {
+            if variable == u16::MAX {
+                exact
+                    .entry(name.to_ascii_lowercase())
+                    .or_default()
+                    .push(id as u16);
+            } else {
+                templated.push(id as u16);
+            }
+        }
+        (exact, templated)
+    });
+    let mut found: Vec<u16> = exact.get(&folded).cloned().unwrap_or_default();
+    found.extend(
+        templated
+            .iter()
+            .copied()
+            .filter(|&id| key_id_matches(id, key)),
     );
+    found.sort_unstable();
+    let ids: Arc<Vec<u16>> = Arc::new(found);
     if let Ok(mut m) = cache.lock() {
-        m.insert(folded, ids.clone());
+        // Bounded: the key names come from the documents judged.
+        if m.len() < 16_384 {
+            m.insert(folded, ids.clone());
+        }
     }
     ids
 }
@@ -270,12 +296,14 @@ pub fn actions_with_key(key: &str) -> ActionSet {
     let index = INDEX.get_or_init(|| {
         let mut by_key: Vec<Vec<ActionId>> = vec![Vec::new(); data::KEYS.len()];
         for (id, a) in data::ACTIONS.iter().enumerate() {
-            let mut seen: Vec<u16> = a.key_ids().collect();
-            seen.sort_unstable();
-            seen.dedup();
-            for k in seen {
+            let id = id as ActionId;
+            for k in a.key_ids() {
+                // Actions come in id order: a key named twice by one action
+                // (itself and a resource type) is the list's last entry.
                 if let Some(list) = by_key.get_mut(k as usize) {
-                    list.push(id as ActionId);
+                    if list.last() != Some(&id) {
+                        list.push(id);
+                    }
                 }
             }
         }

@@ -118,12 +118,47 @@ pub fn summary(results: &[CheckResult]) -> String {
 
 /// Exactly one JSON document: `{"results": [...]}`.
 pub fn json(results: &[CheckResult]) -> String {
-    #[derive(serde::Serialize)]
-    struct Doc<'a> {
-        results: &'a [CheckResult],
+    let parts: Vec<String> = results.iter().map(json_result).collect();
+    json_join(&parts)
+}
+
+/// One result as it stands in [`json`]'s list (pretty-printed, indented
+/// for it): what the CLI's workers serialise in parallel.
+pub fn json_result(r: &CheckResult) -> String {
+    // A result holds strings, numbers and lists only: serialising it cannot
+    // fail; were it to, the result says so rather than vanish.
+    let text = serde_json::to_string_pretty(r).unwrap_or_else(|e| {
+        serde_json::json!({"path": r.path, "error": format!("cannot serialise this result: {e}")})
+            .to_string()
+    });
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        // JSON strings escape their newlines: every line is the printer's.
+        out.push_str("    ");
+        out.push_str(line);
     }
-    let mut s = serde_json::to_string_pretty(&Doc { results }).unwrap_or_default();
-    s.push('\n');
+    out
+}
+
+/// The document around [`json_result`]s, as `serde_json`'s pretty printer
+/// writes `{"results": [...]}`.
+pub fn json_join(parts: &[String]) -> String {
+    if parts.is_empty() {
+        return "{\n  \"results\": []\n}\n".to_string();
+    }
+    let size = parts.iter().map(|p| p.len() + 2).sum::<usize>() + 32;
+    let mut s = String::with_capacity(size);
+    s.push_str("{\n  \"results\": [\n");
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            s.push_str(",\n");
+        }
+        s.push_str(p);
+    }
+    s.push_str("\n  ]\n}\n");
     s
 }
 
@@ -206,4 +241,40 @@ pub fn sarif(results: &[CheckResult]) -> String {
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pieces put together are byte for byte what `serde_json`'s pretty
+    /// printer writes for the whole document.
+    #[test]
+    fn json_in_parts_is_the_pretty_printed_document() {
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            results: &'a [CheckResult],
+        }
+        let config = crate::config::Config::default();
+        let texts = [
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Sid":"a\nb \"q\""}}"#,
+            "not json",
+        ];
+        let results: Vec<CheckResult> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| crate::check::check_text(&format!("p{i}.json"), t, None, &config, None))
+            .collect();
+        assert!(results.iter().any(|r| !r.findings.is_empty()));
+        assert!(results.iter().any(|r| r.error.is_some()));
+        for n in 0..=results.len() {
+            let whole = serde_json::to_string_pretty(&Doc {
+                results: &results[..n],
+            })
+            .unwrap()
+                + "\n";
+            assert_eq!(json(&results[..n]), whole, "{n} results");
+        }
+    }
 }

@@ -333,41 +333,69 @@ fn main() -> ExitCode {
             let workers = std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(8);
+            // JSON output is serialised by the workers too, result by result.
+            let in_parts = matches!(format, Format::Json);
+            let mut parts: Vec<String> = Vec::new();
             let results: Vec<CheckResult> = if files.len() < 64 || workers == 1 {
                 files.iter().flat_map(check_one).collect()
             } else {
                 const BATCH: usize = 16;
                 let next = std::sync::atomic::AtomicUsize::new(0);
-                let mut batches: Vec<(usize, Vec<CheckResult>)> = std::thread::scope(|scope| {
-                    let handles: Vec<_> = (0..workers)
-                        .map(|_| {
-                            scope.spawn(|| {
-                                let mut done = Vec::new();
-                                loop {
-                                    let start =
-                                        next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
-                                    if start >= files.len() {
-                                        return done;
+                // Batches shrink as the work runs out (a quarter of each
+                // worker's share of what is left, 1 to 16 inputs), so that
+                // no core is left waiting on the other's last large batch.
+                let claim = || -> Option<(usize, usize)> {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    let mut start = next.load(Relaxed);
+                    loop {
+                        if start >= files.len() {
+                            return None;
+                        }
+                        let size = ((files.len() - start) / (workers * 4)).clamp(1, BATCH);
+                        match next.compare_exchange_weak(start, start + size, Relaxed, Relaxed) {
+                            Ok(_) => return Some((start, start + size)),
+                            Err(now) => start = now,
+                        }
+                    }
+                };
+                let mut batches: Vec<(usize, Vec<CheckResult>, Vec<String>)> =
+                    std::thread::scope(|scope| {
+                        let handles: Vec<_> = (0..workers)
+                            .map(|_| {
+                                scope.spawn(|| {
+                                    let mut done = Vec::new();
+                                    while let Some((start, end)) = claim() {
+                                        let batch: Vec<CheckResult> =
+                                            files[start..end].iter().flat_map(check_one).collect();
+                                        let json: Vec<String> = if in_parts {
+                                            batch.iter().map(report::json_result).collect()
+                                        } else {
+                                            vec![]
+                                        };
+                                        done.push((start, batch, json));
                                     }
-                                    let end = (start + BATCH).min(files.len());
-                                    done.push((
-                                        start,
-                                        files[start..end].iter().flat_map(check_one).collect(),
-                                    ));
-                                }
+                                    done
+                                })
                             })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .flat_map(|h| h.join().expect("check worker panicked"))
-                        .collect()
-                });
-                batches.sort_by_key(|(start, _)| *start);
-                batches.into_iter().flat_map(|(_, r)| r).collect()
+                            .collect();
+                        handles
+                            .into_iter()
+                            .flat_map(|h| h.join().expect("check worker panicked"))
+                            .collect()
+                    });
+                batches.sort_by_key(|(start, ..)| *start);
+                let mut results = Vec::with_capacity(files.len());
+                for (_, r, json) in batches {
+                    results.extend(r);
+                    parts.extend(json);
+                }
+                results
             };
             match format {
                 Format::Text => print(&report::text(&results), true),
+                Format::Json if parts.len() == results.len() && !results.is_empty() => {
+                    print(&report::json_join(&parts), false)
+                }
                 Format::Json => print(&report::json(&results), false),
                 Format::Sarif => print(&report::sarif(&results), false),
             }

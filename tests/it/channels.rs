@@ -388,3 +388,69 @@ async fn slack_reads_a_secrets_manager_secret_and_reports_failures_without_the_u
         "reverted all the same"
     );
 }
+
+/// A webhook that takes the connection and the request and never answers.
+fn hung_webhook() -> String {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/services/T000/B000/secret",
+        listener.local_addr().unwrap()
+    );
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            held.push(stream);
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_hung_slack_webhook_times_out_and_the_other_channels_are_unaffected() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let iam = moto.iam();
+    bad_role(&iam).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let eb_queue = alerts_from_eventbridge(&sdk, &sqs).await;
+    slack_secret(&sdk, "/roleguard/slack", &hung_webhook()).await;
+    let attempt = std::time::Duration::from_millis(300);
+    let channels = AwsChannels::new(&sdk, None, Some("default".into()), false)
+        .with_slack(&sdk, Some("ssm:/roleguard/slack".into()))
+        .with_slack_timeout(attempt);
+    let started = std::time::Instant::now();
+    let o = handle(&AwsIam::new(iam.clone()), &channels).await;
+    let took = started.elapsed();
+    // Three attempts of 300 ms and the 0.5 s + 1 s backoff: about 2.4 s.
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "the hung webhook held the invocation for {took:?}"
+    );
+    assert!(
+        !o.ok,
+        "a channel failed: the invocation fails and is retried"
+    );
+    let notify = o.results.last().unwrap();
+    assert_eq!(notify.status, Status::Failed);
+    assert_eq!(
+        notify.detail,
+        "delivered to eventbridge; failed: slack: no answer within 300 ms after 3 attempts"
+    );
+    assert!(
+        !notify.detail.contains("services/T000"),
+        "the URL is a secret"
+    );
+    assert_eq!(
+        receive(&sqs, &eb_queue).await.len(),
+        1,
+        "EventBridge got the alert all the same"
+    );
+    assert!(
+        attached(&iam, "app-lambda").await.is_empty(),
+        "reverted all the same"
+    );
+}
