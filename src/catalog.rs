@@ -283,7 +283,7 @@ pub fn key_templates(key: &str) -> std::sync::Arc<Vec<u16>> {
     let ids: Arc<Vec<u16>> = Arc::new(found);
     if let Ok(mut m) = cache.lock() {
         // Bounded: the key names come from the documents judged.
-        if m.len() < 16_384 {
+        if m.len() < 16_384 && key.len() <= 256 {
             m.insert(folded, ids.clone());
         }
     }

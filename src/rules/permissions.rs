@@ -196,10 +196,14 @@ fn requires_key(c: &Condition) -> bool {
     !negated && !c.if_exists && c.qualifier != Some(SetQualifier::ForAllValues)
 }
 
-/// Entries a process-wide memo keeps at most: enough for every key and
-/// resource pattern of AWS's managed policies several times over, and a
-/// bound on what a stream of adversarial documents can make it hold.
+/// Entries a process-wide memo keeps at most, and the longest text it keeps
+/// an entry for: enough for every key and resource pattern of AWS's managed
+/// policies (547 keys, 2,527 patterns) several times over, and a bound on
+/// what a stream of adversarial documents can make a long-lived Lambda
+/// container hold (a few MiB; a key's action set is 2.5 KiB, hence fewer).
 const MEMO_LIMIT: usize = 16_384;
+const KEY_MEMO_LIMIT: usize = 2_048;
+const MEMO_TEXT: usize = 256;
 
 /// The actions that have a (non-global) condition key, cached per key.
 fn actions_with_key(key: &str) -> Arc<ActionSet> {
@@ -211,7 +215,7 @@ fn actions_with_key(key: &str) -> Arc<ActionSet> {
     }
     let set = Arc::new(catalog::actions_with_key(key));
     if let Ok(mut map) = cache.lock() {
-        if map.len() < MEMO_LIMIT {
+        if map.len() < KEY_MEMO_LIMIT && key.len() <= MEMO_TEXT {
             map.insert(folded, Arc::clone(&set));
         }
     }
@@ -227,6 +231,9 @@ const WITNESS_NAMES: [&str; 2] = ["RoleguardWitnessA", "zz-witness-b"];
 fn covered_types(p: &str, account: Option<&str>) -> Arc<[u16]> {
     type Memo = Mutex<HashMap<(String, String), Arc<[u16]>>>;
     static MEMO: OnceLock<Memo> = OnceLock::new();
+    if p.len() > MEMO_TEXT {
+        return pattern_types(p, account).into();
+    }
     let memo = MEMO.get_or_init(Default::default);
     let key = (p.to_string(), account.unwrap_or_default().to_string());
     if let Some(hit) = memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
