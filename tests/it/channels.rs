@@ -82,6 +82,24 @@ async fn alerts_from_eventbridge(sdk: &aws_config::SdkConfig, sqs: &aws_sdk_sqs:
     url
 }
 
+/// A moto server with the bad role, and the queue that roleguard's
+/// EventBridge alerts reach: (server, SDK config, IAM, SQS, queue URL).
+async fn bad_role_alerting_eventbridge() -> (
+    Moto,
+    aws_config::SdkConfig,
+    aws_sdk_iam::Client,
+    aws_sdk_sqs::Client,
+    String,
+) {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let iam = moto.iam();
+    bad_role(&iam).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let eb_queue = alerts_from_eventbridge(&sdk, &sqs).await;
+    (moto, sdk, iam, sqs, eb_queue)
+}
+
 async fn receive(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
     sqs.receive_message()
         .queue_url(url)
@@ -207,12 +225,7 @@ async fn alerts_reach_every_channel() {
 
 #[tokio::test]
 async fn a_failing_channel_stops_neither_the_revert_nor_the_others() {
-    let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
-    let iam = moto.iam();
-    bad_role(&iam).await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let eb_queue = alerts_from_eventbridge(&sdk, &sqs).await;
+    let (_moto, sdk, iam, sqs, eb_queue) = bad_role_alerting_eventbridge().await;
     // A topic that does not exist.
     let channels = AwsChannels::new(
         &sdk,
@@ -411,12 +424,7 @@ fn hung_webhook() -> String {
 
 #[tokio::test]
 async fn a_hung_slack_webhook_times_out_and_the_other_channels_are_unaffected() {
-    let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
-    let iam = moto.iam();
-    bad_role(&iam).await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let eb_queue = alerts_from_eventbridge(&sdk, &sqs).await;
+    let (_moto, sdk, iam, sqs, eb_queue) = bad_role_alerting_eventbridge().await;
     slack_secret(&sdk, "/roleguard/slack", &hung_webhook()).await;
     let attempt = std::time::Duration::from_millis(300);
     let channels = AwsChannels::new(&sdk, None, Some("default".into()), false)
