@@ -246,48 +246,42 @@ fn key_id_matches(id: u16, key: &str) -> bool {
 /// one of `aws:RequestTag/${TagKey}`), cached per name.
 pub fn key_templates(key: &str) -> std::sync::Arc<Vec<u16>> {
     use std::collections::HashMap;
-    use std::sync::{Arc, Mutex};
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Vec<u16>>>>> = OnceLock::new();
-    let folded = key.to_ascii_lowercase();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(hit) = cache.lock().ok().and_then(|m| m.get(&folded).cloned()) {
-        return hit;
-    }
-    // Exact keys by their folded name; the few templates
-    // (`aws:RequestTag/${TagKey}`) are tried one by one.
-    type Index = (HashMap<String, Vec<u16>>, Vec<u16>);
-    static INDEX: OnceLock<Index> = OnceLock::new();
-    let (exact, templated) = INDEX.get_or_init(|| {
-        let mut exact: HashMap<String, Vec<u16>> = HashMap::new();
-        let mut templated = Vec::new();
-        for (id, &(name, _, variable)) in data::KEYS.iter().enumerate() {
-            if variable == u16::MAX {
-                exact
-                    .entry(name.to_ascii_lowercase())
-                    .or_default()
-                    .push(id as u16);
-            } else {
-                templated.push(id as u16);
+    use std::sync::Arc;
+    // Bounded: the key names come from the documents judged.
+    static MEMO: crate::memo::Memo<String, Arc<Vec<u16>>> = crate::memo::Memo::new(16_384);
+    MEMO.get_or(key.to_ascii_lowercase(), key.len() <= 256, || {
+        // Exact keys by their folded name; the few templates
+        // (`aws:RequestTag/${TagKey}`) are tried one by one.
+        type Index = (HashMap<String, Vec<u16>>, Vec<u16>);
+        static INDEX: OnceLock<Index> = OnceLock::new();
+        let (exact, templated) = INDEX.get_or_init(|| {
+            let mut exact: HashMap<String, Vec<u16>> = HashMap::new();
+            let mut templated = Vec::new();
+            for (id, &(name, _, variable)) in data::KEYS.iter().enumerate() {
+                if variable == u16::MAX {
+                    exact
+                        .entry(name.to_ascii_lowercase())
+                        .or_default()
+                        .push(id as u16);
+                } else {
+                    templated.push(id as u16);
+                }
             }
-        }
-        (exact, templated)
-    });
-    let mut found: Vec<u16> = exact.get(&folded).cloned().unwrap_or_default();
-    found.extend(
-        templated
-            .iter()
-            .copied()
-            .filter(|&id| key_id_matches(id, key)),
-    );
-    found.sort_unstable();
-    let ids: Arc<Vec<u16>> = Arc::new(found);
-    if let Ok(mut m) = cache.lock() {
-        // Bounded: the key names come from the documents judged.
-        if m.len() < 16_384 && key.len() <= 256 {
-            m.insert(folded, ids.clone());
-        }
-    }
-    ids
+            (exact, templated)
+        });
+        let mut found: Vec<u16> = exact
+            .get(&key.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default();
+        found.extend(
+            templated
+                .iter()
+                .copied()
+                .filter(|&id| key_id_matches(id, key)),
+        );
+        found.sort_unstable();
+        Arc::new(found)
+    })
 }
 
 /// The actions that support a (non-global) condition key.

@@ -14,6 +14,7 @@ pub mod config;
 pub mod eval;
 pub mod event;
 pub mod lambda;
+mod memo;
 pub mod memory;
 pub mod notify;
 pub mod pattern;

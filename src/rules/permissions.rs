@@ -28,11 +28,11 @@ use super::witness::{Target, View};
 use super::{list, Context, Finding, Judgement, Severity};
 use crate::catalog::{catalog, ActionId, ActionSet, Budget, Expansion, Level};
 use crate::eval::{self, keys::Class, Source};
+use crate::memo::Memo;
 use crate::policy::{Condition, Effect, Either, Policy, SetQualifier, Statement};
 use crate::principal::{Origin, Principal};
 use crate::{catalog, pattern};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 /// Reads that take data out of the account (rule perm-data-exfiltration).
 const EXFILTRATION: &[&str] = &[
@@ -207,19 +207,10 @@ const MEMO_TEXT: usize = 256;
 
 /// The actions that have a (non-global) condition key, cached per key.
 fn actions_with_key(key: &str) -> Arc<ActionSet> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<ActionSet>>>> = OnceLock::new();
-    let folded = key.to_ascii_lowercase();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(s) = cache.lock().ok().and_then(|m| m.get(&folded).cloned()) {
-        return s;
-    }
-    let set = Arc::new(catalog::actions_with_key(key));
-    if let Ok(mut map) = cache.lock() {
-        if map.len() < KEY_MEMO_LIMIT && key.len() <= MEMO_TEXT {
-            map.insert(folded, Arc::clone(&set));
-        }
-    }
-    set
+    static MEMO: Memo<String, Arc<ActionSet>> = Memo::new(KEY_MEMO_LIMIT);
+    MEMO.get_or(key.to_ascii_lowercase(), key.len() <= MEMO_TEXT, || {
+        Arc::new(catalog::actions_with_key(key))
+    })
 }
 
 /// Names for "every resource of a type": two unrelated ones, both must match.
@@ -229,23 +220,12 @@ const WITNESS_NAMES: [&str; 2] = ["RoleguardWitnessA", "zz-witness-b"];
 /// resource pattern matches: memoised per pattern and account, as AWS's
 /// managed policies repeat their patterns (7,546 patterns, 2,527 distinct).
 fn covered_types(p: &str, account: Option<&str>) -> Arc<[u16]> {
-    type Memo = Mutex<HashMap<(String, String), Arc<[u16]>>>;
-    static MEMO: OnceLock<Memo> = OnceLock::new();
+    static MEMO: Memo<(String, String), Arc<[u16]>> = Memo::new(MEMO_LIMIT);
     if p.len() > MEMO_TEXT {
         return pattern_types(p, account).into();
     }
-    let memo = MEMO.get_or_init(Default::default);
     let key = (p.to_string(), account.unwrap_or_default().to_string());
-    if let Some(hit) = memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
-        return hit;
-    }
-    let types: Arc<[u16]> = pattern_types(p, account).into();
-    if let Ok(mut m) = memo.lock() {
-        if m.len() < MEMO_LIMIT {
-            m.insert(key, Arc::clone(&types));
-        }
-    }
-    types
+    MEMO.get_or(key, true, || pattern_types(p, account).into())
 }
 
 fn pattern_types(p: &str, account: Option<&str>) -> Vec<u16> {
