@@ -14,9 +14,10 @@ use aws_sdk_iam::types::{AttachedPolicy, Role};
 use aws_sdk_iam::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use criterion::{criterion_group, criterion_main, Criterion};
-use roleguard::aws::AwsIam;
+use roleguard::adapters::iam::AwsIam;
 use roleguard::config::Config;
-use roleguard::lambda::{handle_payload, Mode, Reply};
+use roleguard::engine::{Engine, Mode};
+use roleguard::lambda::{handle_payload, Reply};
 use serde_json::Value;
 
 fn payload(name: &str) -> Value {
@@ -77,6 +78,7 @@ fn handler(c: &mut Criterion) {
         .unwrap();
     let config = Config::default();
     let mut g = c.benchmark_group("handler");
+    let engine = Engine::stateless(&config, Mode::Enforce);
     let iam = unreachable_iam();
     for name in [
         "create-role-lambda.compliant",
@@ -87,7 +89,7 @@ fn handler(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 let reply = rt
-                    .block_on(handle_payload(&iam, p.clone(), &config, Mode::Enforce))
+                    .block_on(handle_payload(&engine, &iam, p.clone()))
                     .unwrap();
                 assert!(matches!(reply, Reply::Handled(ref o) if o.results.is_empty()));
             })
@@ -98,7 +100,7 @@ fn handler(c: &mut Criterion) {
     g.bench_function("attach-admin.noncompliant (IAM mocked in-process)", |b| {
         b.iter(|| {
             let reply = rt
-                .block_on(handle_payload(&iam, p.clone(), &config, Mode::Enforce))
+                .block_on(handle_payload(&engine, &iam, p.clone()))
                 .unwrap();
             assert!(matches!(reply, Reply::Handled(ref o) if o.ok && o.results.len() == 3));
         })

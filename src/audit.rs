@@ -10,8 +10,9 @@
 //! - each role's baseline: its last known compliant trust policy and inline
 //!   policies, so that a revert puts back exactly the previous document.
 //!
-//! The [`Store`] trait is what the handler needs; DynamoDB implements it in
-//! [`crate::aws`], and [`NoStore`] is the stateless default.
+//! The records are plain data; the [`crate::ports::Store`] port keeps them
+//! (DynamoDB in [`crate::adapters::dynamodb`], in memory in
+//! [`crate::adapters::memory`], nothing with [`crate::ports::NoStore`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -93,94 +94,6 @@ pub struct Baseline {
     /// the next change to the role before IAM is asked.
     #[serde(default)]
     pub role: Option<crate::scan::RoleParts>,
-}
-
-/// Why the store failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("audit table: {0}")]
-pub struct StoreError(pub String);
-
-/// The state roleguard keeps.
-#[allow(async_fn_in_trait)]
-pub trait Store {
-    /// Is a table configured? Without one nothing is kept.
-    fn enabled(&self) -> bool;
-    /// Write the record unless another delivery holds the event: no record
-    /// yet, or one that `failed`, or one `started` longer than the lease ago.
-    async fn claim(&self, record: &AuditRecord, now: i64) -> Result<Claim, StoreError>;
-    /// Complete a claimed record with the outcome.
-    async fn finish(&self, record: &AuditRecord) -> Result<(), StoreError>;
-    async fn baseline(&self, account: &str, role: &str) -> Result<Option<Baseline>, StoreError>;
-    /// Record a role's whole accepted state (the scan), replacing what was kept.
-    async fn save_baseline(
-        &self,
-        account: &str,
-        role: &str,
-        baseline: &Baseline,
-    ) -> Result<(), StoreError>;
-    /// Record a compliant trust policy.
-    async fn save_trust_policy(
-        &self,
-        account: &str,
-        role: &str,
-        document: &Value,
-    ) -> Result<(), StoreError>;
-    /// Record the role as a whole, as it was accepted.
-    async fn save_role(
-        &self,
-        account: &str,
-        role: &str,
-        parts: &crate::scan::RoleParts,
-    ) -> Result<(), StoreError>;
-    /// Record a compliant inline policy.
-    async fn save_inline_policy(
-        &self,
-        account: &str,
-        role: &str,
-        name: &str,
-        document: &Value,
-    ) -> Result<(), StoreError>;
-}
-
-/// No table: roleguard is stateless.
-pub struct NoStore;
-
-impl Store for NoStore {
-    fn enabled(&self) -> bool {
-        false
-    }
-    async fn claim(&self, _: &AuditRecord, _: i64) -> Result<Claim, StoreError> {
-        Ok(Claim::Acquired)
-    }
-    async fn finish(&self, _: &AuditRecord) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn baseline(&self, _: &str, _: &str) -> Result<Option<Baseline>, StoreError> {
-        Ok(None)
-    }
-    async fn save_baseline(&self, _: &str, _: &str, _: &Baseline) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn save_trust_policy(&self, _: &str, _: &str, _: &Value) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn save_role(
-        &self,
-        _: &str,
-        _: &str,
-        _: &crate::scan::RoleParts,
-    ) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn save_inline_policy(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: &Value,
-    ) -> Result<(), StoreError> {
-        Ok(())
-    }
 }
 
 /// The table's keys: one item per event, one per role.

@@ -346,7 +346,7 @@ pub fn check_template(
     }
     for o in &mut out {
         o.findings
-            .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
+            .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
     }
     if out.is_empty() {
         let none = Judgement {

@@ -364,7 +364,7 @@ impl Config {
     /// The settings a rule runs with: its own, or the rule's defaults.
     pub fn rule_enabled(&self, rule: &rules::Rule) -> bool {
         self.rules
-            .get(rule.id)
+            .get(rule.id.as_str())
             .and_then(|s| s.enabled)
             .unwrap_or(rule.enabled_by_default)
     }
@@ -373,7 +373,7 @@ impl Config {
     }
     pub fn rule_response(&self, rule: &rules::Rule) -> Response {
         self.rules
-            .get(rule.id)
+            .get(rule.id.as_str())
             .and_then(|s| s.action)
             .unwrap_or(rule.response)
     }
@@ -410,7 +410,7 @@ impl Config {
 
     /// Was the call made by roleguard itself? By one of its own roles (the
     /// session issuer's account and name), or by its remediation role in a
-    /// session roleguard named ([`crate::remediate::SESSION_NAME`]).
+    /// session roleguard named ([`crate::member::SESSION_NAME`]).
     pub fn is_own_actor(&self, actor: Option<(&str, &str)>, session: Option<&str>) -> bool {
         let Some((account, name)) = actor else {
             return false;
@@ -420,7 +420,7 @@ impl Config {
             .filter_map(|arn| role_of_arn(arn))
             .any(|(a, n)| a == account && n == name)
             || (self.remediation_name() == Some(name)
-                && session == Some(crate::remediate::SESSION_NAME))
+                && session == Some(crate::member::SESSION_NAME))
     }
 
     fn remediation_name(&self) -> Option<&str> {
@@ -482,7 +482,7 @@ mod tests {
         assert!(!c.is_own_role(Some("111122223333"), "roleguard-impostor"));
         assert!(c.is_own_actor(Some(("111122223333", "roleguard-function")), None));
         assert!(!c.is_own_actor(Some(("444455556666", "roleguard-function")), None));
-        assert!(!c.is_own_actor(None, Some(crate::remediate::SESSION_NAME)));
+        assert!(!c.is_own_actor(None, Some(crate::member::SESSION_NAME)));
         // No name glob: a lookalike is anyone's role.
         assert!(!c.is_own_role(Some("111122223333"), "roleguard-remediation"));
         // The remediation role (a path may lead it): by name, and acting only
@@ -492,7 +492,7 @@ mod tests {
         assert!(!c.is_own_role(Some("444455556666"), "sec"));
         assert!(c.is_own_actor(
             Some(("444455556666", "sec-remediation")),
-            Some(crate::remediate::SESSION_NAME)
+            Some(crate::member::SESSION_NAME)
         ));
         assert!(!c.is_own_actor(Some(("444455556666", "sec-remediation")), Some("alice")));
         // What is not a role ARN is refused.
@@ -519,7 +519,7 @@ mod tests {
         let deputy = rules::rule("trust-service-confused-deputy").unwrap();
         assert!(!c.rule_enabled(deputy));
         let write = rules::rule("perm-write-unconstrained").unwrap();
-        assert_eq!(c.rule_severity(write.id), Some(Severity::High));
+        assert_eq!(c.rule_severity(write.id.as_str()), Some(Severity::High));
         assert_eq!(c.rule_response(write), Response::Tag);
         assert!(c.rule_enabled(write));
     }

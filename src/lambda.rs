@@ -2,64 +2,13 @@
 //! in, the outcome out. `src/bin/roleguard-lambda.rs` wires it to
 //! `lambda_runtime`.
 
-use crate::audit::Store;
-use crate::config::Config;
+use crate::engine::{Engine, HandleError, InAccount, ScanOutcome};
 use crate::event::{CloudTrail, Event, EventError};
-use crate::notify::Channels;
-use crate::remediate::{self, Accounts, InAccount, Outcome};
+use crate::outcome::{Outcome, Status, StepResult};
+use crate::ports::{Accounts, Channels, Clock, IamError, Store};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
-
-/// Whether roleguard changes anything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    Enforce,
-    DryRun,
-}
-
-impl Mode {
-    /// From `ROLEGUARD_MODE`: `enforce` or `dry-run` (the default when unset).
-    pub fn from_env_value(v: Option<&str>) -> Result<Mode, String> {
-        match v.map(str::trim) {
-            None | Some("") | Some("dry-run") => Ok(Mode::DryRun),
-            Some("enforce") => Ok(Mode::Enforce),
-            Some(other) => Err(format!(
-                "ROLEGUARD_MODE={other:?}: expected enforce or dry-run"
-            )),
-        }
-    }
-}
-
-/// The configuration from `ROLEGUARD_CONFIG`: a file (bundled with the
-/// function, or anywhere on disk), `ssm:NAME` for an SSM parameter (String or
-/// SecureString, read once at start-up), or, unset, the embedded default;
-/// then the deployment's settings from the environment ([`Config::apply_env`]).
-pub async fn config_from_env(
-    value: Option<&str>,
-    sdk: &aws_config::SdkConfig,
-) -> Result<Config, String> {
-    let mut config = config_source(value, sdk).await?;
-    config
-        .apply_env(|k| std::env::var(k).ok())
-        .map_err(|e| e.to_string())?;
-    Ok(config)
-}
-
-async fn config_source(value: Option<&str>, sdk: &aws_config::SdkConfig) -> Result<Config, String> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(Config::default()),
-        Some(v) => match v.strip_prefix("ssm:") {
-            Some(name) => {
-                let text = crate::aws::ssm_parameter(sdk, name).await?;
-                Config::from_yaml(&text)
-                    .map_err(|e| format!("configuration in SSM parameter {name}: {e}"))
-            }
-            None => Config::load(std::path::Path::new(v)).map_err(|e| e.to_string()),
-        },
-    }
-}
 
 /// The account in a Lambda function's ARN
 /// (`arn:aws:lambda:us-east-1:111122223333:function:roleguard`).
@@ -81,7 +30,7 @@ pub enum Reply {
     Handled(Outcome),
     /// A scheduled scan: per account, the roles with findings.
     Scanned {
-        accounts: Vec<remediate::ScanOutcome>,
+        accounts: Vec<ScanOutcome>,
     },
 }
 
@@ -90,10 +39,13 @@ pub enum Reply {
 pub enum InvocationError {
     #[error("bad event: {0}")]
     BadEvent(String),
+    /// The shell could not be put together (configuration, settings).
+    #[error("setting up: {0}")]
+    Setup(String),
     #[error(transparent)]
-    Handle(#[from] remediate::HandleError),
+    Handle(#[from] HandleError),
     #[error("the account to scan: {0}")]
-    Account(remediate::IamError),
+    Account(IamError),
     #[error("{failed} of {total} steps failed for event {event_id}: {detail}")]
     StepsFailed {
         event_id: String,
@@ -105,36 +57,15 @@ pub enum InvocationError {
 }
 
 /// Handle one EventBridge payload, in the account the change was made in,
-/// keeping nothing.
-pub async fn handle_payload<A: Accounts>(
+/// through the engine's ports (the audit table: records, idempotency,
+/// baselines; the alert channels). A scheduled event scans instead.
+pub async fn handle_payload<A: Accounts, S: Store, C: Channels, K: Clock>(
+    engine: &Engine<'_, S, C, K>,
     accounts: &A,
     payload: Value,
-    config: &Config,
-    mode: Mode,
-) -> Result<Reply, InvocationError> {
-    handle_payload_with(
-        accounts,
-        &crate::audit::NoStore,
-        &crate::notify::NoChannels,
-        payload,
-        config,
-        mode,
-    )
-    .await
-}
-
-/// Handle one EventBridge payload, in the account the change was made in,
-/// with the audit table ([`crate::audit`]): records, idempotency, baselines.
-pub async fn handle_payload_with<A: Accounts, S: Store, C: Channels>(
-    accounts: &A,
-    store: &S,
-    channels: &C,
-    payload: Value,
-    config: &Config,
-    mode: Mode,
 ) -> Result<Reply, InvocationError> {
     if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        return scheduled_scan(accounts, store, config, mode).await;
+        return scheduled_scan(engine, accounts).await;
     }
     let envelope: EventBridgeEvent<CloudTrail> =
         serde_json::from_value(payload).map_err(|e| InvocationError::BadEvent(e.to_string()))?;
@@ -164,8 +95,7 @@ pub async fn handle_payload_with<A: Accounts, S: Store, C: Channels>(
         });
     }
     let iam = InAccount::new(accounts, event.account.as_deref());
-    let outcome =
-        remediate::handle_with(&iam, store, channels, &event, config, mode == Mode::DryRun).await?;
+    let outcome = engine.handle(&iam, &event).await?;
     let actions: Vec<String> = outcome
         .results
         .iter()
@@ -205,10 +135,10 @@ pub async fn handle_payload_with<A: Accounts, S: Store, C: Channels>(
             outcome = %serde_json::to_string(&outcome).unwrap_or_default(),
             "some steps failed"
         );
-        let failed: Vec<&remediate::StepResult> = outcome
+        let failed: Vec<&StepResult> = outcome
             .results
             .iter()
-            .filter(|r| r.status == remediate::Status::Failed)
+            .filter(|r| r.status == Status::Failed)
             .collect();
         return Err(InvocationError::StepsFailed {
             event_id: a.event_id.clone().unwrap_or_default(),
@@ -225,33 +155,14 @@ pub async fn handle_payload_with<A: Accounts, S: Store, C: Channels>(
     Ok(Reply::Handled(outcome))
 }
 
-/// Scan one account (the caller's own when `None`) with the environment's
-/// AWS configuration, member access and table: what `roleguard scan` and the
-/// scheduled invocation run.
-pub async fn scan_from_env(
-    account: Option<&str>,
-    config: &Config,
-    remediate: bool,
-    dry_run: bool,
-) -> Result<remediate::ScanOutcome, InvocationError> {
-    let accounts = crate::aws::AwsAccounts::from_env().await;
-    let mut config = config.clone();
-    if let Some(member) = accounts.member_access() {
-        config.set_remediation_role(&member.role_name);
-    }
-    let store = crate::aws::DynamoStore::from_env(accounts.sdk_config());
-    scan_with(&accounts, &store, account, &config, remediate, dry_run).await
-}
-
-/// Scan one account through `accounts` (the function's own when `None`).
-pub async fn scan_with<A: Accounts, S: Store>(
+/// Scan one account through `accounts` (the function's own when `None`);
+/// with `remediate`, carry out the plans (as the engine's mode says).
+pub async fn scan_with<A: Accounts, S: Store, C: Channels, K: Clock>(
+    engine: &Engine<'_, S, C, K>,
     accounts: &A,
-    store: &S,
     account: Option<&str>,
-    config: &Config,
     remediate: bool,
-    dry_run: bool,
-) -> Result<remediate::ScanOutcome, InvocationError> {
+) -> Result<ScanOutcome, InvocationError> {
     let own;
     let account = match account {
         Some(a) => a,
@@ -264,30 +175,21 @@ pub async fn scan_with<A: Accounts, S: Store>(
         }
     };
     let iam = InAccount::new(accounts, Some(account));
-    Ok(remediate::scan_account(&iam, store, account, config, remediate, dry_run).await?)
+    Ok(engine.scan(&iam, account, remediate).await?)
 }
 
 /// The scheduled invocation: scan the function's own account and
 /// `scan_accounts`; report, or with `scan_remediate` carry out the plans.
-async fn scheduled_scan<A: Accounts, S: Store>(
+async fn scheduled_scan<A: Accounts, S: Store, C: Channels, K: Clock>(
+    engine: &Engine<'_, S, C, K>,
     accounts: &A,
-    store: &S,
-    config: &Config,
-    mode: Mode,
 ) -> Result<Reply, InvocationError> {
+    let config = engine.config;
     let mut targets = vec![None];
     targets.extend(config.scan_accounts.iter().map(|a| Some(a.as_str())));
     let mut out = Vec::new();
     for account in targets {
-        let mut o = scan_with(
-            accounts,
-            store,
-            account,
-            config,
-            config.scan_remediate,
-            mode == Mode::DryRun,
-        )
-        .await?;
+        let mut o = scan_with(engine, accounts, account, config.scan_remediate).await?;
         let with_findings = o
             .results
             .iter()

@@ -1,29 +1,43 @@
 //! roleguard: guards AWS IAM roles as they change.
 //!
-//! The core is pure: [`policy`] parses documents, [`catalog`] knows every IAM
-//! action and AWS managed policy, [`rules`] judges trust and permission
-//! policies, [`event`] reads CloudTrail events and [`plan`] says what the
-//! Lambda would do about them. [`check`] ties these together for one input,
-//! and [`report`] renders results for people and machines.
+//! A functional core inside an imperative shell.
+//!
+//! **The core** is pure (no I/O, no async): [`policy`] parses documents,
+//! [`catalog`] knows every IAM action and AWS managed policy, [`eval`] is
+//! IAM's evaluation, [`rules`] judges trust and permission policies,
+//! [`event`] reads CloudTrail events, [`plan`] says what to do about them,
+//! [`check`] ties these together for one input and [`report`] renders
+//! results; [`audit`], [`outcome`], [`notify`] and [`member`] are the data
+//! the shell keeps, reports and sends.
+//!
+//! **The shell** may do I/O: [`ports`] are the small traits for IAM, the
+//! store, the channels and the clock; [`engine`] handles events, carries out
+//! plans and scans through the ports only; [`adapters`] implement the ports
+//! (one module per AWS service, and in memory for tests); [`wiring`] puts
+//! them together from the environment for both binaries; [`lambda`] is the
+//! function's handler.
 
+pub mod adapters;
 pub mod audit;
-pub mod aws;
 pub mod catalog;
 pub mod check;
 pub mod config;
+pub mod engine;
 pub mod eval;
 pub mod event;
 pub mod lambda;
+pub mod member;
 mod memo;
-pub mod memory;
 pub mod notify;
+pub mod outcome;
 pub mod pattern;
 pub mod plan;
 pub mod policy;
+pub mod ports;
 pub mod principal;
 pub mod process;
-pub mod remediate;
 pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod template;
+pub mod wiring;

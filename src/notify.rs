@@ -7,7 +7,8 @@
 //! [`SCHEMA`]; the fields below are that schema's documentation.
 
 use crate::event::Event;
-use crate::remediate::{Outcome, Status};
+use crate::outcome::{Outcome, Status};
+use crate::ports::Delivery;
 use crate::rules::{self, Severity};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -37,7 +38,7 @@ pub struct Actor {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlertFinding {
-    pub rule: &'static str,
+    pub rule: rules::RuleId,
     pub severity: Severity,
     pub title: &'static str,
     pub message: String,
@@ -179,7 +180,7 @@ impl Alert {
                     severity: f.severity,
                     title: f.title,
                     message: f.message.clone(),
-                    advice: rules::rule(f.rule).map_or("", |r| r.remediation),
+                    advice: f.rule.rule().remediation,
                 })
                 .collect(),
             action,
@@ -218,7 +219,7 @@ impl Alert {
 
     /// The rule ids, each once.
     pub fn rules(&self) -> Vec<&'static str> {
-        let mut r: Vec<&'static str> = self.findings.iter().map(|f| f.rule).collect();
+        let mut r: Vec<&'static str> = self.findings.iter().map(|f| f.rule.as_str()).collect();
         r.sort_unstable();
         r.dedup();
         r
@@ -319,101 +320,6 @@ pub fn slack(alert: &Alert) -> Value {
             )}]}
         ]
     })
-}
-
-/// Security Hub findings (ASFF), one per rule violated. The Id is
-/// deterministic (account, role, rule), so a repeated event, or a later one
-/// about the same role and rule, updates the finding instead of adding one.
-/// Once reverted, the finding is RESOLVED and its compliance PASSED.
-/// `product_account` and `region` are where the findings are imported: the
-/// central account's, when run from one.
-pub fn asff(alert: &Alert, product_account: &str, region: &str, now: &str) -> Vec<Value> {
-    let resolved = alert.action == "reverted";
-    let mut seen = std::collections::BTreeSet::new();
-    alert
-        .findings
-        .iter()
-        .filter(|f| seen.insert(f.rule))
-        .map(|f| {
-            let label = match f.severity {
-                Severity::Critical => "CRITICAL",
-                Severity::High => "HIGH",
-                Severity::Medium => "MEDIUM",
-                Severity::Low => "LOW",
-                Severity::Info => "INFORMATIONAL",
-            };
-            let created = alert.event_time.as_deref().unwrap_or(now);
-            let mut description = f.message.clone();
-            if description.len() > 1024 {
-                let mut end = 1020;
-                while !description.is_char_boundary(end) {
-                    end -= 1;
-                }
-                description = format!("{}...", &description[..end]);
-            }
-            json!({
-                "SchemaVersion": "2018-10-08",
-                "Id": format!("roleguard/{}/{}/{}", alert.account, alert.role_name, f.rule),
-                "ProductArn": format!("arn:aws:securityhub:{region}:{product_account}:product/{product_account}/default"),
-                "GeneratorId": format!("roleguard/{}", f.rule),
-                "AwsAccountId": alert.account,
-                "Types": ["Software and Configuration Checks/AWS Security Best Practices"],
-                "CreatedAt": created,
-                "UpdatedAt": now,
-                "Severity": {"Label": label},
-                "Title": f.title,
-                "Description": description,
-                "Remediation": {"Recommendation": {"Text": f.advice.chars().take(512).collect::<String>()}},
-                "SourceUrl": alert.console_url,
-                "ProductFields": {
-                    "roleguard/Action": alert.action,
-                    "roleguard/Call": alert.call,
-                    "roleguard/EventId": alert.event_id.as_deref().unwrap_or(""),
-                    "roleguard/Actor": alert.actor.arn.as_deref().unwrap_or(""),
-                },
-                "Resources": [{
-                    "Type": "AwsIamRole",
-                    "Id": alert.role_arn,
-                    "Partition": "aws",
-                    "Region": region,
-                    "Details": {"AwsIamRole": {"RoleName": alert.role_name}},
-                }],
-                "Compliance": {"Status": if resolved { "PASSED" } else { "FAILED" }},
-                "Workflow": {"Status": if resolved { "RESOLVED" } else { "NEW" }},
-                "RecordState": "ACTIVE",
-            })
-        })
-        .collect()
-}
-
-/// How one channel's delivery went.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    pub channel: &'static str,
-    pub result: Result<(), String>,
-}
-
-/// The alert channels. Each is optional; a failing one stops neither the
-/// remediation (already done when alerts go out) nor the other channels.
-#[allow(async_fn_in_trait)]
-pub trait Channels {
-    /// Is any channel configured?
-    fn any(&self) -> bool;
-    /// Deliver to every configured channel. `kept_in` says where the
-    /// documents are kept when a message cannot hold them.
-    async fn deliver(&self, alert: &Alert, kept_in: &str) -> Vec<Delivery>;
-}
-
-/// No channel: the notify step is reported as skipped.
-pub struct NoChannels;
-
-impl Channels for NoChannels {
-    fn any(&self) -> bool {
-        false
-    }
-    async fn deliver(&self, _: &Alert, _: &str) -> Vec<Delivery> {
-        vec![]
-    }
 }
 
 /// The notify step's status and detail from the deliveries.

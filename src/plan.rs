@@ -9,6 +9,7 @@
 use crate::config::{Config, Response};
 use crate::event::{Change, Event, EventError, TAG_PREFIX};
 use crate::policy::{self, Policy, PolicyError};
+use crate::rules::RuleId;
 use crate::rules::{
     self, permissions, role::RoleSettings, trust, Context, Finding, Judgement, Severity, Target,
 };
@@ -310,7 +311,7 @@ fn judge_in_role(
         findings: vec![],
         notes: whole.notes,
     };
-    let mut others: Vec<&'static str> = Vec::new();
+    let mut others: Vec<RuleId> = Vec::new();
     for f in whole.findings {
         if f.sources.contains(&label) {
             out.findings.push(f);
@@ -322,7 +323,7 @@ fn judge_in_role(
         out.notes.push(format!(
             "judged with the role's {} other policies; findings of those alone ({}) are the scan's to report",
             principal.documents.len().saturating_sub(1),
-            others.join(", ")
+            others.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
         ));
     } else {
         out.notes.push(format!(
@@ -485,7 +486,7 @@ pub fn assess_with(
             ));
         } else {
             j.findings.push(Finding::new(
-                "role-roleguard-changed",
+                RuleId::RoleRoleguardChanged,
                 Severity::Critical,
                 format!(
                     "{call} on roleguard's own role {role}, not through its stack, by {}",
@@ -700,7 +701,7 @@ fn still_compliant(doc: &Value, target: Target, ctx: &Context) -> bool {
 /// final severity: below `revert_at`, or lowered by a condition, it becomes
 /// a tag (the role is marked and the change notified, nothing undone).
 pub fn response(f: &Finding, config: &Config) -> Response {
-    let r = rules::rule(f.rule).map_or(Response::Notify, |r| config.rule_response(r));
+    let r = config.rule_response(f.rule.rule());
     if r == Response::Revert && (f.lowered > 0 || f.severity < config.revert_at) {
         Response::Tag
     } else {
@@ -811,12 +812,8 @@ fn revert(
     previous: &Previous,
     config: &Config,
 ) -> Vec<Step> {
-    let has = |rule: &str| reverting.iter().any(|f| f.rule == rule);
-    let of_target = |t: Target| {
-        reverting
-            .iter()
-            .any(|f| rules::rule(f.rule).is_some_and(|r| r.target == t))
-    };
+    let has = |rule: RuleId| reverting.iter().any(|f| f.rule == rule);
+    let of_target = |t: Target| reverting.iter().any(|f| f.rule.rule().target == t);
     let mut steps = Vec::new();
     match change {
         Change::CreateRole {
@@ -831,7 +828,7 @@ fn revert(
             if of_target(Target::Trust) {
                 let offending: Vec<usize> = reverting
                     .iter()
-                    .filter(|f| rules::rule(f.rule).is_some_and(|r| r.target == Target::Trust))
+                    .filter(|f| f.rule.rule().target == Target::Trust)
                     .flat_map(|f| f.statements.iter().copied())
                     .collect();
                 // The previous trust policy when it is known; never for a new
@@ -852,7 +849,7 @@ fn revert(
             role_name,
             policy_arn,
         } => {
-            if of_target(Target::Permissions) || has("role-roleguard-changed") {
+            if of_target(Target::Permissions) || has(RuleId::RoleRoleguardChanged) {
                 steps.push(Step::DetachRolePolicy {
                     role_name: role_name.clone(),
                     policy_arn: policy_arn.clone(),
@@ -866,7 +863,9 @@ fn revert(
         } => {
             match previous.inline_policy {
                 // The previous document, when it is known and inline policies are allowed.
-                Some(before) if of_target(Target::Permissions) && !has("role-inline-policy") => {
+                Some(before)
+                    if of_target(Target::Permissions) && !has(RuleId::RoleInlinePolicy) =>
+                {
                     steps.push(Step::PutRolePolicy {
                         role_name: role_name.clone(),
                         policy_name: policy_name.clone(),
@@ -875,8 +874,8 @@ fn revert(
                     })
                 }
                 _ if of_target(Target::Permissions)
-                    || has("role-inline-policy")
-                    || has("role-roleguard-changed") =>
+                    || has(RuleId::RoleInlinePolicy)
+                    || has(RuleId::RoleRoleguardChanged) =>
                 {
                     steps.push(Step::DeleteRolePolicy {
                         role_name: role_name.clone(),
@@ -929,20 +928,20 @@ fn revert(
     }
     // Settings, whatever call changed them.
     if let Some(role) = change.role_name() {
-        if has("role-max-session-duration") {
+        if has(RuleId::RoleMaxSessionDuration) {
             steps.push(Step::UpdateRole {
                 role_name: role.to_owned(),
                 max_session_duration: config.max_session_duration,
             });
         }
-        if has("role-missing-boundary") {
+        if has(RuleId::RoleMissingBoundary) {
             if let Some(b) = &config.required_boundary {
                 steps.push(Step::PutRolePermissionsBoundary {
                     role_name: role.to_owned(),
                     permissions_boundary: b.clone(),
                 });
             }
-        } else if has("role-boundary-removed") {
+        } else if has(RuleId::RoleBoundaryRemoved) {
             if let Some(b) = previous.boundary {
                 steps.push(Step::PutRolePermissionsBoundary {
                     role_name: role.to_owned(),
@@ -1006,7 +1005,12 @@ mod tests {
     }
 
     fn rules_and_steps(a: &Assessment) -> (Vec<&str>, Vec<&'static str>) {
-        let rules = a.judgement.findings.iter().map(|f| f.rule).collect();
+        let rules = a
+            .judgement
+            .findings
+            .iter()
+            .map(|f| f.rule.as_str())
+            .collect();
         let steps = a.plan.iter().map(Step::action).collect();
         (rules, steps)
     }

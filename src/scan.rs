@@ -361,7 +361,7 @@ mod tests {
                 "Action": "iam:PassRole", "Resource": "*"}]}),
         )]);
         let v = judge_role(ACCOUNT, &r, &policies, None, &Config::default());
-        let rules: Vec<&str> = v.result.findings.iter().map(|f| f.rule).collect();
+        let rules: Vec<&str> = v.result.findings.iter().map(|f| f.rule.as_str()).collect();
         assert!(rules.contains(&"trust-any-principal"), "{rules:?}");
         assert!(rules.contains(&"perm-full-admin"), "{rules:?}");
         assert!(rules.contains(&"perm-passrole-unconstrained"), "{rules:?}");

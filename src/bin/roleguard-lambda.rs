@@ -14,9 +14,10 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use roleguard::audit::Store as _;
-use roleguard::aws::{AwsAccounts, AwsChannels, DynamoStore};
-use roleguard::lambda::{account_of_arn, config_from_env, handle_payload_with, Mode};
+use roleguard::engine::Mode;
+use roleguard::lambda::{account_of_arn, handle_payload};
+use roleguard::ports::Store as _;
+use roleguard::wiring::{self, ConfigFrom};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
@@ -35,31 +36,20 @@ async fn main() -> Result<(), Error> {
     }
     // Bad settings stop the function at start-up, naming the problem.
     let mode = Mode::from_env_value(std::env::var("ROLEGUARD_MODE").ok().as_deref())?;
-    let accounts = AwsAccounts::from_env().await;
-    let mut config = config_from_env(
-        std::env::var("ROLEGUARD_CONFIG").ok().as_deref(),
-        accounts.sdk_config(),
-    )
-    .await?;
-    if let Some(member) = accounts.member_access() {
-        // Its changes in member accounts are roleguard's own: never acted on.
-        config.set_remediation_role(&member.role_name);
-    }
-    if config.own_roles.is_empty() {
+    let shell = wiring::from_env(ConfigFrom::Env).await?;
+    if shell.config.own_roles.is_empty() {
         // The template sets it; without it roleguard's own changes are
         // judged like anyone's (harmless, but noisy).
         tracing::warn!("ROLEGUARD_OWN_ROLES is not set: roleguard cannot tell its own changes from others'; set it to the function role's ARN");
     }
-    let store = DynamoStore::from_env(accounts.sdk_config());
-    let channels = AwsChannels::from_env(accounts.sdk_config());
-    tracing::info!(mode = ?mode, member_role = ?accounts.member_access().map(|m| &m.role_name), table = store.enabled(), "roleguard ready");
-    let (config, accounts, store, channels) = (&config, &accounts, &store, &channels);
+    tracing::info!(mode = ?mode, member_role = ?shell.accounts.member_access().map(|m| &m.role_name), table = shell.store.enabled(), "roleguard ready");
+    let (engine, shell) = (&shell.engine(mode), &shell);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         if let Some(account) = account_of_arn(&event.context.invoked_function_arn) {
-            accounts.set_own_account(account);
-            channels.set_own_account(account);
+            shell.accounts.set_own_account(account);
+            shell.channels.set_own_account(account);
         }
-        handle_payload_with(accounts, store, channels, event.payload, config, mode)
+        handle_payload(engine, &shell.accounts, event.payload)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "invocation failed");

@@ -3,11 +3,13 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use roleguard::check::{self, CheckResult, Kind};
 use roleguard::config::Config;
+use roleguard::lambda::InvocationError;
 use roleguard::report;
 use roleguard::rules::{self, Severity};
+use roleguard::wiring::{self, ConfigFrom};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,32 +49,7 @@ enum Command {
     ///
     /// Exit status: 0 when nothing is at or above --fail-on, 1 when something
     /// is, 2 when an input could not be read or understood.
-    Check {
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
-        /// Configuration file (YAML); the embedded default otherwise.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Lowest severity that fails the check.
-        #[arg(long, default_value = "high", value_parser = parse_severity)]
-        fail_on: Severity,
-        /// What the inputs are.
-        #[arg(long, value_enum, default_value = "auto")]
-        kind: KindArg,
-        /// The account that owns the policies (for the cross-account rules).
-        #[arg(long, value_parser = parse_account)]
-        account: Option<String>,
-        /// roleguard's own role, by ARN (repeatable; added to own_roles):
-        /// events it made are skipped, changes to it are tampering.
-        #[arg(long = "own-role", value_name = "ROLE_ARN", value_parser = parse_role_arn)]
-        own_role: Vec<String>,
-        /// Files, directories (their *.json files, recursively), or - for
-        /// standard input. CloudFormation and SAM templates (*.yaml, *.yml,
-        /// *.template, or JSON with `Resources`) give a result per IAM part.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-    },
+    Check(CheckArgs),
     /// Handle one EventBridge event with the Lambda's own handler: judge it and
     /// carry out the plan against the AWS endpoint the environment names
     /// (AWS_ENDPOINT_URL, standard credentials), then print the outcome JSON.
@@ -82,16 +59,7 @@ enum Command {
     ///
     /// Exit status: 0 when every step succeeded or there was nothing to do,
     /// 1 when a step failed, 2 when the event or configuration is bad.
-    Handle {
-        /// Compute and report the plan, change nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Configuration file (YAML); the embedded default otherwise.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// The event (EventBridge JSON), or - for standard input.
-        event: PathBuf,
-    },
+    Handle(HandleArgs),
     /// Judge every role of an account as it stands (trust policy, attached and
     /// inline policies, boundary, settings), against the AWS endpoint the
     /// environment names. Reports by default; with --remediate, carries out
@@ -100,26 +68,7 @@ enum Command {
     ///
     /// Exit status: 0 when nothing is at or above --fail-on, 1 when something
     /// is or a step failed, 2 when the account could not be read.
-    Scan {
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
-        /// Configuration file (YAML); the embedded default otherwise.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Lowest severity that fails the scan.
-        #[arg(long, default_value = "high", value_parser = parse_severity)]
-        fail_on: Severity,
-        /// Carry out the plans (reverts, tags), not only report them.
-        #[arg(long)]
-        remediate: bool,
-        /// With --remediate: say what would be done, change nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// The account to scan (through ROLEGUARD_REMEDIATION_ROLE when it is
-        /// not the caller's); the caller's own by default.
-        #[arg(long, value_parser = parse_account)]
-        account: Option<String>,
-    },
+    Scan(ScanArgs),
     /// List the rules.
     Rules {
         #[arg(long, value_enum, default_value = "text")]
@@ -130,6 +79,68 @@ enum Command {
         /// Rule id, e.g. trust-any-principal.
         rule: String,
     },
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Configuration file (YAML); the embedded default otherwise.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Lowest severity that fails the check.
+    #[arg(long, default_value = "high", value_parser = parse_severity)]
+    fail_on: Severity,
+    /// What the inputs are.
+    #[arg(long, value_enum, default_value = "auto")]
+    kind: KindArg,
+    /// The account that owns the policies (for the cross-account rules).
+    #[arg(long, value_parser = parse_account)]
+    account: Option<String>,
+    /// roleguard's own role, by ARN (repeatable; added to own_roles):
+    /// events it made are skipped, changes to it are tampering.
+    #[arg(long = "own-role", value_name = "ROLE_ARN", value_parser = parse_role_arn)]
+    own_role: Vec<String>,
+    /// Files, directories (their *.json files, recursively), or - for
+    /// standard input. CloudFormation and SAM templates (*.yaml, *.yml,
+    /// *.template, or JSON with `Resources`) give a result per IAM part.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct HandleArgs {
+    /// Compute and report the plan, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Configuration file (YAML); the embedded default otherwise.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The event (EventBridge JSON), or - for standard input.
+    event: PathBuf,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Configuration file (YAML); the embedded default otherwise.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Lowest severity that fails the scan.
+    #[arg(long, default_value = "high", value_parser = parse_severity)]
+    fail_on: Severity,
+    /// Carry out the plans (reverts, tags), not only report them.
+    #[arg(long)]
+    remediate: bool,
+    /// With --remediate: say what would be done, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The account to scan (through ROLEGUARD_REMEDIATION_ROLE when it is
+    /// not the caller's); the caller's own by default.
+    #[arg(long, value_parser = parse_account)]
+    account: Option<String>,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -289,285 +300,305 @@ fn print(s: &str, styled: bool) {
 
 fn main() -> ExitCode {
     roleguard::process::no_huge_pages();
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Check {
-            format,
-            config,
-            fail_on,
-            kind,
-            account,
-            own_role,
-            paths,
-        } => {
-            let mut config = match load_config(config.as_deref()) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            config.own_roles.extend(own_role);
-            let kind = match kind {
-                KindArg::Auto => None,
-                KindArg::Permissions => Some(Kind::Permissions),
-                KindArg::Trust => Some(Kind::Trust),
-                KindArg::Event => Some(Kind::Event),
-                KindArg::Template => Some(Kind::Template),
-                KindArg::Roles => Some(Kind::Role),
-            };
-            let files = inputs(&paths);
-            let check_one = |p: &PathBuf| {
-                let shown = p.display().to_string();
-                match read(p, kind == Some(Kind::Role)) {
-                    Ok(text) => {
-                        let mut results =
-                            check::check_input(&shown, &text, kind, &config, account.as_deref());
-                        if matches!(format, Format::Sarif) {
-                            check::add_statement_lines(&mut results, &text);
-                        }
-                        results
-                    }
-                    Err(e) => vec![CheckResult::failed(&shown, None, e)],
-                }
-            };
-            // Inputs are independent: the cores take small batches in turn (a few
-            // policies are far larger than the rest), and the order is kept.
-            let workers = std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(8);
-            // JSON output is serialised by the workers too, result by result.
-            let in_parts = matches!(format, Format::Json);
-            let mut parts: Vec<String> = Vec::new();
-            let results: Vec<CheckResult> = if files.len() < 64 || workers == 1 {
-                files.iter().flat_map(check_one).collect()
-            } else {
-                const BATCH: usize = 16;
-                let next = std::sync::atomic::AtomicUsize::new(0);
-                // Batches shrink as the work runs out (a quarter of each
-                // worker's share of what is left, 1 to 16 inputs), so that
-                // no core is left waiting on the other's last large batch.
-                let claim = || -> Option<(usize, usize)> {
-                    use std::sync::atomic::Ordering::Relaxed;
-                    let mut start = next.load(Relaxed);
-                    loop {
-                        if start >= files.len() {
-                            return None;
-                        }
-                        let size = ((files.len() - start) / (workers * 4)).clamp(1, BATCH);
-                        match next.compare_exchange_weak(start, start + size, Relaxed, Relaxed) {
-                            Ok(_) => return Some((start, start + size)),
-                            Err(now) => start = now,
-                        }
-                    }
-                };
-                let mut batches: Vec<(usize, Vec<CheckResult>, Vec<String>)> =
-                    std::thread::scope(|scope| {
-                        let handles: Vec<_> = (0..workers)
-                            .map(|_| {
-                                scope.spawn(|| {
-                                    let mut done = Vec::new();
-                                    while let Some((start, end)) = claim() {
-                                        let batch: Vec<CheckResult> =
-                                            files[start..end].iter().flat_map(check_one).collect();
-                                        let json: Vec<String> = if in_parts {
-                                            batch.iter().map(report::json_result).collect()
-                                        } else {
-                                            vec![]
-                                        };
-                                        done.push((start, batch, json));
-                                    }
-                                    done
-                                })
-                            })
-                            .collect();
-                        handles
-                            .into_iter()
-                            .flat_map(|h| h.join().expect("check worker panicked"))
-                            .collect()
-                    });
-                batches.sort_by_key(|(start, ..)| *start);
-                let mut results = Vec::with_capacity(files.len());
-                for (_, r, json) in batches {
-                    results.extend(r);
-                    parts.extend(json);
+    match Cli::parse().command {
+        Command::Check(args) => check_command(args),
+        Command::Handle(args) => handle_command(args),
+        Command::Scan(args) => scan_command(args),
+        Command::Rules { format } => rules_command(format),
+        Command::Explain { rule } => explain_command(&rule),
+    }
+}
+
+/// `roleguard check`.
+fn check_command(args: CheckArgs) -> ExitCode {
+    let CheckArgs {
+        format,
+        config,
+        fail_on,
+        kind,
+        account,
+        own_role,
+        paths,
+    } = args;
+    let mut config = match load_config(config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    config.own_roles.extend(own_role);
+    let kind = match kind {
+        KindArg::Auto => None,
+        KindArg::Permissions => Some(Kind::Permissions),
+        KindArg::Trust => Some(Kind::Trust),
+        KindArg::Event => Some(Kind::Event),
+        KindArg::Template => Some(Kind::Template),
+        KindArg::Roles => Some(Kind::Role),
+    };
+    let files = inputs(&paths);
+    let check_one = |p: &PathBuf| {
+        let shown = p.display().to_string();
+        match read(p, kind == Some(Kind::Role)) {
+            Ok(text) => {
+                let mut results =
+                    check::check_input(&shown, &text, kind, &config, account.as_deref());
+                if matches!(format, Format::Sarif) {
+                    check::add_statement_lines(&mut results, &text);
                 }
                 results
-            };
-            match format {
-                Format::Text => print(&report::text(&results), true),
-                Format::Json if parts.len() == results.len() && !results.is_empty() => {
-                    print(&report::json_join(&parts), false)
-                }
-                Format::Json => print(&report::json(&results), false),
-                Format::Sarif => print(&report::sarif(&results), false),
             }
-            if results.iter().any(|r| r.error.is_some()) {
-                ExitCode::from(2)
-            } else if results
-                .iter()
-                .any(|r| r.max_severity().is_some_and(|s| s >= fail_on))
-            {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            }
+            Err(e) => vec![CheckResult::failed(&shown, None, e)],
         }
-        Command::Handle {
-            dry_run,
-            config,
-            event,
-        } => {
-            let mut config = match load_config_env(config.as_deref()) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            let payload = match read(&event, false).and_then(|t| {
-                serde_json::from_str::<serde_json::Value>(&t)
-                    .map_err(|e| format!("{}: not JSON: {e}", event.display()))
-            }) {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("roleguard: {e}");
-                    return ExitCode::from(2);
+    };
+    // Inputs are independent: the cores take small batches in turn (a few
+    // policies are far larger than the rest), and the order is kept.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    // JSON output is serialised by the workers too, result by result.
+    let in_parts = matches!(format, Format::Json);
+    let mut parts: Vec<String> = Vec::new();
+    let results: Vec<CheckResult> = if files.len() < 64 || workers == 1 {
+        files.iter().flat_map(check_one).collect()
+    } else {
+        const BATCH: usize = 16;
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        // Batches shrink as the work runs out (a quarter of each
+        // worker's share of what is left, 1 to 16 inputs), so that
+        // no core is left waiting on the other's last large batch.
+        let claim = || -> Option<(usize, usize)> {
+            use std::sync::atomic::Ordering::Relaxed;
+            let mut start = next.load(Relaxed);
+            loop {
+                if start >= files.len() {
+                    return None;
                 }
-            };
-            let runtime = match runtime() {
-                Ok(r) => r,
-                Err(code) => return code,
-            };
-            let mode = if dry_run {
-                roleguard::lambda::Mode::DryRun
-            } else {
-                roleguard::lambda::Mode::Enforce
-            };
-            // Exactly the Lambda's handler, on the environment's AWS endpoint.
-            let reply = runtime.block_on(async {
-                let accounts = roleguard::aws::AwsAccounts::from_env().await;
-                if let Some(member) = accounts.member_access() {
-                    config.set_remediation_role(&member.role_name);
+                let size = ((files.len() - start) / (workers * 4)).clamp(1, BATCH);
+                match next.compare_exchange_weak(start, start + size, Relaxed, Relaxed) {
+                    Ok(_) => return Some((start, start + size)),
+                    Err(now) => start = now,
                 }
-                let store = roleguard::aws::DynamoStore::from_env(accounts.sdk_config());
-                let channels = roleguard::aws::AwsChannels::from_env(accounts.sdk_config());
-                roleguard::lambda::handle_payload_with(
-                    &accounts, &store, &channels, payload, &config, mode,
-                )
-                .await
+            }
+        };
+        let mut batches: Vec<(usize, Vec<CheckResult>, Vec<String>)> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut done = Vec::new();
+                            while let Some((start, end)) = claim() {
+                                let batch: Vec<CheckResult> =
+                                    files[start..end].iter().flat_map(check_one).collect();
+                                let json: Vec<String> = if in_parts {
+                                    batch.iter().map(report::json_result).collect()
+                                } else {
+                                    vec![]
+                                };
+                                done.push((start, batch, json));
+                            }
+                            done
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("check worker panicked"))
+                    .collect()
             });
-            match reply {
-                Ok(r) => {
-                    print_json(&r);
-                    ExitCode::SUCCESS
-                }
-                Err(roleguard::lambda::InvocationError::StepsFailed { outcome, .. }) => {
-                    print_json(&outcome);
-                    eprintln!("roleguard: some steps failed");
-                    ExitCode::from(1)
-                }
-                Err(e) => {
-                    eprintln!("roleguard: {e}");
-                    ExitCode::from(2)
-                }
-            }
+        batches.sort_by_key(|(start, ..)| *start);
+        let mut results = Vec::with_capacity(files.len());
+        for (_, r, json) in batches {
+            results.extend(r);
+            parts.extend(json);
         }
-        Command::Scan {
-            format,
-            config,
-            fail_on,
-            remediate,
-            dry_run,
-            account,
-        } => {
-            let config = match load_config_env(config.as_deref()) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            let runtime = match runtime() {
-                Ok(r) => r,
-                Err(code) => return code,
-            };
-            let outcome = runtime.block_on(roleguard::lambda::scan_from_env(
-                account.as_deref(),
-                &config,
-                remediate,
-                dry_run,
-            ));
-            let outcome = match outcome {
-                Ok(o) => o,
-                Err(e) => {
-                    eprintln!("roleguard: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let results: Vec<CheckResult> =
-                outcome.results.iter().map(|r| r.result.clone()).collect();
-            match format {
-                Format::Text => print(
-                    &format!(
-                        "{}account {}: {} roles, {} IAM read requests, {} baselines recorded\n",
-                        report::text(&results),
-                        outcome.account,
-                        outcome.roles,
-                        outcome.read_requests,
-                        outcome.baselines_recorded
-                    ),
-                    true,
-                ),
-                Format::Json => print_json(&outcome),
-                Format::Sarif => print(&report::sarif(&results), false),
-            }
-            if !outcome.ok
-                || results
-                    .iter()
-                    .any(|r| r.max_severity().is_some_and(|s| s >= fail_on))
-            {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            }
+        results
+    };
+    match format {
+        Format::Text => print(&report::text(&results), true),
+        Format::Json if parts.len() == results.len() && !results.is_empty() => {
+            print(&report::json_join(&parts), false)
         }
-        Command::Rules { format } => {
-            match format {
-                Format::Json | Format::Sarif => print(
-                    &(serde_json::to_string_pretty(rules::RULES).unwrap_or_default() + "\n"),
-                    false,
-                ),
-                Format::Text => {
-                    let mut s = String::new();
-                    for r in rules::RULES {
-                        s += &format!("{:<36} {:<9} {}\n", r.id, r.severity.as_str(), r.title);
-                    }
-                    print(&s, false);
-                }
-            }
+        Format::Json => print(&report::json(&results), false),
+        Format::Sarif => print(&report::sarif(&results), false),
+    }
+    if results.iter().any(|r| r.error.is_some()) {
+        ExitCode::from(2)
+    } else if results
+        .iter()
+        .any(|r| r.max_severity().is_some_and(|s| s >= fail_on))
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `roleguard handle`: exactly the Lambda's handler, on the environment's AWS endpoint.
+fn handle_command(args: HandleArgs) -> ExitCode {
+    let HandleArgs {
+        dry_run,
+        config,
+        event,
+    } = args;
+    let config = match load_config_env(config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let payload = match read(&event, false).and_then(|t| {
+        serde_json::from_str::<serde_json::Value>(&t)
+            .map_err(|e| format!("{}: not JSON: {e}", event.display()))
+    }) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("roleguard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let mode = roleguard::engine::Mode::dry_run_if(dry_run);
+    let reply = runtime.block_on(async {
+        let shell = wiring::from_env(ConfigFrom::Given(Box::new(config)))
+            .await
+            .map_err(InvocationError::Setup)?;
+        roleguard::lambda::handle_payload(&shell.engine(mode), &shell.accounts, payload).await
+    });
+    match reply {
+        Ok(r) => {
+            print_json(&r);
             ExitCode::SUCCESS
         }
-        Command::Explain { rule } => match rules::rule(&rule) {
-            Some(r) => {
-                let mut s = format!(
-                    "{}: {}\nseverity: {}   judges: {}   default action: {}\n\n{}\n\nRemediation: {}\n",
-                    r.id, r.title, r.severity, r.target.describe(), r.response.as_str(), r.rationale, r.remediation
-                );
-                if r.id == "perm-privilege-escalation" {
-                    s += "\nEscalation paths:\n";
-                    for p in rules::escalation::PATHS {
-                        s += &format!(
-                            "  {:<42} {:<8} {}\n      {}\n",
-                            p.id,
-                            p.severity.as_str(),
-                            p.actions.join(" + "),
-                            p.how
-                        );
-                    }
-                }
-                s += "\nReferences:\n";
-                for u in r.references {
-                    s += &format!("  {u}\n");
-                }
-                print(&s, false);
-                ExitCode::SUCCESS
+        Err(InvocationError::StepsFailed { outcome, .. }) => {
+            print_json(&outcome);
+            eprintln!("roleguard: some steps failed");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("roleguard: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `roleguard scan`.
+fn scan_command(args: ScanArgs) -> ExitCode {
+    let ScanArgs {
+        format,
+        config,
+        fail_on,
+        remediate,
+        dry_run,
+        account,
+    } = args;
+    let config = match load_config_env(config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let mode = roleguard::engine::Mode::dry_run_if(dry_run);
+    let outcome = runtime.block_on(async {
+        let shell = wiring::from_env(ConfigFrom::Given(Box::new(config)))
+            .await
+            .map_err(InvocationError::Setup)?;
+        roleguard::lambda::scan_with(
+            &shell.engine(mode),
+            &shell.accounts,
+            account.as_deref(),
+            remediate,
+        )
+        .await
+    });
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("roleguard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let results: Vec<CheckResult> = outcome.results.iter().map(|r| r.result.clone()).collect();
+    match format {
+        Format::Text => print(
+            &format!(
+                "{}account {}: {} roles, {} IAM read requests, {} baselines recorded\n",
+                report::text(&results),
+                outcome.account,
+                outcome.roles,
+                outcome.read_requests,
+                outcome.baselines_recorded
+            ),
+            true,
+        ),
+        Format::Json => print_json(&outcome),
+        Format::Sarif => print(&report::sarif(&results), false),
+    }
+    if !outcome.ok
+        || results
+            .iter()
+            .any(|r| r.max_severity().is_some_and(|s| s >= fail_on))
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `roleguard rules`.
+fn rules_command(format: Format) -> ExitCode {
+    match format {
+        Format::Json | Format::Sarif => print(
+            &(serde_json::to_string_pretty(rules::RULES).unwrap_or_default() + "\n"),
+            false,
+        ),
+        Format::Text => {
+            let mut s = String::new();
+            for r in rules::RULES {
+                s += &format!("{:<36} {:<9} {}\n", r.id, r.severity.as_str(), r.title);
             }
-            None => {
-                eprintln!("roleguard: no rule {rule:?}; `roleguard rules` lists them");
-                ExitCode::from(2)
+            print(&s, false);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `roleguard explain RULE`.
+fn explain_command(rule: &str) -> ExitCode {
+    match rules::rule(rule) {
+        Some(r) => {
+            let mut s = format!(
+                "{}: {}\nseverity: {}   judges: {}   default action: {}\n\n{}\n\nRemediation: {}\n",
+                r.id,
+                r.title,
+                r.severity,
+                r.target.describe(),
+                r.response.as_str(),
+                r.rationale,
+                r.remediation
+            );
+            if r.id == rules::RuleId::PermPrivilegeEscalation {
+                s += "\nEscalation paths:\n";
+                for p in rules::escalation::PATHS {
+                    s += &format!(
+                        "  {:<42} {:<8} {}\n      {}\n",
+                        p.id,
+                        p.severity.as_str(),
+                        p.actions.join(" + "),
+                        p.how
+                    );
+                }
             }
-        },
+            s += "\nReferences:\n";
+            for u in r.references {
+                s += &format!("  {u}\n");
+            }
+            print(&s, false);
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("roleguard: no rule {rule:?}; `roleguard rules` lists them");
+            ExitCode::from(2)
+        }
     }
 }

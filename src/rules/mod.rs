@@ -14,6 +14,9 @@ pub mod trust;
 pub mod witness;
 
 use crate::config::{Config, Response};
+
+mod id;
+pub use id::RuleId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -88,7 +91,7 @@ impl Target {
 
 #[derive(Debug, Serialize)]
 pub struct Rule {
-    pub id: &'static str,
+    pub id: RuleId,
     pub target: Target,
     pub severity: Severity,
     /// What the Lambda does about it unless configured otherwise.
@@ -103,7 +106,7 @@ pub struct Rule {
 /// A rule's verdict on one document or role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub rule: &'static str,
+    pub rule: RuleId,
     pub severity: Severity,
     pub title: &'static str,
     pub message: String,
@@ -123,12 +126,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(rule: &'static str, severity: Severity, message: impl Into<String>) -> Finding {
-        debug_assert!(self::rule(rule).is_some(), "unregistered rule {rule}");
+    pub fn new(rule: RuleId, severity: Severity, message: impl Into<String>) -> Finding {
         Finding {
             rule,
             severity,
-            title: self::rule(rule).map_or("", |r| r.title),
+            title: rule.rule().title,
             message: message.into(),
             statements: vec![],
             details: vec![],
@@ -191,16 +193,15 @@ impl Judgement {
     /// Apply the configuration (disabled rules, severity overrides) and sort
     /// the findings, most severe first.
     pub fn finish(mut self, config: &Config) -> Judgement {
-        self.findings
-            .retain(|f| rule(f.rule).is_some_and(|r| config.rule_enabled(r)));
+        self.findings.retain(|f| config.rule_enabled(f.rule.rule()));
         for f in &mut self.findings {
-            if let Some(s) = config.rule_severity(f.rule) {
+            if let Some(s) = config.rule_severity(f.rule.as_str()) {
                 f.severity = s;
             }
             f.severity = f.severity.lowered(f.lowered);
         }
         self.findings
-            .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
+            .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
         self.notes.sort();
         self.notes.dedup();
         self
@@ -228,7 +229,7 @@ pub(crate) fn list(names: &[String], shown: usize) -> String {
 pub static RULES: &[Rule] = &[
     // ---- trust policy -------------------------------------------------
     Rule {
-        id: "trust-any-principal",
+        id: RuleId::TrustAnyPrincipal,
         target: Target::Trust,
         severity: Severity::Critical,
         response: Response::Revert,
@@ -239,7 +240,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-anonymous"],
     },
     Rule {
-        id: "trust-untrusted-account",
+        id: RuleId::TrustUntrustedAccount,
         target: Target::Trust,
         severity: Severity::High,
         response: Response::Revert,
@@ -250,7 +251,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_aws-accounts.html"],
     },
     Rule {
-        id: "trust-cross-account-no-external-id",
+        id: RuleId::TrustCrossAccountNoExternalId,
         target: Target::Trust,
         severity: Severity::High,
         response: Response::Tag,
@@ -261,7 +262,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html"],
     },
     Rule {
-        id: "trust-oidc-unconstrained",
+        id: RuleId::TrustOidcUnconstrained,
         target: Target::Trust,
         severity: Severity::Critical,
         response: Response::Revert,
@@ -275,7 +276,7 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
-        id: "trust-oidc-not-allowed",
+        id: RuleId::TrustOidcNotAllowed,
         target: Target::Trust,
         severity: Severity::High,
         response: Response::Revert,
@@ -286,7 +287,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif"],
     },
     Rule {
-        id: "trust-saml-no-audience",
+        id: RuleId::TrustSamlNoAudience,
         target: Target::Trust,
         severity: Severity::Medium,
         response: Response::Tag,
@@ -297,7 +298,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_saml.html"],
     },
     Rule {
-        id: "trust-service-confused-deputy",
+        id: RuleId::TrustServiceConfusedDeputy,
         target: Target::Trust,
         severity: Severity::Low,
         response: Response::Notify,
@@ -308,7 +309,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html"],
     },
     Rule {
-        id: "trust-not-principal",
+        id: RuleId::TrustNotPrincipal,
         target: Target::Trust,
         severity: Severity::High,
         response: Response::Revert,
@@ -319,7 +320,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html"],
     },
     Rule {
-        id: "trust-service-not-allowed",
+        id: RuleId::TrustServiceNotAllowed,
         target: Target::Trust,
         severity: Severity::Medium,
         response: Response::Tag,
@@ -331,7 +332,7 @@ pub static RULES: &[Rule] = &[
     },
     // ---- permission policy --------------------------------------------
     Rule {
-        id: "perm-full-admin",
+        id: RuleId::PermFullAdmin,
         target: Target::Permissions,
         severity: Severity::Critical,
         response: Response::Revert,
@@ -342,7 +343,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege"],
     },
     Rule {
-        id: "perm-denied-managed-policy",
+        id: RuleId::PermDeniedManagedPolicy,
         target: Target::Permissions,
         severity: Severity::Critical,
         response: Response::Revert,
@@ -353,7 +354,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_job-functions.html"],
     },
     Rule {
-        id: "perm-privilege-escalation",
+        id: RuleId::PermPrivilegeEscalation,
         target: Target::Permissions,
         severity: Severity::Critical,
         response: Response::Revert,
@@ -367,7 +368,7 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
-        id: "perm-permissions-management",
+        id: RuleId::PermPermissionsManagement,
         target: Target::Permissions,
         severity: Severity::High,
         response: Response::Revert,
@@ -378,7 +379,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html"],
     },
     Rule {
-        id: "perm-service-wildcard",
+        id: RuleId::PermServiceWildcard,
         target: Target::Permissions,
         severity: Severity::High,
         response: Response::Tag,
@@ -389,7 +390,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege"],
     },
     Rule {
-        id: "perm-write-unconstrained",
+        id: RuleId::PermWriteUnconstrained,
         target: Target::Permissions,
         severity: Severity::Medium,
         response: Response::Notify,
@@ -400,7 +401,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/access_controlling.html#access_controlling-resources"],
     },
     Rule {
-        id: "perm-data-exfiltration",
+        id: RuleId::PermDataExfiltration,
         target: Target::Permissions,
         severity: Severity::Medium,
         response: Response::Notify,
@@ -411,7 +412,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://cloudsplaining.readthedocs.io/en/latest/glossary/data-exfiltration/"],
     },
     Rule {
-        id: "perm-credential-exposure",
+        id: RuleId::PermCredentialExposure,
         target: Target::Permissions,
         severity: Severity::Medium,
         response: Response::Notify,
@@ -422,7 +423,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://cloudsplaining.readthedocs.io/en/latest/glossary/credentials-exposure/"],
     },
     Rule {
-        id: "perm-passrole-unconstrained",
+        id: RuleId::PermPassroleUnconstrained,
         target: Target::Permissions,
         severity: Severity::High,
         response: Response::Revert,
@@ -433,7 +434,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html"],
     },
     Rule {
-        id: "perm-assume-any-role",
+        id: RuleId::PermAssumeAnyRole,
         target: Target::Permissions,
         severity: Severity::Medium,
         response: Response::Notify,
@@ -444,7 +445,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_permissions-to-switch.html"],
     },
     Rule {
-        id: "perm-modifies-other-roles",
+        id: RuleId::PermModifiesOtherRoles,
         target: Target::Permissions,
         severity: Severity::Medium,
         response: Response::Notify,
@@ -455,7 +456,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_evaluation-logic.html", "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/"],
     },
     Rule {
-        id: "perm-not-action-or-resource",
+        id: RuleId::PermNotActionOrResource,
         target: Target::Permissions,
         severity: Severity::High,
         response: Response::Tag,
@@ -466,7 +467,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html"],
     },
     Rule {
-        id: "perm-unknown-action",
+        id: RuleId::PermUnknownAction,
         target: Target::Permissions,
         severity: Severity::Info,
         response: Response::Notify,
@@ -478,7 +479,7 @@ pub static RULES: &[Rule] = &[
     },
     // ---- role settings ------------------------------------------------
     Rule {
-        id: "role-max-session-duration",
+        id: RuleId::RoleMaxSessionDuration,
         target: Target::Role,
         severity: Severity::Medium,
         response: Response::Revert,
@@ -489,7 +490,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_update-role-settings.html#id_roles_update-session-duration"],
     },
     Rule {
-        id: "role-boundary-removed",
+        id: RuleId::RoleBoundaryRemoved,
         target: Target::Role,
         severity: Severity::High,
         response: Response::Revert,
@@ -500,7 +501,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html", "https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRolePermissionsBoundary.html"],
     },
     Rule {
-        id: "role-missing-boundary",
+        id: RuleId::RoleMissingBoundary,
         target: Target::Role,
         severity: Severity::High,
         response: Response::Revert,
@@ -511,7 +512,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html"],
     },
     Rule {
-        id: "role-inline-policy",
+        id: RuleId::RoleInlinePolicy,
         target: Target::Role,
         severity: Severity::Medium,
         response: Response::Notify,
@@ -522,7 +523,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html"],
     },
     Rule {
-        id: "role-roleguard-changed",
+        id: RuleId::RoleRoleguardChanged,
         target: Target::Role,
         severity: Severity::Critical,
         response: Response::Revert,
@@ -533,7 +534,7 @@ pub static RULES: &[Rule] = &[
         references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html"],
     },
     Rule {
-        id: "role-guard-tag-tampering",
+        id: RuleId::RoleGuardTagTampering,
         target: Target::Role,
         severity: Severity::Medium,
         response: Response::Tag,
@@ -545,9 +546,9 @@ pub static RULES: &[Rule] = &[
     },
 ];
 
-/// A rule by id.
+/// A rule by its id's string form.
 pub fn rule(id: &str) -> Option<&'static Rule> {
-    RULES.iter().find(|r| r.id == id)
+    id.parse::<RuleId>().ok().map(RuleId::rule)
 }
 
 #[cfg(test)]
@@ -556,17 +557,25 @@ mod tests {
 
     #[test]
     fn registry_is_well_formed() {
-        let mut ids: Vec<_> = RULES.iter().map(|r| r.id).collect();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), RULES.len(), "duplicate rule ids");
+        assert_eq!(RULES.len(), RuleId::ALL.len(), "one rule per id");
+        for (i, id) in RuleId::ALL.into_iter().enumerate() {
+            assert_eq!(RULES[i].id, id, "RULES is in the order of RuleId::ALL");
+            assert_eq!(id as usize, i);
+            assert_eq!(id.as_str().parse::<RuleId>(), Ok(id));
+            assert_eq!(rule(id.as_str()).map(|r| r.id), Some(id));
+        }
+        assert_eq!(rule("perm-no-such-rule").map(|r| r.id), None);
         for r in RULES {
             let prefix = match r.target {
                 Target::Trust => "trust-",
                 Target::Permissions => "perm-",
                 Target::Role => "role-",
             };
-            assert!(r.id.starts_with(prefix), "{} has the wrong prefix", r.id);
+            assert!(
+                r.id.as_str().starts_with(prefix),
+                "{} has the wrong prefix",
+                r.id
+            );
             assert!(!r.title.is_empty() && !r.rationale.is_empty() && !r.remediation.is_empty());
             assert!(
                 !r.references.is_empty() && r.references.iter().all(|u| u.starts_with("https://"))
@@ -591,14 +600,18 @@ mod tests {
         .unwrap();
         let j = Judgement {
             findings: vec![
-                Finding::new("perm-assume-any-role", Severity::Medium, "a"),
-                Finding::new("perm-write-unconstrained", Severity::Medium, "b").lowered(1),
-                Finding::new("perm-full-admin", Severity::Critical, "c").lowered(1),
+                Finding::new(RuleId::PermAssumeAnyRole, Severity::Medium, "a"),
+                Finding::new(RuleId::PermWriteUnconstrained, Severity::Medium, "b").lowered(1),
+                Finding::new(RuleId::PermFullAdmin, Severity::Critical, "c").lowered(1),
             ],
             notes: vec![],
         }
         .finish(&config);
-        let got: Vec<_> = j.findings.iter().map(|f| (f.rule, f.severity)).collect();
+        let got: Vec<_> = j
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.severity))
+            .collect();
         assert_eq!(
             got,
             vec![

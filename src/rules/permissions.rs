@@ -25,7 +25,7 @@
 
 use super::escalation::{self, PATHS};
 use super::witness::{Target, View};
-use super::{list, Context, Finding, Judgement, Severity};
+use super::{list, Context, Finding, Judgement, RuleId, Severity};
 use crate::catalog::{catalog, ActionId, ActionSet, Budget, Expansion, Level};
 use crate::eval::{self, keys::Class, Source};
 use crate::memo::Memo;
@@ -651,7 +651,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
         let name = arn.rsplit('/').next().unwrap_or(arn);
         if let Some(sev) = ctx.config.denied_managed_policies.get(name) {
             let f = Finding::new(
-                "perm-denied-managed-policy",
+                RuleId::PermDeniedManagedPolicy,
                 *sev,
                 format!("attaches {name}, which is on the deny list"),
             )
@@ -679,7 +679,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
                 namer
                     .name(
                         Finding::new(
-                            "perm-not-action-or-resource",
+                            RuleId::PermNotActionOrResource,
                             Severity::High,
                             format!(
                                 "{} allows with {what}: it grants everything not listed",
@@ -706,7 +706,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
             namer
                 .name(
                     Finding::new(
-                        "perm-unknown-action",
+                        RuleId::PermUnknownAction,
                         Severity::Info,
                         format!(
                             "{} no known IAM action: {}",
@@ -749,7 +749,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
             namer
                 .name(
                     Finding::new(
-                        "perm-full-admin",
+                        RuleId::PermFullAdmin,
                         Severity::Critical,
                         format!("{} allows {how} on every resource", st.s.label()),
                     ),
@@ -790,7 +790,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
                 out.findings.extend(
                     more.findings
                         .into_iter()
-                        .filter(|f| f.rule != "perm-denied-managed-policy"),
+                        .filter(|f| f.rule != RuleId::PermDeniedManagedPolicy),
                 );
             }
         }
@@ -845,7 +845,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
         out.findings.push(
             namer
                 .name(
-                    Finding::new("perm-privilege-escalation", best.severity, message),
+                    Finding::new(RuleId::PermPrivilegeEscalation, best.severity, message),
                     &at,
                 )
                 .details(esc.fired.iter().map(|f| f.id.to_string()).collect())
@@ -906,7 +906,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
             namer
                 .name(
                     Finding::new(
-                        "perm-service-wildcard",
+                        RuleId::PermServiceWildcard,
                         wildcard_severity,
                         format!(
                             "allows every action of a service on all resources: {}",
@@ -947,7 +947,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
         &mut out,
         &g,
         &namer,
-        "perm-modifies-other-roles",
+        RuleId::PermModifiesOtherRoles,
         Severity::Medium,
         &others,
         "IAM changes on other roles and policies, its own role out of reach",
@@ -956,7 +956,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
         &mut out,
         &g,
         &namer,
-        "perm-permissions-management",
+        RuleId::PermPermissionsManagement,
         Severity::High,
         &pm,
         "permissions-management actions on all resources",
@@ -970,7 +970,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
         &mut out,
         &g,
         &namer,
-        "perm-write-unconstrained",
+        RuleId::PermWriteUnconstrained,
         Severity::Medium,
         &write,
         "write actions on all resources, though each can be scoped to resources",
@@ -981,7 +981,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
         &mut out,
         &g,
         &namer,
-        "perm-data-exfiltration",
+        RuleId::PermDataExfiltration,
         Severity::Medium,
         &exfil,
         "data-exfiltration reads on all resources",
@@ -993,7 +993,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
         &mut out,
         &g,
         &namer,
-        "perm-credential-exposure",
+        RuleId::PermCredentialExposure,
         Severity::Medium,
         &creds,
         "actions that return credentials, on all resources",
@@ -1007,7 +1007,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
             namer
                 .name(
                     Finding::new(
-                        "perm-passrole-unconstrained",
+                        RuleId::PermPassroleUnconstrained,
                         Severity::High,
                         "allows iam:PassRole on all roles without an iam:PassedToService condition",
                     ),
@@ -1021,7 +1021,7 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
             namer
                 .name(
                     Finding::new(
-                        "perm-assume-any-role",
+                        RuleId::PermAssumeAnyRole,
                         Severity::Medium,
                         "allows sts:AssumeRole on all roles",
                     ),
@@ -1175,7 +1175,7 @@ fn push_set(
     out: &mut Judgement,
     g: &Grants,
     namer: &Namer,
-    rule: &'static str,
+    rule: RuleId,
     severity: Severity,
     set: &ActionSet,
     what: &str,

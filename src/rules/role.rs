@@ -1,7 +1,7 @@
 //! Role-settings rules (`role-*`): session length, permissions boundary,
 //! inline policies and roleguard's own tags.
 
-use super::{Context, Finding, Judgement, Severity};
+use super::{Context, Finding, Judgement, RuleId, Severity};
 
 /// What a change says about a role's settings. `None`: not part of the change.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub fn judge(settings: &RoleSettings, ctx: &Context) -> Judgement {
     if let Some(d) = settings.max_session_duration {
         if d > config.max_session_duration {
             out.findings.push(Finding::new(
-                "role-max-session-duration",
+                RuleId::RoleMaxSessionDuration,
                 Severity::Medium,
                 format!(
                     "MaxSessionDuration is {d} s, above the maximum of {} s",
@@ -43,7 +43,7 @@ pub fn judge(settings: &RoleSettings, ctx: &Context) -> Judgement {
             };
             out.findings.push(
                 Finding::new(
-                    "role-missing-boundary",
+                    RuleId::RoleMissingBoundary,
                     Severity::High,
                     format!("the role {now}; {required} is required"),
                 )
@@ -55,7 +55,7 @@ pub fn judge(settings: &RoleSettings, ctx: &Context) -> Judgement {
     // one back; otherwise the removal is a finding of its own.
     if settings.boundary_removed && config.required_boundary.is_none() {
         out.findings.push(Finding::new(
-            "role-boundary-removed",
+            RuleId::RoleBoundaryRemoved,
             Severity::High,
             "the role's permissions boundary was removed: its policies are no longer capped"
                 .to_string(),
@@ -64,7 +64,7 @@ pub fn judge(settings: &RoleSettings, ctx: &Context) -> Judgement {
     if let Some(name) = &settings.inline_policy {
         if config.forbid_inline_policies {
             out.findings.push(Finding::new(
-                "role-inline-policy",
+                RuleId::RoleInlinePolicy,
                 Severity::Medium,
                 format!("inline policy {name} put on the role; inline policies are forbidden"),
             ));
@@ -73,7 +73,7 @@ pub fn judge(settings: &RoleSettings, ctx: &Context) -> Judgement {
     if !settings.guard_tags_touched.is_empty() {
         out.findings.push(
             Finding::new(
-                "role-guard-tag-tampering",
+                RuleId::RoleGuardTagTampering,
                 Severity::Medium,
                 format!(
                     "roleguard's tags changed: {}",

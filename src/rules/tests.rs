@@ -51,7 +51,10 @@ fn trust(statements: serde_json::Value) -> Vec<(&'static str, Severity)> {
 }
 
 fn pairs(j: &Judgement) -> Vec<(&'static str, Severity)> {
-    j.findings.iter().map(|f| (f.rule, f.severity)).collect()
+    j.findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.severity))
+        .collect()
 }
 
 fn has(found: &[(&str, Severity)], rule: &str) -> Option<Severity> {
@@ -166,7 +169,7 @@ fn privilege_escalation() {
     let esc = j
         .findings
         .iter()
-        .find(|f| f.rule == "perm-privilege-escalation")
+        .find(|f| f.rule == RuleId::PermPrivilegeEscalation)
         .unwrap();
     assert_eq!(esc.details, vec!["passrole-ec2-run-instances"]);
     assert_eq!(esc.statements, vec![0]);
@@ -404,7 +407,7 @@ fn unknown_actions() {
     );
     let f = &j.findings[0];
     assert_eq!(
-        (f.rule, f.severity),
+        (f.rule.as_str(), f.severity),
         ("perm-unknown-action", Severity::Info)
     );
     assert_eq!(f.details, vec!["s3:GetObjekt", "nosuchservice:Do"]);

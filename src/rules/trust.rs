@@ -30,7 +30,7 @@
 //!   what the statements name, against the configuration.
 
 use super::witness::{chosen_values, combinations};
-use super::{list, Context, Finding, Judgement, Severity};
+use super::{list, Context, Finding, Judgement, RuleId, Severity};
 use crate::eval::{self, keys::Class, Caller, Outcome, Request, Values};
 use crate::pattern;
 use crate::policy::{principal_account, Condition, Either, Policy, PrincipalKind, Statement};
@@ -408,7 +408,7 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
         if let Some(Either::Not(_)) = &s.principal {
             out.findings.push(
                 Finding::new(
-                    "trust-not-principal",
+                    RuleId::TrustNotPrincipal,
                     Severity::High,
                     format!("{label} allows with NotPrincipal"),
                 )
@@ -452,7 +452,7 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
     if !any.is_empty() {
         out.findings.push(
             Finding::new(
-                "trust-any-principal",
+                RuleId::TrustAnyPrincipal,
                 Severity::Critical,
                 format!(
                     "{} {} with no condition that pins the caller to your organisation or accounts",
@@ -475,7 +475,7 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
             if !pinned.is_empty() && !pinned.contains(&org) {
                 out.findings.push(
                     Finding::new(
-                        "trust-untrusted-account",
+                        RuleId::TrustUntrustedAccount,
                         Severity::High,
                         format!(
                             "{} trusts organisation {}, not {org}",
@@ -523,7 +523,7 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
         if list_configured {
             out.findings.push(
                 Finding::new(
-                    "trust-untrusted-account",
+                    RuleId::TrustUntrustedAccount,
                     Severity::High,
                     format!(
                         "{} trusts account {account}, which is not in trusted_accounts",
@@ -539,7 +539,7 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
         if let Some(bare) = bare {
             out.findings.push(
                 Finding::new(
-                    "trust-cross-account-no-external-id",
+                    RuleId::TrustCrossAccountNoExternalId,
                     Severity::High,
                     format!(
                         "{} trusts account {account} without an sts:ExternalId or MFA condition",
@@ -614,7 +614,7 @@ fn service_rules(
     {
         out.findings.push(
             Finding::new(
-                "trust-service-not-allowed",
+                RuleId::TrustServiceNotAllowed,
                 Severity::Medium,
                 format!("{label} trusts service {value}, which is not in allowed_services"),
             )
@@ -655,7 +655,7 @@ fn service_rules(
         if at.contains(&s.index) {
             out.findings.push(
                 Finding::new(
-                    "trust-service-confused-deputy",
+                    RuleId::TrustServiceConfusedDeputy,
                     Severity::Low,
                     format!("{label} trusts service {value} without an aws:SourceAccount or aws:SourceArn condition"),
                 )
@@ -776,7 +776,7 @@ fn federated_rules(
         ) {
             out.findings.push(
                 Finding::new(
-                    "trust-saml-no-audience",
+                    RuleId::TrustSamlNoAudience,
                     Severity::Medium,
                     format!("{label} trusts SAML provider {value} without a SAML:aud condition"),
                 )
@@ -966,7 +966,7 @@ fn judge_oidc(
         };
         out.findings.push(
             Finding::new(
-                "trust-oidc-unconstrained",
+                RuleId::TrustOidcUnconstrained,
                 Severity::Critical,
                 format!("{label} trusts OIDC provider {host} {why}: {what} can assume the role"),
             )
@@ -983,7 +983,7 @@ fn judge_oidc(
     {
         out.findings.push(
             Finding::new(
-                "trust-oidc-not-allowed",
+                RuleId::TrustOidcNotAllowed,
                 Severity::High,
                 format!(
                     "{label} trusts OIDC provider {host}, which is not in allowed_oidc_providers"
@@ -1014,7 +1014,7 @@ fn judge_oidc(
         if !outside.is_empty() {
             out.findings.push(
                 Finding::new(
-                    "trust-oidc-not-allowed",
+                    RuleId::TrustOidcNotAllowed,
                     Severity::High,
                     format!(
                         "{label} trusts OIDC subjects outside allowed_oidc_subjects: {}",

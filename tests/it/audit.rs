@@ -3,13 +3,15 @@
 //! and exact reverts to a role's baseline.
 
 use super::moto::{create_role, inline_policy, Moto, LAMBDA_TRUST};
+use crate::calls::handle_with;
 use aws_sdk_dynamodb::types::AttributeValue;
-use roleguard::audit::Store;
-use roleguard::aws::{AwsIam, DynamoStore};
+use roleguard::adapters::{dynamodb::DynamoStore, iam::AwsIam};
 use roleguard::config::Config;
+use roleguard::engine::Counting;
 use roleguard::event::Event;
-use roleguard::notify::NoChannels;
-use roleguard::remediate::{handle_with, Counting, Status};
+use roleguard::outcome::Status;
+use roleguard::ports::NoChannels;
+use roleguard::ports::Store;
 use serde_json::{json, Value};
 
 const TABLE: &str = "roleguard-audit";
@@ -235,7 +237,7 @@ async fn a_bad_trust_policy_is_reverted_to_exactly_the_baseline() {
         .send()
         .await
         .unwrap();
-    let o = roleguard::remediate::handle(
+    let o = crate::calls::handle(
         &aws,
         &event(sample("update-trust-github-wildcard.noncompliant.json")),
         &config,

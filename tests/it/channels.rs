@@ -3,11 +3,13 @@
 //! GetFindings; a failing channel stops neither the remediation nor the others.
 
 use super::moto::{attached, create_role, Moto, LAMBDA_TRUST};
-use roleguard::audit::NoStore;
-use roleguard::aws::{AwsChannels, AwsIam};
+use crate::calls::handle_with;
+use roleguard::adapters::{channels::AwsChannels, iam::AwsIam};
 use roleguard::config::Config;
 use roleguard::event::Event;
-use roleguard::remediate::{handle_with, Outcome, Status};
+use roleguard::outcome::Outcome;
+use roleguard::outcome::Status;
+use roleguard::ports::NoStore;
 use serde_json::Value;
 
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
@@ -21,7 +23,7 @@ fn event() -> Event {
 }
 
 /// The sample event handled with these channels (no table, enforce mode).
-async fn handle<I: roleguard::remediate::Iam, C: roleguard::notify::Channels>(
+async fn handle<I: roleguard::ports::Iam, C: roleguard::ports::Channels>(
     iam: &I,
     channels: &C,
 ) -> Outcome {

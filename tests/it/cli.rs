@@ -255,7 +255,7 @@ fn rules_and_explain() {
     assert_eq!(o.status.code(), Some(0));
     let listed = stdout(&o);
     for r in roleguard::rules::RULES {
-        assert!(listed.contains(r.id), "{} not listed", r.id);
+        assert!(listed.contains(r.id.as_str()), "{} not listed", r.id);
     }
     let o = roleguard(&["explain", "perm-privilege-escalation"]);
     let text = stdout(&o);

@@ -105,7 +105,7 @@ fn lookalikes_of_skipped_roles_are_judged() {
         &super::config(),
     );
     assert!(a.skipped.is_none());
-    assert_eq!(a.judgement.findings[0].rule, "trust-any-principal");
+    assert_eq!(a.judgement.findings[0].rule.as_str(), "trust-any-principal");
     assert!(a.plan.iter().any(|s| s.reverts()));
 }
 
@@ -316,7 +316,10 @@ fn boundary_removal_with_a_required_boundary() {
     let none = assess_file("delete-boundary.noncompliant.json", &super::config());
     // No boundary required, no baseline: the removal is found, the role
     // tagged and the change notified; nothing to put back.
-    assert_eq!(none.judgement.findings[0].rule, "role-boundary-removed");
+    assert_eq!(
+        none.judgement.findings[0].rule.as_str(),
+        "role-boundary-removed"
+    );
     assert_eq!(actions(&none), ["tag_role", "notify"]);
     let config =
         Config::from_yaml("required_boundary: arn:aws:iam::111122223333:policy/boundary").unwrap();

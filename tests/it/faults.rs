@@ -1,6 +1,7 @@
 //! Faults moto cannot make (throttling, 5xx), through aws-smithy-mocks: the
 //! SDK client with roleguard's retry policy, behind roleguard's own `Iam`.
 
+use crate::calls::handle_payload;
 use aws_sdk_iam::error::ErrorMetadata;
 use aws_sdk_iam::operation::detach_role_policy::{DetachRolePolicyError, DetachRolePolicyOutput};
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
@@ -10,10 +11,12 @@ use aws_sdk_iam::operation::tag_role::TagRoleOutput;
 use aws_sdk_iam::types::{AttachedPolicy, Role};
 use aws_sdk_iam::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use roleguard::aws::AwsIam;
+use roleguard::adapters::iam::AwsIam;
 use roleguard::config::Config;
-use roleguard::lambda::{handle_payload, InvocationError, Mode};
-use roleguard::remediate::{Iam, Status};
+use roleguard::engine::Mode;
+use roleguard::lambda::InvocationError;
+use roleguard::outcome::Status;
+use roleguard::ports::Iam;
 
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
@@ -28,7 +31,7 @@ fn throttled() -> DetachRolePolicyError {
 
 fn client(rules: &[&Rule]) -> Client {
     mock_client!(aws_sdk_iam, RuleMode::MatchAny, rules, |b| b
-        .retry_config(roleguard::aws::retry_config()))
+        .retry_config(roleguard::adapters::retry_config()))
 }
 
 #[tokio::test]

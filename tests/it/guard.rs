@@ -2,9 +2,10 @@
 //! are judged on what IAM holds (fail closed), failed calls are skipped
 //! before anything is parsed.
 
+use crate::calls::handle;
+use roleguard::adapters::memory::MemoryIam;
 use roleguard::event::Event;
-use roleguard::memory::MemoryIam;
-use roleguard::remediate::{handle, IamError};
+use roleguard::ports::IamError;
 use roleguard::scan::RoleSnapshot;
 use serde_json::{json, Value};
 
@@ -44,7 +45,7 @@ fn record(name: &str, params: Value) -> Value {
             "requestParameters": params}})
 }
 
-fn steps(o: &roleguard::remediate::Outcome) -> Vec<&'static str> {
+fn steps(o: &roleguard::outcome::Outcome) -> Vec<&'static str> {
     o.assessment.plan.iter().map(|s| s.action()).collect()
 }
 

@@ -1,12 +1,18 @@
 //! The Lambda handler on EventBridge payloads, against moto.
 
 use super::moto::{attached, create_role, Moto, LAMBDA_TRUST};
-use roleguard::aws::{AwsAccounts, AwsIam, MemberAccess};
-use roleguard::config::Config;
-use roleguard::lambda::{
-    account_of_arn, config_from_env, handle_payload, InvocationError, Mode, Reply,
+use crate::calls::handle_payload;
+use roleguard::adapters::{
+    iam::AwsIam,
+    sts::{AwsAccounts, MemberAccess},
 };
-use roleguard::remediate::{remediation_role_arn, session_policy, Status};
+use roleguard::config::Config;
+use roleguard::engine::Mode;
+use roleguard::lambda::{account_of_arn, InvocationError, Reply};
+use roleguard::member::remediation_role_arn;
+use roleguard::member::session_policy;
+use roleguard::outcome::Status;
+use roleguard::wiring::config_from_env;
 use serde_json::{json, Value};
 
 fn payload(name: &str) -> Value {
@@ -233,7 +239,7 @@ fn the_remediation_session_allows_only_the_remediation_calls() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    assert_eq!(actions, roleguard::remediate::REMEDIATION_ACTIONS);
+    assert_eq!(actions, roleguard::member::REMEDIATION_ACTIONS);
     assert!(roleguard::policy::Policy::parse(&text).is_ok());
     assert_eq!(
         remediation_role_arn(MEMBER, "roleguard-remediation"),

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per area.
 
 mod audit;
+mod calls;
 mod channels;
 mod cli;
 mod e2e;

@@ -90,7 +90,7 @@ impl Moto {
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)
             .credentials_provider(credentials)
-            .retry_config(roleguard::aws::retry_config())
+            .retry_config(roleguard::adapters::retry_config())
             .load()
             .await
     }
@@ -178,7 +178,7 @@ pub async fn attached(iam: &aws_sdk_iam::Client, role: &str) -> Vec<String> {
 impl Moto {
     /// The audit table as template.yaml makes it (a string key `pk`, TTL on
     /// `expires_at`), and roleguard's store on it.
-    pub async fn audit_table(&self, name: &str) -> roleguard::aws::DynamoStore {
+    pub async fn audit_table(&self, name: &str) -> roleguard::adapters::dynamodb::DynamoStore {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
             TimeToLiveSpecification,
@@ -217,6 +217,6 @@ impl Moto {
             .send()
             .await
             .unwrap();
-        roleguard::aws::DynamoStore::new(&sdk, Some(name.into()))
+        roleguard::adapters::dynamodb::DynamoStore::new(&sdk, Some(name.into()))
     }
 }

@@ -2,8 +2,10 @@
 
 use roleguard::event::Event;
 use roleguard::notify::{self, Alert};
+use roleguard::outcome::Outcome;
+use roleguard::outcome::Status;
+use roleguard::outcome::StepResult;
 use roleguard::plan::assess;
-use roleguard::remediate::{Outcome, Status, StepResult};
 
 fn event(name: &str) -> Event {
     Event::parse(&std::fs::read_to_string(super::root().join("events").join(name)).unwrap())
@@ -113,7 +115,7 @@ fn slack_blocks() {
 #[test]
 fn security_hub_findings_have_stable_ids_and_resolve_once_reverted() {
     let a = alert("attach-admin.noncompliant.json", false);
-    let findings = notify::asff(&a, "999988887777", "us-east-1", "2026-11-22T10:00:10Z");
+    let findings = asff(&a, "999988887777", "us-east-1", "2026-11-22T10:00:10Z");
     assert_eq!(findings.len(), 2, "one per rule");
     assert_eq!(
         findings[0]["Id"],
@@ -125,7 +127,7 @@ fn security_hub_findings_have_stable_ids_and_resolve_once_reverted() {
     );
     assert_eq!(findings[0]["Workflow"]["Status"], "RESOLVED");
     assert_eq!(findings[0]["Compliance"]["Status"], "PASSED");
-    let dry = notify::asff(
+    let dry = asff(
         &alert("attach-admin.noncompliant.json", true),
         "999988887777",
         "us-east-1",
@@ -134,4 +136,50 @@ fn security_hub_findings_have_stable_ids_and_resolve_once_reverted() {
     assert_eq!(dry[0]["Id"], findings[0]["Id"], "the same finding, updated");
     assert_eq!(dry[0]["Workflow"]["Status"], "NEW");
     insta::assert_json_snapshot!("asff-attach-admin", findings);
+}
+
+/// The Security Hub findings the adapter sends (the SDK's type), read back
+/// field by field through the SDK's getters as ASFF JSON: what the snapshot
+/// holds. A field the adapter forgot reads as null here.
+fn asff(alert: &notify::Alert, product: &str, region: &str, now: &str) -> Vec<serde_json::Value> {
+    use roleguard::adapters::securityhub::findings;
+    findings(alert, product, region, now)
+        .iter()
+        .map(|f| {
+            let fields = f.product_fields().cloned().unwrap_or_default();
+            let field = |k: &str| fields.get(k).cloned();
+            let r = &f.resources()[0];
+            serde_json::json!({
+                "SchemaVersion": f.schema_version(),
+                "Id": f.id(),
+                "ProductArn": f.product_arn(),
+                "GeneratorId": f.generator_id(),
+                "AwsAccountId": f.aws_account_id(),
+                "Types": f.types(),
+                "CreatedAt": f.created_at(),
+                "UpdatedAt": f.updated_at(),
+                "Severity": {"Label": f.severity().and_then(|s| s.label()).map(|l| l.as_str())},
+                "Title": f.title(),
+                "Description": f.description(),
+                "Remediation": {"Recommendation": {"Text": f.remediation().and_then(|r| r.recommendation()).and_then(|r| r.text())}},
+                "SourceUrl": f.source_url(),
+                "ProductFields": {
+                    "roleguard/Action": field("roleguard/Action"),
+                    "roleguard/Call": field("roleguard/Call"),
+                    "roleguard/EventId": field("roleguard/EventId"),
+                    "roleguard/Actor": field("roleguard/Actor"),
+                },
+                "Resources": [{
+                    "Type": r.r#type(),
+                    "Id": r.id(),
+                    "Partition": r.partition().map(|p| p.as_str()),
+                    "Region": r.region(),
+                    "Details": {"AwsIamRole": {"RoleName": r.details().and_then(|d| d.aws_iam_role()).and_then(|d| d.role_name())}},
+                }],
+                "Compliance": {"Status": f.compliance().and_then(|c| c.status()).map(|s| s.as_str())},
+                "Workflow": {"Status": f.workflow().and_then(|w| w.status()).map(|s| s.as_str())},
+                "RecordState": f.record_state().map(|s| s.as_str()),
+            })
+        })
+        .collect()
 }

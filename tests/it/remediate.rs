@@ -2,10 +2,12 @@
 //! state, feed the sample event, then read moto's state back.
 
 use super::moto::{attached, create_role, inline_policy, Moto, LAMBDA_TRUST};
-use roleguard::aws::AwsIam;
+use crate::calls::handle;
+use roleguard::adapters::iam::AwsIam;
 use roleguard::config::Config;
 use roleguard::event::Event;
-use roleguard::remediate::{handle, Outcome, Status};
+use roleguard::outcome::Outcome;
+use roleguard::outcome::Status;
 use serde_json::{json, Value};
 
 fn event(name: &str) -> Event {
@@ -555,7 +557,8 @@ async fn customer_managed_policies_are_fetched_and_judged() {
         .await
         .unwrap();
     assert_eq!(
-        o.assessment.judgement.findings[0].rule, "perm-full-admin",
+        o.assessment.judgement.findings[0].rule.as_str(),
+        "perm-full-admin",
         "judged from the fetched document"
     );
     assert_eq!(o.results[0].status, Status::Done);
@@ -689,7 +692,7 @@ async fn a_policy_no_role_uses_is_left_alone() {
 /// IAM calls per event, counted around the real client.
 #[tokio::test]
 async fn api_calls_per_event() {
-    use roleguard::remediate::Counting;
+    use roleguard::engine::Counting;
     let moto = Moto::start();
     let iam = moto.iam();
     create_role(&iam, "app-lambda", LAMBDA_TRUST).await;
@@ -1213,7 +1216,7 @@ async fn lookalikes_of_roleguard_are_judged_and_its_own_role_quarantined() {
         .judgement
         .findings
         .iter()
-        .map(|f| f.rule)
+        .map(|f| f.rule.as_str())
         .collect();
     assert!(rules.contains(&"role-roleguard-changed"), "{rules:?}");
     assert_eq!(o.assessment.plan[0].action(), "put_role_policy");

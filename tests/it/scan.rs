@@ -2,11 +2,14 @@
 //! compliant roles become baselines, and --remediate reverts.
 
 use super::moto::{attached, create_role, Moto, LAMBDA_TRUST};
-use roleguard::audit::Store;
-use roleguard::aws::AwsIam;
+use crate::calls::handle_payload_with;
+use crate::calls::scan_account;
+use roleguard::adapters::iam::AwsIam;
 use roleguard::config::Config;
-use roleguard::lambda::{handle_payload_with, Mode, Reply};
-use roleguard::remediate::{scan_account, Status};
+use roleguard::engine::Mode;
+use roleguard::lambda::Reply;
+use roleguard::outcome::Status;
+use roleguard::ports::Store;
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = super::moto::ACCOUNT;
@@ -54,7 +57,7 @@ async fn roles(iam: &aws_sdk_iam::Client) {
         .unwrap();
 }
 
-fn rules_of(outcome: &roleguard::remediate::ScanOutcome, role: &str) -> Vec<&'static str> {
+fn rules_of(outcome: &roleguard::engine::ScanOutcome, role: &str) -> Vec<&'static str> {
     outcome
         .results
         .iter()
@@ -63,7 +66,7 @@ fn rules_of(outcome: &roleguard::remediate::ScanOutcome, role: &str) -> Vec<&'st
         .result
         .findings
         .iter()
-        .map(|f| f.rule)
+        .map(|f| f.rule.as_str())
         .collect()
 }
 
@@ -132,7 +135,7 @@ async fn a_scheduled_event_scans_the_function_account() {
     let moto = Moto::start();
     let iam = moto.iam();
     roles(&iam).await;
-    let accounts = roleguard::aws::AwsAccounts::new(moto.sdk_config().await, None);
+    let accounts = roleguard::adapters::sts::AwsAccounts::new(moto.sdk_config().await, None);
     let scheduled = json!({
         "version": "0", "id": "sched-1", "detail-type": "Scheduled Event",
         "source": "aws.events", "account": ACCOUNT, "time": "2026-11-22T03:00:00Z",
@@ -141,8 +144,8 @@ async fn a_scheduled_event_scans_the_function_account() {
     });
     let reply = handle_payload_with(
         &accounts,
-        &roleguard::audit::NoStore,
-        &roleguard::notify::NoChannels,
+        &roleguard::ports::NoStore,
+        &roleguard::ports::NoChannels,
         scheduled,
         &Config::default(),
         Mode::Enforce,

@@ -75,7 +75,7 @@ fn the_event_patterns_name_exactly_the_handled_calls() {
 
 #[test]
 fn the_roles_allow_exactly_the_remediation_calls() {
-    let mut expected: Vec<String> = roleguard::remediate::REMEDIATION_ACTIONS
+    let mut expected: Vec<String> = roleguard::member::REMEDIATION_ACTIONS
         .iter()
         .map(|s| s.to_string())
         .collect();

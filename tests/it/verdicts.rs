@@ -153,11 +153,11 @@ fn handle_event(config: &Config, event: &Value, role: Option<&Value>) -> Got {
         Some(r) => roleguard::principal::bundle::read(r).expect("a valid role bundle"),
         None => Default::default(),
     };
-    let iam = roleguard::memory::MemoryIam::from_snapshot(&account, &snapshot);
+    let iam = roleguard::adapters::memory::MemoryIam::from_snapshot(&account, &snapshot);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    match rt.block_on(roleguard::remediate::handle(&iam, &e, config, true)) {
+    match rt.block_on(crate::calls::handle(&iam, &e, config, true)) {
         Ok(o) => Got {
             findings: o.assessment.judgement.findings,
             plan: Some(
@@ -192,7 +192,7 @@ fn compare(case: &Case, got: &Got) -> Vec<String> {
     let rule_max = |rule: &str| -> Option<Severity> {
         got.findings
             .iter()
-            .filter(|f| f.rule == rule)
+            .filter(|f| f.rule.as_str() == rule)
             .map(|f| f.severity)
             .max()
     };
@@ -214,7 +214,7 @@ fn compare(case: &Case, got: &Got) -> Vec<String> {
     let paths: Vec<&String> = got
         .findings
         .iter()
-        .filter(|f| f.rule == "perm-privilege-escalation")
+        .filter(|f| f.rule.as_str() == "perm-privilege-escalation")
         .flat_map(|f| &f.details)
         .collect();
     for p in strings(e.get("paths")) {

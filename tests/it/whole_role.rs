@@ -3,11 +3,14 @@
 //! IAM calls it costs.
 
 use super::moto::{attached, create_role, Moto, ACCOUNT, LAMBDA_TRUST};
-use roleguard::aws::AwsIam;
+use crate::calls::handle;
+use roleguard::adapters::iam::AwsIam;
 use roleguard::config::Config;
+use roleguard::engine::Counting;
 use roleguard::event::Event;
+use roleguard::outcome::Outcome;
+use roleguard::outcome::Status;
 use roleguard::plan::Step;
-use roleguard::remediate::{handle, Counting, Outcome, Status};
 use serde_json::{json, Value};
 
 fn event(id: &str, name: &str, params: Value) -> Event {
@@ -100,7 +103,7 @@ async fn a_split_escalation_is_reverted_at_the_event_that_completes_it() {
         .judgement
         .findings
         .iter()
-        .find(|f| f.rule == "perm-privilege-escalation")
+        .find(|f| f.rule.as_str() == "perm-privilege-escalation")
         .expect("the split path is found");
     assert!(f.details.contains(&"passrole-lambda-invoke".to_string()));
     assert_eq!(f.sources, ["inline policy pass", "inline policy run"]);
@@ -245,8 +248,8 @@ async fn calls_per_event_for_a_role_judged_as_a_whole() {
 /// decided on the kept copy is confirmed on IAM first.
 #[tokio::test]
 async fn the_baseline_serves_before_iam_and_a_revert_is_confirmed() {
-    use roleguard::notify::NoChannels;
-    use roleguard::remediate::handle_with;
+    use crate::calls::handle_with;
+    use roleguard::ports::NoChannels;
     let moto = Moto::start();
     let iam = moto.iam();
     let store = moto.audit_table("roleguard-audit").await;
@@ -297,8 +300,8 @@ async fn the_baseline_serves_before_iam_and_a_revert_is_confirmed() {
 /// role as last accepted, its boundary is put back.
 #[tokio::test]
 async fn a_removed_boundary_is_notified_and_put_back_from_the_baseline() {
-    use roleguard::notify::NoChannels;
-    use roleguard::remediate::handle_with;
+    use crate::calls::handle_with;
+    use roleguard::ports::NoChannels;
     let moto = Moto::start();
     let iam = moto.iam();
     let store = moto.audit_table("roleguard-audit").await;
@@ -366,7 +369,7 @@ async fn a_removed_boundary_is_notified_and_put_back_from_the_baseline() {
             .judgement
             .findings
             .iter()
-            .map(|f| f.rule)
+            .map(|f| f.rule.as_str())
             .collect();
         assert_eq!(rules, ["role-boundary-removed"], "{role}");
         let now = iam.get_role().role_name(role).send().await.unwrap();

@@ -587,7 +587,7 @@ fn permission_verdict(parsed: &Parsed) -> Verdict {
         .findings
         .iter()
         .filter(|f| f.severity >= Severity::High)
-        .map(|f| f.rule)
+        .map(|f| f.rule.as_str())
         .collect();
     high_rules.dedup();
     Verdict {
@@ -596,7 +596,7 @@ fn permission_verdict(parsed: &Parsed) -> Verdict {
         paths: j
             .findings
             .iter()
-            .filter(|f| f.rule == "perm-privilege-escalation")
+            .filter(|f| f.rule.as_str() == "perm-privilege-escalation")
             .flat_map(|f| f.details.clone())
             .collect(),
         summary: j
@@ -1786,7 +1786,7 @@ fn prepare_trust(cfg: &Config, index: u64) -> TrustItem {
                 .findings
                 .iter()
                 .filter(|f| f.severity >= Severity::High)
-                .map(|f| f.rule)
+                .map(|f| f.rule.as_str())
                 .collect();
             high.dedup();
             (

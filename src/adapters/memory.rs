@@ -1,13 +1,20 @@
 //! In-memory adapters: an IAM that holds roles and managed policies in
-//! memory, records every call and fails on demand. They drive the engine
-//! ([`crate::remediate`]) through faults, clocks and load in-process; the
-//! AWS adapters are proven against a real API (moto) in the integration
-//! tests.
+//! memory, records every call and fails on demand (a named call, or a
+//! seeded share of all calls as throttling); a store with the audit table's
+//! conditional claim that can be taken down; channels that record every
+//! alert; a clock the test moves. They drive the engine ([`crate::engine`])
+//! through faults, clocks and load in-process; the AWS adapters are proven
+//! against a real API (moto) in the integration tests.
 
-use crate::remediate::{Iam, IamError, PolicyVersion, RoleState};
+use crate::audit::{AuditRecord, Baseline, Claim, RecordStatus};
+use crate::notify::Alert;
+use crate::ports::{
+    Accounts, Channels, Clock, Delivery, Iam, IamError, PolicyVersion, RoleState, Store, StoreError,
+};
 use crate::scan::{AccountSnapshot, RoleSnapshot};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// A role as the in-memory IAM holds it.
@@ -51,7 +58,38 @@ pub struct MemoryIam {
     state: Mutex<State>,
     calls: Mutex<Vec<&'static str>>,
     faults: Mutex<Vec<Fault>>,
+    /// A share of all calls (in millionths) that fail as IAM's throttling
+    /// does once the SDK's retries are spent, drawn from a seeded generator.
+    throttle: AtomicU64,
+    rng: AtomicU64,
+    /// When set, only reads answer: every change fails with AccessDenied.
+    deny_changes: AtomicBool,
 }
+
+/// The error IAM gives past its request rate, as the IAM adapter reports it.
+pub fn throttling() -> IamError {
+    IamError::Other("Throttling: Rate exceeded".into())
+}
+
+/// The error IAM gives a caller its policies do not allow.
+pub fn access_denied(call: &str) -> IamError {
+    IamError::Other(format!(
+        "AccessDenied: User: arn:aws:sts::111122223333:assumed-role/roleguard/roleguard is not authorized to perform: iam:{call}"
+    ))
+}
+
+/// The IAM calls that change something.
+const CHANGES: &[&str] = &[
+    "DetachRolePolicy",
+    "DeleteRolePolicy",
+    "PutRolePolicy",
+    "UpdateAssumeRolePolicy",
+    "UpdateRole",
+    "PutRolePermissionsBoundary",
+    "TagRole",
+    "SetDefaultPolicyVersion",
+    "DeletePolicyVersion",
+];
 
 impl MemoryIam {
     pub fn new(account: &str) -> MemoryIam {
@@ -60,7 +98,40 @@ impl MemoryIam {
             state: Mutex::default(),
             calls: Mutex::default(),
             faults: Mutex::default(),
+            throttle: AtomicU64::new(0),
+            rng: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
+            deny_changes: AtomicBool::new(false),
         }
+    }
+
+    /// From now on, each call fails as throttled with probability `share`
+    /// (0.0 to 1.0), drawn from a generator seeded with `seed`: the same
+    /// seed, the same calls fail.
+    pub fn throttle(&self, share: f64, seed: u64) {
+        let millionths = (share.clamp(0.0, 1.0) * 1_000_000.0) as u64;
+        self.throttle.store(millionths, Ordering::SeqCst);
+        self.rng.store(seed | 1, Ordering::SeqCst);
+    }
+
+    /// From now on every change IAM refuses (AccessDenied), as when the
+    /// execution role lost its permissions; reads still answer.
+    pub fn deny_changes(&self, deny: bool) {
+        self.deny_changes.store(deny, Ordering::SeqCst);
+    }
+
+    /// How many calls were made that change something.
+    pub fn changes(&self) -> usize {
+        self.calls().iter().filter(|c| CHANGES.contains(c)).count()
+    }
+
+    /// The next number of a xorshift generator, in 0..1_000_000.
+    fn draw(&self) -> u64 {
+        let mut x = self.rng.load(Ordering::SeqCst);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.store(x, Ordering::SeqCst);
+        x % 1_000_000
     }
 
     /// An IAM holding the roles and customer managed policies of a snapshot
@@ -148,6 +219,14 @@ impl MemoryIam {
         if let Some(f) = faults.iter_mut().find(|f| f.call == name && f.times > 0) {
             f.times -= 1;
             return Err(f.error.clone());
+        }
+        drop(faults);
+        if self.deny_changes.load(Ordering::SeqCst) && CHANGES.contains(&name) {
+            return Err(access_denied(name));
+        }
+        let share = self.throttle.load(Ordering::SeqCst);
+        if share > 0 && self.draw() < share {
+            return Err(throttling());
         }
         Ok(())
     }
@@ -400,5 +479,264 @@ impl MemoryIam {
     /// The account the IAM stands for.
     pub fn account(&self) -> &str {
         &self.account
+    }
+}
+
+/// The audit table in memory, with DynamoDB's conditional claim: taken
+/// unless there is no record, or one that failed, or one started longer
+/// than the lease ago. It can be taken down ([`MemoryStore::set_down`]).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    records: Mutex<BTreeMap<String, AuditRecord>>,
+    baselines: Mutex<BTreeMap<(String, String), Baseline>>,
+    down: AtomicBool,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// While down, every call fails as an unreachable table does.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// The audit record of an event.
+    pub fn record(&self, event_id: &str) -> Option<AuditRecord> {
+        lock(&self.records).get(event_id).cloned()
+    }
+
+    /// Every audit record, by event id.
+    pub fn records(&self) -> Vec<AuditRecord> {
+        lock(&self.records).values().cloned().collect()
+    }
+
+    fn up(&self, what: &str) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError(format!(
+                "{what}: ServiceUnavailable: the table cannot be reached"
+            )));
+        }
+        Ok(())
+    }
+
+    fn update(&self, account: &str, role: &str, f: impl FnOnce(&mut Baseline)) {
+        let mut b = lock(&self.baselines);
+        let entry = b
+            .entry((account.to_string(), role.to_string()))
+            .or_insert_with(|| Baseline {
+                trust_policy: None,
+                inline_policies: BTreeMap::new(),
+                role: None,
+            });
+        f(entry);
+    }
+}
+
+/// A lock that a panicked holder does not make unusable (tests only read).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl Store for MemoryStore {
+    fn enabled(&self) -> bool {
+        true
+    }
+
+    async fn claim(&self, record: &AuditRecord, now: i64) -> Result<Claim, StoreError> {
+        self.up("claiming the event")?;
+        let mut records = lock(&self.records);
+        if let Some(held) = records.get(&record.event_id) {
+            let stale = held.status == RecordStatus::Started
+                && held.started_at < now - crate::audit::CLAIM_LEASE_SECS;
+            if held.status != RecordStatus::Failed && !stale {
+                return Ok(Claim::Taken {
+                    status: held.status,
+                    started_at: held.started_at,
+                });
+            }
+        }
+        records.insert(record.event_id.clone(), record.clone());
+        Ok(Claim::Acquired)
+    }
+
+    async fn finish(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        self.up("completing the audit record")?;
+        let mut records = lock(&self.records);
+        // Only over our own claim: a record another invocation took over is theirs.
+        match records.get(&record.event_id) {
+            Some(held) if held.started_at == record.started_at => {
+                records.insert(record.event_id.clone(), record.clone());
+                Ok(())
+            }
+            _ => Err(StoreError(
+                "completing the audit record: ConditionalCheckFailedException: the claim was taken over".into(),
+            )),
+        }
+    }
+
+    async fn baseline(&self, account: &str, role: &str) -> Result<Option<Baseline>, StoreError> {
+        self.up("reading the role's baseline")?;
+        Ok(lock(&self.baselines)
+            .get(&(account.to_string(), role.to_string()))
+            .cloned())
+    }
+
+    async fn save_baseline(
+        &self,
+        account: &str,
+        role: &str,
+        baseline: &Baseline,
+    ) -> Result<(), StoreError> {
+        self.up("saving the role's baseline")?;
+        lock(&self.baselines).insert((account.to_string(), role.to_string()), baseline.clone());
+        Ok(())
+    }
+
+    async fn save_trust_policy(
+        &self,
+        account: &str,
+        role: &str,
+        document: &Value,
+    ) -> Result<(), StoreError> {
+        self.up("saving the role's baseline")?;
+        self.update(account, role, |b| b.trust_policy = Some(document.clone()));
+        Ok(())
+    }
+
+    async fn save_role(
+        &self,
+        account: &str,
+        role: &str,
+        parts: &crate::scan::RoleParts,
+    ) -> Result<(), StoreError> {
+        self.up("saving the role's baseline")?;
+        self.update(account, role, |b| b.role = Some(parts.clone()));
+        Ok(())
+    }
+
+    async fn save_inline_policy(
+        &self,
+        account: &str,
+        role: &str,
+        name: &str,
+        document: &Value,
+    ) -> Result<(), StoreError> {
+        self.up("saving the role's baseline")?;
+        self.update(account, role, |b| {
+            b.inline_policies.insert(name.to_string(), document.clone());
+        });
+        Ok(())
+    }
+}
+
+/// Alert channels that keep every alert they are given. A channel named in
+/// [`RecordingChannels::failing`] reports a failed delivery.
+#[derive(Debug, Default)]
+pub struct RecordingChannels {
+    alerts: Mutex<Vec<(Alert, String)>>,
+    failing: Mutex<Vec<(&'static str, String)>>,
+}
+
+impl RecordingChannels {
+    pub fn new() -> RecordingChannels {
+        RecordingChannels::default()
+    }
+
+    /// From now on `channel` fails with `error`.
+    pub fn failing(&self, channel: &'static str, error: &str) {
+        lock(&self.failing).push((channel, error.to_string()));
+    }
+
+    /// Every alert delivered, with where its documents were said to be kept.
+    pub fn alerts(&self) -> Vec<(Alert, String)> {
+        lock(&self.alerts).clone()
+    }
+}
+
+impl Channels for RecordingChannels {
+    fn any(&self) -> bool {
+        true
+    }
+
+    async fn deliver(&self, alert: &Alert, kept_in: &str) -> Vec<Delivery> {
+        lock(&self.alerts).push((alert.clone(), kept_in.to_string()));
+        let mut out = vec![Delivery {
+            channel: "recording",
+            result: Ok(()),
+        }];
+        for (channel, error) in lock(&self.failing).iter() {
+            out.push(Delivery {
+                channel,
+                result: Err(error.clone()),
+            });
+        }
+        out
+    }
+}
+
+/// A clock the test sets and moves.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn at(now: i64) -> ManualClock {
+        ManualClock(AtomicI64::new(now))
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// In-memory IAM for several accounts, as the handler reaches them: the
+/// function's own account and any member account it holds. An account it
+/// does not hold cannot be reached (as a member account without the
+/// remediation role).
+#[derive(Debug, Clone)]
+pub struct MemoryAccounts {
+    own: String,
+    accounts: BTreeMap<String, std::sync::Arc<MemoryIam>>,
+}
+
+impl MemoryAccounts {
+    /// The function's own account, held by `iam`.
+    pub fn new(iam: std::sync::Arc<MemoryIam>) -> MemoryAccounts {
+        let own = iam.account().to_string();
+        MemoryAccounts {
+            accounts: BTreeMap::from([(own.clone(), iam)]),
+            own,
+        }
+    }
+
+    /// A member account.
+    pub fn with(mut self, iam: std::sync::Arc<MemoryIam>) -> MemoryAccounts {
+        self.accounts.insert(iam.account().to_string(), iam);
+        self
+    }
+}
+
+impl Accounts for MemoryAccounts {
+    type Iam = std::sync::Arc<MemoryIam>;
+    async fn iam(&self, account: Option<&str>) -> Result<Self::Iam, IamError> {
+        let account = account.unwrap_or(&self.own);
+        self.accounts.get(account).cloned().ok_or_else(|| {
+            IamError::Other(format!(
+                "cannot assume the remediation role in account {account}: AccessDenied"
+            ))
+        })
+    }
+    async fn own_account(&self) -> Result<String, IamError> {
+        Ok(self.own.clone())
     }
 }

@@ -1,0 +1,305 @@
+//! Carry out a plan against IAM, idempotently.
+//!
+//! Before each change the current state is read: a step whose work is already
+//! done (a repeated delivery, a policy detached by hand, a deleted role) is
+//! `already`, and a step whose target has changed since the event (a newer
+//! trust policy, a newer inline document) is `superseded` and left alone, so an
+//! older event never overwrites a newer change.
+
+use crate::outcome::{Status, StepResult};
+use crate::plan::Step;
+use crate::policy;
+use crate::ports::{Iam, IamError};
+use serde_json::Value;
+
+/// Carry out the steps in order. A failed step does not stop the others;
+/// the caller reports the invocation as failed when any step failed.
+pub async fn execute<I: Iam>(
+    iam: &I,
+    steps: &[Step],
+    mode: crate::engine::Mode,
+) -> Vec<StepResult> {
+    let dry_run = mode.is_dry_run();
+    let mut out = Vec::with_capacity(steps.len());
+    for step in steps {
+        let (status, detail) = match run(iam, step, dry_run).await {
+            Ok(r) => r,
+            Err(e) => (Status::Failed, e.to_string()),
+        };
+        out.push(StepResult {
+            step: step.clone(),
+            status,
+            detail,
+        });
+    }
+    out
+}
+
+/// Compact JSON for IAM: the document as roleguard records it.
+fn to_text(v: &Value) -> String {
+    v.to_string()
+}
+
+/// Do two documents say the same thing? IAM normalises white space and may
+/// URL-encode, so compare them as JSON.
+fn same_document(a: &Value, b: &Value) -> bool {
+    let norm = |v: &Value| match v {
+        Value::String(s) => policy::decode(s).unwrap_or_else(|_| v.clone()),
+        other => other.clone(),
+    };
+    norm(a) == norm(b)
+}
+
+async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, String), IamError> {
+    // In a dry run, a step that would change something says so instead.
+    let would = |what: &str| dry_run.then(|| (Status::WouldDo, what.to_string()));
+    match step {
+        Step::DetachRolePolicy {
+            role_name,
+            policy_arn,
+        } => {
+            if !iam
+                .attached_role_policies(role_name)
+                .await
+                .or_else(absent)?
+                .iter()
+                .any(|a| a == policy_arn)
+            {
+                return Ok((Status::Already, "not attached".into()));
+            }
+            if let Some(r) = would("would detach") {
+                return Ok(r);
+            }
+            done(iam.detach_role_policy(role_name, policy_arn).await)
+        }
+        Step::DeleteRolePolicy {
+            role_name,
+            policy_name,
+            removed_document,
+        } => {
+            let Some(current) = iam.get_role_policy(role_name, policy_name).await? else {
+                return Ok((Status::Already, "no such inline policy".into()));
+            };
+            if !same_document(&current, removed_document) {
+                return Ok((
+                    Status::Superseded,
+                    "the inline policy changed after the event".into(),
+                ));
+            }
+            if let Some(r) = would("would delete") {
+                return Ok(r);
+            }
+            done(iam.delete_role_policy(role_name, policy_name).await)
+        }
+        Step::PutRolePolicy {
+            role_name,
+            policy_name,
+            policy_document,
+            replaced_document,
+        } => {
+            if iam.get_role(role_name).await?.is_none() {
+                return Ok((Status::Already, "the role no longer exists".into()));
+            }
+            let current = iam.get_role_policy(role_name, policy_name).await?;
+            if let Some(current) = &current {
+                if same_document(current, policy_document) {
+                    return Ok((Status::Already, "already in place".into()));
+                }
+            }
+            // Putting a previous document back: only over the document the
+            // event wrote, never over a newer one or into a deleted policy.
+            if let Some(bad) = replaced_document {
+                match &current {
+                    None => {
+                        return Ok((
+                            Status::Already,
+                            "the inline policy was deleted after the event".into(),
+                        ))
+                    }
+                    Some(c) if !same_document(c, bad) => {
+                        return Ok((
+                            Status::Superseded,
+                            "the inline policy changed after the event".into(),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            if let Some(r) = would("would put") {
+                return Ok(r);
+            }
+            done(
+                iam.put_role_policy(role_name, policy_name, &to_text(policy_document))
+                    .await,
+            )
+        }
+        Step::UpdateAssumeRolePolicy {
+            role_name,
+            policy_document,
+            replaced_document,
+        } => {
+            let Some(role) = iam.get_role(role_name).await? else {
+                return Ok((Status::Already, "the role no longer exists".into()));
+            };
+            if same_document(&role.trust_policy, policy_document) {
+                return Ok((Status::Already, "already in place".into()));
+            }
+            if !same_document(&role.trust_policy, replaced_document) {
+                return Ok((
+                    Status::Superseded,
+                    "the trust policy changed after the event".into(),
+                ));
+            }
+            if let Some(r) = would("would update") {
+                return Ok(r);
+            }
+            done(
+                iam.update_assume_role_policy(role_name, &to_text(policy_document))
+                    .await,
+            )
+        }
+        Step::UpdateRole {
+            role_name,
+            max_session_duration,
+        } => {
+            let Some(role) = iam.get_role(role_name).await? else {
+                return Ok((Status::Already, "the role no longer exists".into()));
+            };
+            if role.max_session_duration <= *max_session_duration {
+                return Ok((
+                    Status::Already,
+                    format!("MaxSessionDuration is {}", role.max_session_duration),
+                ));
+            }
+            if let Some(r) = would("would update") {
+                return Ok(r);
+            }
+            done(
+                iam.update_max_session_duration(role_name, *max_session_duration)
+                    .await,
+            )
+        }
+        Step::PutRolePermissionsBoundary {
+            role_name,
+            permissions_boundary,
+        } => {
+            let Some(role) = iam.get_role(role_name).await? else {
+                return Ok((Status::Already, "the role no longer exists".into()));
+            };
+            if role.permissions_boundary.as_deref() == Some(permissions_boundary.as_str()) {
+                return Ok((Status::Already, "already in place".into()));
+            }
+            if let Some(r) = would("would put") {
+                return Ok(r);
+            }
+            done(
+                iam.put_role_permissions_boundary(role_name, permissions_boundary)
+                    .await,
+            )
+        }
+        Step::TagRole { role_name, tags } => {
+            let Some(role) = iam.get_role(role_name).await? else {
+                return Ok((Status::Already, "the role no longer exists".into()));
+            };
+            // IAM tag keys are unique without regard to case.
+            let held = |k: &str| {
+                role.tags
+                    .iter()
+                    .find(|(h, _)| h.eq_ignore_ascii_case(k))
+                    .map(|(_, v)| v)
+            };
+            if tags.iter().all(|(k, v)| held(k) == Some(v)) {
+                return Ok((Status::Already, "already tagged".into()));
+            }
+            if let Some(r) = would("would tag") {
+                return Ok(r);
+            }
+            done(iam.tag_role(role_name, tags).await)
+        }
+        Step::SetDefaultPolicyVersion {
+            policy_arn,
+            version_id,
+            replacing,
+        } => {
+            let Some(versions) = iam.policy_versions(policy_arn).await? else {
+                return Ok((Status::Already, "the policy no longer exists".into()));
+            };
+            let default = versions.iter().find(|p| p.is_default);
+            if let (Some(bad), Some(default)) = (replacing, default) {
+                if &default.version_id != bad {
+                    return Ok((
+                        Status::Superseded,
+                        format!("the default is now {}, not {bad}", default.version_id),
+                    ));
+                }
+            }
+            // The version to restore: the one named, or the newest other than the bad one.
+            let target = match version_id {
+                Some(v) => versions.iter().find(|p| &p.version_id == v),
+                None => versions
+                    .iter()
+                    .filter(|p| !p.is_default && Some(&p.version_id) != replacing.as_ref())
+                    .max_by_key(|p| (p.created, version_number(&p.version_id))),
+            };
+            let Some(target) = target else {
+                return Ok((Status::Failed, "no earlier version to restore".into()));
+            };
+            if target.is_default {
+                return Ok((
+                    Status::Already,
+                    format!("{} is the default", target.version_id),
+                ));
+            }
+            if let Some(r) = would(&format!("would make {} the default", target.version_id)) {
+                return Ok(r);
+            }
+            let v = target.version_id.clone();
+            done(iam.set_default_policy_version(policy_arn, &v).await)
+                .map(|(s, _)| (s, format!("{v} is the default")))
+        }
+        Step::DeletePolicyVersion {
+            policy_arn,
+            version_id,
+            ..
+        } => {
+            let Some(versions) = iam.policy_versions(policy_arn).await? else {
+                return Ok((Status::Already, "the policy no longer exists".into()));
+            };
+            match versions.iter().find(|p| &p.version_id == version_id) {
+                None => Ok((Status::Already, "no such version".into())),
+                Some(p) if p.is_default && !dry_run => {
+                    Ok((Status::Failed, "the version is still the default".into()))
+                }
+                Some(_) => {
+                    if let Some(r) = would("would delete") {
+                        return Ok(r);
+                    }
+                    done(iam.delete_policy_version(policy_arn, version_id).await)
+                }
+            }
+        }
+        Step::Notify { .. } => Ok((Status::Skipped, "alert channels are not configured".into())),
+    }
+}
+
+/// `v12` -> 12, to order versions created in the same second.
+fn version_number(v: &str) -> u32 {
+    v.trim_start_matches('v').parse().unwrap_or(0)
+}
+
+/// A write that found nothing to act on has nothing left to do.
+fn done(r: Result<(), IamError>) -> Result<(Status, String), IamError> {
+    match r {
+        Ok(()) => Ok((Status::Done, String::new())),
+        Err(IamError::NotFound(what)) => Ok((Status::Already, format!("not found: {what}"))),
+        Err(e) => Err(e),
+    }
+}
+
+/// A read of something that no longer exists reads as empty.
+fn absent(e: IamError) -> Result<Vec<String>, IamError> {
+    match e {
+        IamError::NotFound(_) => Ok(vec![]),
+        e => Err(e),
+    }
+}

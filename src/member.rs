@@ -1,0 +1,55 @@
+//! What roleguard may do in a member account: the remediation role's
+//! session name, the IAM actions it calls, and the session policy it passes.
+//! Pure data: the template, the dogfood test and the STS adapter read it.
+
+use serde_json::Value;
+
+/// The session name roleguard gives its sessions of the remediation role in
+/// member accounts: with the role's ARN, what tells its own changes there.
+pub const SESSION_NAME: &str = "roleguard";
+
+/// The IAM actions the executor and [`handle`] call, and nothing else: the
+/// session policy for a member account's remediation role, and what
+/// roleguard's own roles need.
+pub const REMEDIATION_ACTIONS: &[&str] = &[
+    "iam:DeletePolicyVersion",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListEntitiesForPolicy",
+    "iam:ListPolicyVersions",
+    "iam:ListRolePolicies",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:SetDefaultPolicyVersion",
+    "iam:TagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+];
+
+/// The session policy roleguard passes when it assumes a member account's
+/// remediation role: whatever that role allows, the session can make only the
+/// remediation calls, and only on that account's roles and policies.
+pub fn session_policy(account: &str) -> Value {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "RoleguardRemediationOnly",
+            "Effect": "Allow",
+            "Action": REMEDIATION_ACTIONS,
+            "Resource": [
+                format!("arn:aws:iam::{account}:role/*"),
+                format!("arn:aws:iam::{account}:policy/*"),
+            ],
+        }]
+    })
+}
+
+/// The ARN of a member account's remediation role.
+pub fn remediation_role_arn(account: &str, role_name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{role_name}")
+}

@@ -1,0 +1,14 @@
+//! The ports: the small traits through which the engine reaches the world
+//! (IAM, the audit store, the alert channels, the clock). The engine
+//! ([`crate::engine`]) depends on these only; the adapters
+//! ([`crate::adapters`]) implement them.
+
+mod channels;
+mod clock;
+mod iam;
+mod store;
+
+pub use channels::{Channels, Delivery, NoChannels};
+pub use clock::{Clock, SystemClock};
+pub use iam::{Accounts, Iam, IamError, PolicyVersion, RoleState};
+pub use store::{NoStore, Store, StoreError};
