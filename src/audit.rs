@@ -18,8 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// How long audit records are kept by default (their TTL), in days.
-pub const DEFAULT_RETENTION_DAYS: u32 = 365;
+pub use crate::config::DEFAULT_RETENTION_DAYS;
 
 /// How long a `started` record holds its event: past this, the invocation
 /// that wrote it is taken to have died (Lambda's longest run is 15 minutes)
@@ -93,7 +92,7 @@ pub struct Baseline {
     /// The role as a whole, as roleguard last read and accepted it: judges
     /// the next change to the role before IAM is asked.
     #[serde(default)]
-    pub role: Option<crate::scan::RoleParts>,
+    pub role: Option<crate::snapshot::RoleParts>,
 }
 
 /// The table's keys: one item per event, one per role.

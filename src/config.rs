@@ -5,7 +5,9 @@
 
 use crate::pattern;
 use crate::policy::is_account_id;
-use crate::rules::{self, Severity};
+pub use crate::policy::role_of_arn;
+use crate::rule_id::RuleId;
+use crate::severity::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -63,6 +65,9 @@ impl Default for ExemptRoles {
         }
     }
 }
+
+/// How long audit records are kept by default (their TTL), in days.
+pub const DEFAULT_RETENTION_DAYS: u32 = 365;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -166,7 +171,7 @@ impl Default for Config {
             forbid_inline_policies: false,
             quarantine: false,
             revert_at: Severity::High,
-            audit_retention_days: crate::audit::DEFAULT_RETENTION_DAYS,
+            audit_retention_days: DEFAULT_RETENTION_DAYS,
             scan_remediate: false,
             scan_accounts: vec![],
             denied_managed_policies: denied.iter().map(|(n, s)| (n.to_string(), *s)).collect(),
@@ -272,15 +277,6 @@ impl Config {
         })
     }
 
-    /// Read a configuration file.
-    pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Config::from_yaml(&text)
-    }
-
     fn validate(&self) -> Result<(), ConfigError> {
         if let Some(a) = &self.account {
             if !is_account_id(a) {
@@ -351,7 +347,7 @@ impl Config {
             }
         }
         for id in self.rules.keys() {
-            if rules::rule(id).is_none() {
+            if id.parse::<RuleId>().is_err() {
                 return Err(invalid(
                     format!("rules.{id}"),
                     "no such rule (`roleguard rules` lists them)",
@@ -361,28 +357,19 @@ impl Config {
         Ok(())
     }
 
-    /// The settings a rule runs with: its own, or the rule's defaults.
-    pub fn rule_enabled(&self, rule: &rules::Rule) -> bool {
-        self.rules
-            .get(rule.id.as_str())
-            .and_then(|s| s.enabled)
-            .unwrap_or(rule.enabled_by_default)
+    /// A rule's own settings, when the configuration has any.
+    pub fn rule_settings(&self, id: &str) -> Option<&RuleSettings> {
+        self.rules.get(id)
     }
     pub fn rule_severity(&self, id: &str) -> Option<Severity> {
         self.rules.get(id).and_then(|s| s.severity)
-    }
-    pub fn rule_response(&self, rule: &rules::Rule) -> Response {
-        self.rules
-            .get(rule.id.as_str())
-            .and_then(|s| s.action)
-            .unwrap_or(rule.response)
     }
 
     /// Is this role exempt from roleguard, with `path` as IAM reports it?
     /// Service-linked by that path, never by the name; or by the configured
     /// names and paths ([`Config::is_exempt_by_choice`]).
     pub fn is_exempt(&self, role_name: &str, path: Option<&str>) -> bool {
-        let service_linked = path.is_some_and(crate::plan::is_service_linked_path);
+        let service_linked = path.is_some_and(crate::policy::is_service_linked_path);
         (self.exempt_roles.service_linked && service_linked)
             || self.is_exempt_by_choice(role_name, path)
     }
@@ -435,19 +422,6 @@ impl Config {
         if !role.trim().is_empty() {
             self.remediation_role = Some(role.trim().to_string());
         }
-    }
-}
-
-/// A role ARN's account and name: `arn:aws:iam::111122223333:role/path/name`.
-pub fn role_of_arn(arn: &str) -> Option<(&str, &str)> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", _, "iam", "", account, rest] if crate::policy::is_account_id(account) => {
-            let path = rest.strip_prefix("role/")?;
-            let name = path.rsplit('/').next()?;
-            (!name.is_empty()).then_some((*account, name))
-        }
-        _ => None,
     }
 }
 
@@ -516,12 +490,12 @@ mod tests {
         .unwrap();
         assert_eq!(c.trusted_accounts, vec!["111122223333"]);
         assert_eq!(c.max_session_duration, 3600);
-        let deputy = rules::rule("trust-service-confused-deputy").unwrap();
-        assert!(!c.rule_enabled(deputy));
-        let write = rules::rule("perm-write-unconstrained").unwrap();
+        let deputy = crate::rules::get(RuleId::TrustServiceConfusedDeputy);
+        assert!(!deputy.enabled_in(&c));
+        let write = crate::rules::get(RuleId::PermWriteUnconstrained);
         assert_eq!(c.rule_severity(write.id.as_str()), Some(Severity::High));
-        assert_eq!(c.rule_response(write), Response::Tag);
-        assert!(c.rule_enabled(write));
+        assert_eq!(write.response_in(&c), Response::Tag);
+        assert!(write.enabled_in(&c));
     }
 
     fn refused(yaml: &str) -> String {

@@ -215,7 +215,7 @@ impl Event {
     /// The role that made the call, as (account, name), when a role made it:
     /// from the session issuer's ARN, which the caller cannot choose.
     pub fn actor_role(&self) -> Option<(&str, &str)> {
-        crate::config::role_of_arn(self.actor()?)
+        crate::policy::role_of_arn(self.actor()?)
     }
 
     /// The session name of an assumed role's call (`assumed-role/ROLE/SESSION`).

@@ -8,7 +8,6 @@
 
 use crate::event::Event;
 use crate::outcome::{Outcome, Status};
-use crate::ports::Delivery;
 use crate::rules::{self, Severity};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -180,7 +179,7 @@ impl Alert {
                     severity: f.severity,
                     title: f.title,
                     message: f.message.clone(),
-                    advice: f.rule.rule().remediation,
+                    advice: crate::rules::get(f.rule).remediation,
                 })
                 .collect(),
             action,
@@ -320,39 +319,6 @@ pub fn slack(alert: &Alert) -> Value {
             )}]}
         ]
     })
-}
-
-/// The notify step's status and detail from the deliveries.
-pub fn delivery_status(deliveries: &[Delivery]) -> (Status, String) {
-    let delivered: Vec<&str> = deliveries
-        .iter()
-        .filter(|d| d.result.is_ok())
-        .map(|d| d.channel)
-        .collect();
-    let failed: Vec<String> = deliveries
-        .iter()
-        .filter_map(|d| {
-            d.result
-                .as_ref()
-                .err()
-                .map(|e| format!("{}: {e}", d.channel))
-        })
-        .collect();
-    let mut detail = String::new();
-    if !delivered.is_empty() {
-        detail = format!("delivered to {}", delivered.join(", "));
-    }
-    if failed.is_empty() {
-        (Status::Done, detail)
-    } else {
-        if !detail.is_empty() {
-            detail += "; ";
-        }
-        (
-            Status::Failed,
-            detail + &format!("failed: {}", failed.join("; ")),
-        )
-    }
 }
 
 /// Slack's rate: at most this many messages a minute from one container;

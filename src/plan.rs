@@ -166,7 +166,7 @@ pub struct Fetched {
     /// The role as a whole, for a change that grants what takes part in an
     /// escalation path or administrator access ([`needs_role`]): its other
     /// policies and boundary decide what the change amounts to.
-    pub role: Option<crate::scan::RoleParts>,
+    pub role: Option<crate::snapshot::RoleParts>,
     /// The role's path as IAM reports it (GetRole), read when a change that
     /// would be acted on may be to a service-linked role.
     pub role_path: Option<String>,
@@ -248,10 +248,10 @@ pub fn needs_role(change: &Change, document: Option<&str>) -> bool {
 /// replaced), a managed policy attached (with its document when customer
 /// managed).
 pub fn with_change(
-    parts: &crate::scan::RoleParts,
+    parts: &crate::snapshot::RoleParts,
     changed: &crate::principal::Origin,
     document: Option<&str>,
-) -> Result<crate::scan::RoleParts, PolicyError> {
+) -> Result<crate::snapshot::RoleParts, PolicyError> {
     use crate::principal::Origin;
     let mut after = parts.clone();
     match (changed, document) {
@@ -288,7 +288,7 @@ pub fn changed_document(change: &Change) -> Option<crate::principal::Origin> {
 /// findings the changed document takes part in are the event's; the role's
 /// other findings are the scan's, and are noted.
 fn judge_in_role(
-    parts: &crate::scan::RoleParts,
+    parts: &crate::snapshot::RoleParts,
     changed: crate::principal::Origin,
     document: Option<&str>,
     ctx: &Context,
@@ -657,10 +657,7 @@ pub fn needs_trust(a: &Assessment, fetched: &Fetched) -> bool {
         })
 }
 
-/// The path IAM gives service-linked roles.
-pub fn is_service_linked_path(path: &str) -> bool {
-    path.starts_with("/aws-service-role/")
-}
+pub use crate::policy::is_service_linked_path;
 
 /// The inline deny-all policy put on a role that cannot be reverted.
 fn quarantine_step(role: &str) -> Step {
@@ -701,7 +698,7 @@ fn still_compliant(doc: &Value, target: Target, ctx: &Context) -> bool {
 /// final severity: below `revert_at`, or lowered by a condition, it becomes
 /// a tag (the role is marked and the change notified, nothing undone).
 pub fn response(f: &Finding, config: &Config) -> Response {
-    let r = config.rule_response(f.rule.rule());
+    let r = crate::rules::get(f.rule).response_in(config);
     if r == Response::Revert && (f.lowered > 0 || f.severity < config.revert_at) {
         Response::Tag
     } else {
@@ -813,7 +810,11 @@ fn revert(
     config: &Config,
 ) -> Vec<Step> {
     let has = |rule: RuleId| reverting.iter().any(|f| f.rule == rule);
-    let of_target = |t: Target| reverting.iter().any(|f| f.rule.rule().target == t);
+    let of_target = |t: Target| {
+        reverting
+            .iter()
+            .any(|f| crate::rules::get(f.rule).target == t)
+    };
     let mut steps = Vec::new();
     match change {
         Change::CreateRole {
@@ -828,7 +829,7 @@ fn revert(
             if of_target(Target::Trust) {
                 let offending: Vec<usize> = reverting
                     .iter()
-                    .filter(|f| f.rule.rule().target == Target::Trust)
+                    .filter(|f| crate::rules::get(f.rule).target == Target::Trust)
                     .flat_map(|f| f.statements.iter().copied())
                     .collect();
                 // The previous trust policy when it is known; never for a new

@@ -643,6 +643,24 @@ impl Policy {
     }
 }
 
+/// A role ARN's account and name: `arn:aws:iam::111122223333:role/path/name`.
+pub fn role_of_arn(arn: &str) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "iam", "", account, rest] if is_account_id(account) => {
+            let path = rest.strip_prefix("role/")?;
+            let name = path.rsplit('/').next()?;
+            (!name.is_empty()).then_some((*account, name))
+        }
+        _ => None,
+    }
+}
+
+/// The path IAM gives service-linked roles.
+pub fn is_service_linked_path(path: &str) -> bool {
+    path.starts_with("/aws-service-role/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

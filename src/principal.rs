@@ -148,7 +148,7 @@ impl Principal {
     /// A role as it stands: its inline and attached policies and boundary,
     /// with customer managed policies' documents from `policies`.
     pub fn of_role(
-        role: &crate::scan::RoleSnapshot,
+        role: &crate::snapshot::RoleSnapshot,
         policies: &std::collections::HashMap<String, Value>,
     ) -> Principal {
         let mut p = Principal {
@@ -177,7 +177,7 @@ pub mod bundle {
     //! `{"RoleDetailList": [...], "Policies": [...]}`, or one `RoleDetail`.
     //! Documents may be objects, JSON strings or URL-encoded strings.
 
-    use crate::scan::{AccountSnapshot, RoleSnapshot};
+    use crate::snapshot::{AccountSnapshot, RoleSnapshot};
     use serde_json::Value;
     use std::collections::HashMap;
 

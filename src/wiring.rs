@@ -5,7 +5,7 @@
 use crate::adapters::channels::AwsChannels;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::sts::AwsAccounts;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::engine::{Engine, Mode};
 use crate::ports::SystemClock;
 
@@ -93,7 +93,16 @@ async fn config_source(value: Option<&str>, sdk: &aws_config::SdkConfig) -> Resu
                 Config::from_yaml(&text)
                     .map_err(|e| format!("configuration in SSM parameter {name}: {e}"))
             }
-            None => Config::load(std::path::Path::new(v)).map_err(|e| e.to_string()),
+            None => load_config(std::path::Path::new(v)).map_err(|e| e.to_string()),
         },
     }
+}
+
+/// Read a configuration file (the core parses it: [`Config::from_yaml`]).
+pub fn load_config(path: &std::path::Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Config::from_yaml(&text)
 }

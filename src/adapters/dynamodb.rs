@@ -231,7 +231,7 @@ impl Store for DynamoStore {
         &self,
         account: &str,
         role: &str,
-        parts: &crate::scan::RoleParts,
+        parts: &crate::snapshot::RoleParts,
     ) -> Result<(), StoreError> {
         let text = serde_json::to_value(parts)
             .map_err(|e| StoreError(format!("saving the role's baseline: {e}")))?;

@@ -346,9 +346,9 @@ impl Iam for AwsIam {
     /// ListRoles for the session lengths, GetAccountAuthorizationDetails for
     /// the rest: both paginated at 1,000 items, so an account of N roles and P
     /// customer managed policies takes about 2 + N/1000 + P/1000 requests.
-    async fn account_snapshot(&self) -> Result<crate::scan::AccountSnapshot, IamError> {
+    async fn account_snapshot(&self) -> Result<crate::snapshot::AccountSnapshot, IamError> {
         use aws_sdk_iam::types::EntityType;
-        let mut snapshot = crate::scan::AccountSnapshot::default();
+        let mut snapshot = crate::snapshot::AccountSnapshot::default();
         let mut sessions = HashMap::new();
         let mut pages = self
             .client
@@ -378,7 +378,7 @@ impl Iam for AwsIam {
             let page = page.map_err(error)?;
             for r in page.role_detail_list() {
                 let name = r.role_name().unwrap_or_default().to_string();
-                snapshot.roles.push(crate::scan::RoleSnapshot {
+                snapshot.roles.push(crate::snapshot::RoleSnapshot {
                     arn: r.arn().unwrap_or_default().to_string(),
                     path: r.path().unwrap_or("/").to_string(),
                     trust_policy: r

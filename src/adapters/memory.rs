@@ -11,7 +11,7 @@ use crate::notify::Alert;
 use crate::ports::{
     Accounts, Channels, Clock, Delivery, Iam, IamError, PolicyVersion, RoleState, Store, StoreError,
 };
-use crate::scan::{AccountSnapshot, RoleSnapshot};
+use crate::snapshot::{AccountSnapshot, RoleSnapshot};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -612,7 +612,7 @@ impl Store for MemoryStore {
         &self,
         account: &str,
         role: &str,
-        parts: &crate::scan::RoleParts,
+        parts: &crate::snapshot::RoleParts,
     ) -> Result<(), StoreError> {
         self.up("saving the role's baseline")?;
         self.update(account, role, |b| b.role = Some(parts.clone()));

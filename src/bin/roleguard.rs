@@ -175,7 +175,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 }
 
 fn load_config(path: Option<&Path>) -> Result<Config, ExitCode> {
-    path.map_or_else(|| Ok(Config::default()), Config::load)
+    path.map_or_else(|| Ok(Config::default()), wiring::load_config)
         .map_err(|e| {
             eprintln!("roleguard: {e}");
             ExitCode::from(2)

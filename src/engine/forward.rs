@@ -73,7 +73,7 @@ macro_rules! forward_iam {
             let $inner = $get;
             $inner.delete_policy_version(arn, version).await
         }
-        async fn account_snapshot(&$s) -> Result<crate::scan::AccountSnapshot, IamError> {
+        async fn account_snapshot(&$s) -> Result<crate::snapshot::AccountSnapshot, IamError> {
             let $inner = $get;
             $inner.account_snapshot().await
         }

@@ -6,7 +6,7 @@ use super::{Engine, HandleError};
 use crate::outcome::{Outcome, Status};
 use crate::plan::Step;
 use crate::policy;
-use crate::ports::{Channels, Clock, Iam, IamError, Store};
+use crate::ports::{Channels, Clock, Delivery, Iam, IamError, Store};
 use crate::rules::RuleId;
 use serde_json::Value;
 
@@ -17,7 +17,7 @@ use serde_json::Value;
 pub async fn fetch_role<I: Iam>(
     iam: &I,
     role: &str,
-) -> Result<Option<crate::scan::RoleParts>, IamError> {
+) -> Result<Option<crate::snapshot::RoleParts>, IamError> {
     let Some(state) = iam.get_role(role).await? else {
         return Ok(None);
     };
@@ -41,8 +41,8 @@ pub async fn fetch_role<I: Iam>(
             );
         }
     }
-    Ok(Some(crate::scan::RoleParts {
-        role: crate::scan::RoleSnapshot {
+    Ok(Some(crate::snapshot::RoleParts {
+        role: crate::snapshot::RoleSnapshot {
             name: role.to_string(),
             arn: state.arn,
             path: state.path,
@@ -387,7 +387,7 @@ pub(super) async fn handle<I: Iam, S: Store, C: Channels, K: Clock>(
                 _ => "the function's log (the outcome line)".to_string(),
             };
             let deliveries = channels.deliver(&alert, &kept_in).await;
-            let (status, detail) = crate::notify::delivery_status(&deliveries);
+            let (status, detail) = delivery_status(&deliveries);
             for r in &mut outcome.results {
                 if matches!(r.step, Step::Notify { .. }) {
                     r.status = status;
@@ -472,4 +472,37 @@ fn wants_baseline(change: &crate::event::Change, assessment: &crate::plan::Asses
             .findings
             .iter()
             .any(|f| f.rule == RuleId::RoleBoundaryRemoved))
+}
+
+/// The notify step's status and detail from the deliveries.
+fn delivery_status(deliveries: &[Delivery]) -> (Status, String) {
+    let delivered: Vec<&str> = deliveries
+        .iter()
+        .filter(|d| d.result.is_ok())
+        .map(|d| d.channel)
+        .collect();
+    let failed: Vec<String> = deliveries
+        .iter()
+        .filter_map(|d| {
+            d.result
+                .as_ref()
+                .err()
+                .map(|e| format!("{}: {e}", d.channel))
+        })
+        .collect();
+    let mut detail = String::new();
+    if !delivered.is_empty() {
+        detail = format!("delivered to {}", delivered.join(", "));
+    }
+    if failed.is_empty() {
+        (Status::Done, detail)
+    } else {
+        if !detail.is_empty() {
+            detail += "; ";
+        }
+        (
+            Status::Failed,
+            detail + &format!("failed: {}", failed.join("; ")),
+        )
+    }
 }

@@ -81,7 +81,7 @@ pub(super) async fn scan_account<I: Iam, S: Store, C: Channels, K: Clock>(
                 let baseline = crate::audit::Baseline {
                     trust_policy: Some(role.trust_policy.clone()),
                     inline_policies: role.inline.iter().cloned().collect(),
-                    role: Some(crate::scan::RoleParts {
+                    role: Some(crate::snapshot::RoleParts {
                         role: role.clone(),
                         policies: role
                             .attached

@@ -64,7 +64,7 @@ pub trait Iam {
     async fn delete_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError>;
     /// Every role of the account with its policies, and the default document
     /// of every customer managed policy, in as few requests as IAM allows.
-    async fn account_snapshot(&self) -> Result<crate::scan::AccountSnapshot, IamError>;
+    async fn account_snapshot(&self) -> Result<crate::snapshot::AccountSnapshot, IamError>;
 }
 
 /// Reaches IAM in the account an event happened in: the function's own, or a

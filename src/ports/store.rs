@@ -39,7 +39,7 @@ pub trait Store {
         &self,
         account: &str,
         role: &str,
-        parts: &crate::scan::RoleParts,
+        parts: &crate::snapshot::RoleParts,
     ) -> Result<(), StoreError>;
     /// Record a compliant inline policy.
     async fn save_inline_policy(
@@ -77,7 +77,7 @@ impl Store for NoStore {
         &self,
         _: &str,
         _: &str,
-        _: &crate::scan::RoleParts,
+        _: &crate::snapshot::RoleParts,
     ) -> Result<(), StoreError> {
         Ok(())
     }

@@ -15,60 +15,9 @@ pub mod witness;
 
 use crate::config::{Config, Response};
 
-mod id;
-pub use id::RuleId;
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-    /// One or more steps less severe, never below info.
-    pub fn lowered(self, steps: u8) -> Severity {
-        let i = Severity::ALL.iter().position(|s| *s == self).unwrap_or(0);
-        Severity::ALL[i.saturating_sub(steps as usize)]
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Severity::ALL
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("{s:?} is not a severity (critical, high, medium, low, info)"))
-    }
-}
+pub use crate::rule_id::RuleId;
+pub use crate::severity::Severity;
+use serde::Serialize;
 
 /// What a rule judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -130,7 +79,7 @@ impl Finding {
         Finding {
             rule,
             severity,
-            title: rule.rule().title,
+            title: get(rule).title,
             message: message.into(),
             statements: vec![],
             details: vec![],
@@ -193,7 +142,7 @@ impl Judgement {
     /// Apply the configuration (disabled rules, severity overrides) and sort
     /// the findings, most severe first.
     pub fn finish(mut self, config: &Config) -> Judgement {
-        self.findings.retain(|f| config.rule_enabled(f.rule.rule()));
+        self.findings.retain(|f| get(f.rule).enabled_in(config));
         for f in &mut self.findings {
             if let Some(s) = config.rule_severity(f.rule.as_str()) {
                 f.severity = s;
@@ -546,9 +495,35 @@ pub static RULES: &[Rule] = &[
     },
 ];
 
+/// The rule with this id.
+pub fn get(id: RuleId) -> &'static Rule {
+    // RULES holds one rule per id, in the order of RuleId::ALL (a unit test
+    // proves it), so the index is in range.
+    #[allow(clippy::indexing_slicing)]
+    &RULES[id as usize]
+}
+
+impl Rule {
+    /// Does the rule run under `config`? Its own setting, or its default.
+    pub fn enabled_in(&self, config: &Config) -> bool {
+        config
+            .rule_settings(self.id.as_str())
+            .and_then(|s| s.enabled)
+            .unwrap_or(self.enabled_by_default)
+    }
+
+    /// What the Lambda does about the rule's findings under `config`.
+    pub fn response_in(&self, config: &Config) -> Response {
+        config
+            .rule_settings(self.id.as_str())
+            .and_then(|s| s.action)
+            .unwrap_or(self.response)
+    }
+}
+
 /// A rule by its id's string form.
 pub fn rule(id: &str) -> Option<&'static Rule> {
-    id.parse::<RuleId>().ok().map(RuleId::rule)
+    id.parse::<RuleId>().ok().map(get)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod events;
 mod faults;
 mod guard;
 mod lambda;
+mod layout;
 mod moto;
 mod notify;
 mod oracle;

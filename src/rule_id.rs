@@ -103,14 +103,6 @@ impl RuleId {
             RuleId::RoleGuardTagTampering => "role-guard-tag-tampering",
         }
     }
-
-    /// The rule with this id.
-    pub fn rule(self) -> &'static super::Rule {
-        // RULES holds one rule per id, in the order of ALL (a unit test
-        // proves it), so the index is in range.
-        #[allow(clippy::indexing_slicing)]
-        &super::RULES[self as usize]
-    }
 }
 
 impl std::str::FromStr for RuleId {
