@@ -64,6 +64,10 @@ pub struct MemoryIam {
     rng: AtomicU64,
     /// When set, only reads answer: every change fails with AccessDenied.
     deny_changes: AtomicBool,
+    /// The calls that passed every injected fault, in order.
+    answered: Mutex<Vec<&'static str>>,
+    /// A call that panics once, as a process that dies mid-invocation.
+    die_on: Mutex<Option<&'static str>>,
 }
 
 /// The error IAM gives past its request rate, as the IAM adapter reports it.
@@ -101,7 +105,20 @@ impl MemoryIam {
             throttle: AtomicU64::new(0),
             rng: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
             deny_changes: AtomicBool::new(false),
+            answered: Mutex::default(),
+            die_on: Mutex::default(),
         }
+    }
+
+    /// The next call named `call` panics: the invocation dies there, as a
+    /// Lambda container killed mid-invocation (timeout, out of memory).
+    pub fn die_on(&self, call: &'static str) {
+        *lock(&self.die_on) = Some(call);
+    }
+
+    /// The calls IAM answered (not failed by an injected fault), in order.
+    pub fn answered(&self) -> Vec<&'static str> {
+        lock(&self.answered).clone()
     }
 
     /// From now on, each call fails as throttled with probability `share`
@@ -213,6 +230,21 @@ impl MemoryIam {
         if let Ok(mut c) = self.calls.lock() {
             c.push(name);
         }
+        let dies = {
+            let mut d = lock(&self.die_on);
+            let dies = *d == Some(name);
+            if dies {
+                *d = None;
+            }
+            dies
+        };
+        if dies {
+            // The test's stand-in for a process killed mid-invocation.
+            #[allow(clippy::panic)]
+            {
+                panic!("the invocation died in {name}");
+            }
+        }
         let Ok(mut faults) = self.faults.lock() else {
             return Ok(());
         };
@@ -228,6 +260,7 @@ impl MemoryIam {
         if share > 0 && self.draw() < share {
             return Err(throttling());
         }
+        lock(&self.answered).push(name);
         Ok(())
     }
 

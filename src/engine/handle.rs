@@ -361,6 +361,20 @@ pub(super) async fn handle<I: Iam, S: Store, C: Channels, K: Clock>(
                 crate::audit::Claim::Acquired => {
                     record = (claim.status == crate::audit::RecordStatus::Started).then_some(claim)
                 }
+                crate::audit::Claim::Taken {
+                    status: crate::audit::RecordStatus::Started,
+                    started_at,
+                } => {
+                    // Another invocation holds it, or died holding it: fail,
+                    // so that EventBridge retries; once the lease is over a
+                    // retry takes over and finishes the job. A success here
+                    // would end the retries with the job maybe undone.
+                    return Err(HandleError::InProgress {
+                        event_id: claim.event_id,
+                        started_at,
+                        retry_after: started_at + crate::audit::CLAIM_LEASE_SECS,
+                    });
+                }
                 crate::audit::Claim::Taken { status, started_at } => {
                     assessment.skipped = Some(format!(
                         "already handled: event {} is {} (since {started_at})",

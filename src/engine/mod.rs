@@ -62,6 +62,15 @@ pub enum HandleError {
     Fetch { what: String, source: IamError },
     #[error(transparent)]
     Store(#[from] crate::ports::StoreError),
+    /// Another invocation claimed the event and has not finished: this one
+    /// fails so that it is retried, and a retry after the claim's lease
+    /// takes over.
+    #[error("event {event_id} is being handled by another invocation (claimed at {started_at}); retried, a retry after {retry_after} takes over")]
+    InProgress {
+        event_id: String,
+        started_at: i64,
+        retry_after: i64,
+    },
 }
 
 /// The engine with its ports: the configuration, the store, the alert

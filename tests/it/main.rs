@@ -5,6 +5,7 @@ mod calls;
 mod channels;
 mod cli;
 mod e2e;
+mod engine;
 mod events;
 mod faults;
 mod guard;
