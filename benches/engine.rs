@@ -2,6 +2,15 @@
 //!
 //! The whole-corpus comparison with Parliament is `benches/compare.py`.
 
+// Tests and benchmarks report a failure by panicking.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable
+)]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use roleguard::catalog::{catalog, managed_policy};
 use roleguard::config::Config;

@@ -6,6 +6,15 @@
 //!
 //! Start-up, RSS and whole-process figures: `benches/lambda_startup.py`.
 
+// Tests and benchmarks report a failure by panicking.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable
+)]
+
 use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput;
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
 use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;

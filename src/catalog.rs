@@ -340,7 +340,9 @@ impl ActionSet {
         s
     }
     pub fn insert(&mut self, id: ActionId) {
-        self.words[id as usize / 64] |= 1 << (id % 64);
+        if let Some(w) = self.words.get_mut(id as usize / 64) {
+            *w |= 1 << (id % 64);
+        }
     }
     pub fn insert_range(&mut self, range: Range<ActionId>) {
         let (mut id, end) = (range.start, range.end);
@@ -349,7 +351,9 @@ impl ActionSet {
             id += 1;
         }
         while id + 64 <= end {
-            self.words[id as usize / 64] = u64::MAX;
+            if let Some(w) = self.words.get_mut(id as usize / 64) {
+                *w = u64::MAX;
+            }
             id += 64;
         }
         while id < end {
@@ -362,7 +366,9 @@ impl ActionSet {
         self.words.iter().zip(&other.words).any(|(a, b)| a & b != 0)
     }
     pub fn contains(&self, id: ActionId) -> bool {
-        self.words[id as usize / 64] & (1 << (id % 64)) != 0
+        self.words
+            .get(id as usize / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
     }
     pub fn len(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
@@ -431,8 +437,8 @@ pub fn catalog() -> &'static Catalog {
         actions: &data::ACTIONS,
         services: &data::SERVICES,
         by_hash: &data::BY_HASH,
-        levels: std::array::from_fn(|i| ActionSet {
-            words: data::LEVEL_WORDS[i].to_vec(),
+        levels: data::LEVEL_WORDS.map(|words| ActionSet {
+            words: words.to_vec(),
         }),
         scoped: ActionSet {
             words: data::SCOPED_WORDS.to_vec(),
@@ -482,6 +488,9 @@ impl Catalog {
         self.services.len()
     }
     pub fn get(&self, id: ActionId) -> &Action {
+        // Action ids are made only by this catalog, each an index into
+        // `actions` (build.rs writes both tables together).
+        #[allow(clippy::indexing_slicing)]
         &self.actions[id as usize]
     }
 
@@ -494,7 +503,9 @@ impl Catalog {
         } else {
             self.services.binary_search_by(|(s, ..)| s.cmp(&prefix))
         };
-        i.ok().map(|i| self.services[i].1..self.services[i].2)
+        i.ok()
+            .and_then(|i| self.services.get(i))
+            .map(|(_, start, end)| *start..*end)
     }
 
     /// One action by its full name (case-insensitive).
@@ -506,7 +517,12 @@ impl Catalog {
         let mut found = None;
         // At most one pass over the table, though an empty slot ends it sooner.
         for _ in 0..self.by_hash.len() {
-            match self.by_hash[slot] {
+            match self
+                .by_hash
+                .get(slot)
+                .copied()
+                .unwrap_or((0, ActionId::MAX))
+            {
                 (_, ActionId::MAX) => break,
                 (x, id) if x == h => {
                     found = Some(id);
@@ -516,7 +532,7 @@ impl Catalog {
             }
         }
         let id = found?;
-        let a = &self.actions[id as usize];
+        let a = self.get(id);
         (a.service.eq_ignore_ascii_case(service) && a.name.eq_ignore_ascii_case(name)).then_some(id)
     }
 
@@ -582,7 +598,7 @@ impl Catalog {
         let mut any = false;
         let mut scan = |range: Range<ActionId>| {
             for id in range {
-                if pattern::matches(name, self.actions[id as usize].name, true) {
+                if pattern::matches(name, self.get(id).name, true) {
                     into.insert(id);
                     any = true;
                 }
@@ -611,13 +627,18 @@ impl Catalog {
 
     /// The actions of `range` whose names start with `prefix` (case-insensitive).
     fn prefix_run(&self, range: Range<ActionId>, prefix: &str) -> Range<ActionId> {
-        let names = &self.actions[range.start as usize..range.end as usize];
+        let names = self
+            .actions
+            .get(range.start as usize..range.end as usize)
+            .unwrap_or_default();
         let starts = |a: &Action| {
-            a.name.len() >= prefix.len()
-                && a.name.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+            a.name
+                .as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
         };
         let lower = names.partition_point(|a| !starts(a) && cmp_ci(a.name, prefix).is_lt());
-        let len = names[lower..].iter().take_while(|a| starts(a)).count();
+        let len = names.iter().skip(lower).take_while(|a| starts(a)).count();
         range.start + lower as ActionId..range.start + (lower + len) as ActionId
     }
 
@@ -630,6 +651,8 @@ impl Catalog {
 
     pub fn level(&self, level: Level) -> &ActionSet {
         let i = Level::ALL.iter().position(|l| *l == level).unwrap_or(0);
+        // `levels` has one set per level of Level::ALL.
+        #[allow(clippy::indexing_slicing)]
         &self.levels[i]
     }
 
@@ -699,7 +722,7 @@ pub fn managed_policy(arn_or_name: &str) -> Option<&'static ManagedPolicy> {
     let all = managed_policies();
     all.binary_search_by(|p| p.name.cmp(name))
         .ok()
-        .map(|i| &all[i])
+        .and_then(|i| all.get(i))
 }
 
 /// `Get*`: a name pattern whose only wildcard is a final `*` (a binary

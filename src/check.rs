@@ -313,18 +313,16 @@ fn judge_extraction(
             let Some((id, arn)) = x.role.clone() else {
                 continue;
             };
-            let slot = match roles.iter().position(|(r, ..)| *r == id) {
-                Some(i) => i,
-                None => {
-                    let p = Principal {
-                        arn: Some(arn.clone()),
-                        ..Principal::default()
-                    };
-                    roles.push((id.clone(), arn, p, Vec::new()));
-                    roles.len() - 1
-                }
+            if !roles.iter().any(|(r, ..)| *r == id) {
+                let p = Principal {
+                    arn: Some(arn.clone()),
+                    ..Principal::default()
+                };
+                roles.push((id.clone(), arn, p, Vec::new()));
+            }
+            let Some((_, _, principal, origins)) = roles.iter_mut().find(|(r, ..)| *r == id) else {
+                continue;
             };
-            let (_, _, principal, origins) = &mut roles[slot];
             match &x.part {
                 Part::Permissions(doc) => match Policy::from_value(doc)
                     .and_then(|p| p.validate_permissions().map(|()| p))
@@ -458,17 +456,18 @@ pub fn statement_lines(text: &str) -> Vec<usize> {
     let mut list_depth = 0;
     let mut expect_element = false;
     let mut last_string: Option<(usize, usize)> = None;
-    while i < b.len() && state != 3 {
-        let c = b[i];
+    while let (Some(&c), false) = (b.get(i), state == 3) {
         match c {
             b'\n' => line += 1,
             b'"' => {
                 let start = i + 1;
                 i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    if b[i] == b'\\' {
+                while let Some(&d) = b.get(i) {
+                    if d == b'"' {
+                        break;
+                    } else if d == b'\\' {
                         i += 1;
-                    } else if b[i] == b'\n' {
+                    } else if d == b'\n' {
                         line += 1;
                     }
                     i += 1;

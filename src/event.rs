@@ -447,7 +447,14 @@ impl Change {
                 role_name: s("roleName")?,
                 keys: tag_keys("tagKeys"),
             },
-            _ => unreachable!("HANDLED was checked above"),
+            // HANDLED was checked above: a call in HANDLED without an arm
+            // here is reported as unsupported, never a panic.
+            _ => {
+                return Err(EventError::Unsupported {
+                    service: "iam".into(),
+                    name: name.into(),
+                })
+            }
         })
     }
 

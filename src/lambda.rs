@@ -116,7 +116,7 @@ pub async fn handle_payload<A: Accounts, S: Store, C: Channels, K: Clock>(
     // document removed or replaced (at error level when a step failed).
     if outcome.ok && !a.judgement.findings.is_empty() {
         tracing::info!(
-            outcome = %serde_json::to_string(&outcome).unwrap_or_default(),
+            outcome = %json(&outcome),
             "outcome"
         );
     }
@@ -132,7 +132,7 @@ pub async fn handle_payload<A: Accounts, S: Store, C: Channels, K: Clock>(
     );
     if !outcome.ok {
         tracing::error!(
-            outcome = %serde_json::to_string(&outcome).unwrap_or_default(),
+            outcome = %json(&outcome),
             "some steps failed"
         );
         let failed: Vec<&StepResult> = outcome
@@ -209,4 +209,10 @@ async fn scheduled_scan<A: Accounts, S: Store, C: Channels, K: Clock>(
         out.push(o);
     }
     Ok(Reply::Scanned { accounts: out })
+}
+
+/// The outcome as JSON for the log, or what stopped it.
+fn json(outcome: &Outcome) -> String {
+    serde_json::to_string(outcome)
+        .unwrap_or_else(|e| format!("(the outcome could not be written as JSON: {e})"))
 }

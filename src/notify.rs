@@ -121,20 +121,14 @@ impl Alert {
             .results
             .iter()
             .flat_map(|r| {
-                let v = serde_json::to_value(&r.step).unwrap_or(Value::Null);
-                let action = r.step.action().to_string();
-                [
-                    ("removed_document", "removed"),
-                    ("replaced_document", "replaced"),
-                ]
-                .into_iter()
-                .filter_map(move |(field, change)| {
-                    v.get(field).filter(|d| !d.is_null()).map(|d| KeptDocument {
-                        action: action.clone(),
+                r.step
+                    .kept_documents()
+                    .into_iter()
+                    .map(|(change, document)| KeptDocument {
+                        action: r.step.action().to_string(),
                         change,
-                        document: d.clone(),
+                        document: document.clone(),
                     })
-                })
             })
             .collect();
         let reverting = outcome.results.iter().any(|r| r.step.reverts());
@@ -201,7 +195,11 @@ impl Alert {
         let mut slim = self.clone();
         slim.documents.clear();
         slim.documents_kept_in = Some(kept_in.to_string());
-        serde_json::to_string(&slim).unwrap_or_default()
+        // The alert is plain data (string keys only): serialising it cannot
+        // fail; were it to, the message says so instead of being empty.
+        serde_json::to_string(&slim).unwrap_or_else(|e| {
+            format!("{{\"error\":\"the alert could not be written as JSON: {e}\"}}")
+        })
     }
 
     /// One line: `CRITICAL reverted: AttachRolePolicy on app-lambda in 111122223333`.
@@ -256,7 +254,7 @@ pub fn sns(alert: &Alert, kept_in: &str) -> SnsMessage {
             (
                 "rules",
                 "String.Array",
-                serde_json::to_string(&alert.rules()).unwrap_or_default(),
+                serde_json::Value::from(alert.rules()).to_string(),
             ),
         ],
     }
@@ -408,7 +406,7 @@ impl Burst {
 /// The Slack message, with a line for the alerts held back before it.
 pub fn slack_with(alert: &Alert, held: Option<&Suppressed>) -> Value {
     let mut v = slack(alert);
-    if let (Some(h), Some(blocks)) = (held, v["blocks"].as_array_mut()) {
+    if let (Some(h), Some(blocks)) = (held, v.get_mut("blocks").and_then(Value::as_array_mut)) {
         let who: Vec<String> = h.actors.iter().map(|(w, n)| format!("{w} ({n})")).collect();
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
             ":warning: {} more alerts in a burst were held back here (up to {}), by {}; SNS and Security Hub have every one.",

@@ -17,11 +17,12 @@ pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
     };
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
+    while let Some(&tc) = t.get(ti) {
+        let pc = p.get(pi).copied();
+        if pc == Some(b'*') {
             star = Some((pi, ti));
             pi += 1;
-        } else if pi < p.len() && (p[pi] == b'?' || eq(p[pi], t[ti])) {
+        } else if pc.is_some_and(|pc| pc == b'?' || eq(pc, tc)) {
             pi += 1;
             ti += 1;
         } else if let Some((sp, st)) = star {
@@ -32,7 +33,7 @@ pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == b'*')
+    p.get(pi..).unwrap_or_default().iter().all(|&c| c == b'*')
 }
 
 /// Does the text hold an IAM wildcard?

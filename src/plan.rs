@@ -106,6 +106,27 @@ impl Step {
         }
     }
 
+    /// The documents the step takes away: removed (deleted) or replaced
+    /// (overwritten). What travels with the alert and the audit record.
+    pub fn kept_documents(&self) -> Vec<(&'static str, &Value)> {
+        match self {
+            Step::DeleteRolePolicy {
+                removed_document, ..
+            }
+            | Step::DeletePolicyVersion {
+                removed_document, ..
+            } => vec![("removed", removed_document)],
+            Step::UpdateAssumeRolePolicy {
+                replaced_document, ..
+            } => vec![("replaced", replaced_document)],
+            Step::PutRolePolicy {
+                replaced_document: Some(d),
+                ..
+            } => vec![("replaced", d)],
+            _ => vec![],
+        }
+    }
+
     /// Does the step undo the change (rather than tag or notify)?
     pub fn reverts(&self) -> bool {
         !matches!(self, Step::TagRole { .. } | Step::Notify { .. })
@@ -979,8 +1000,13 @@ fn without_statements(text: &str, parsed: Option<&Policy>, offending: &[usize]) 
     if kept.is_empty() || total == 0 || offending.is_empty() {
         return deny_all_trust_policy();
     }
-    doc["Statement"] = Value::Array(kept);
-    doc
+    match doc.as_object_mut() {
+        Some(o) => {
+            o.insert("Statement".into(), Value::Array(kept));
+            doc
+        }
+        None => deny_all_trust_policy(),
+    }
 }
 
 #[cfg(test)]

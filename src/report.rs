@@ -20,7 +20,8 @@ fn severity_style(s: Severity) -> Style {
 
 /// One line per step: the action and its main arguments.
 pub fn describe_step(step: &Step) -> String {
-    let v = serde_json::to_value(step).unwrap_or(Value::Null);
+    let v = serde_json::to_value(step)
+        .unwrap_or_else(|e| Value::String(format!("(not serialisable: {e})")));
     let mut out = step.action().to_string();
     if let Value::Object(map) = &v {
         for (k, val) in map {
@@ -192,7 +193,7 @@ pub fn sarif(results: &[CheckResult]) -> String {
                 "shortDescription": {"text": r.title},
                 "fullDescription": {"text": r.rationale},
                 "help": {"text": format!("{}\n\n{}", r.remediation, r.references.join("\n")), "markdown": format!("{}\n\n{}", r.remediation, r.references.iter().map(|u| format!("- <{u}>")).collect::<Vec<_>>().join("\n"))},
-                "helpUri": r.references[0],
+                "helpUri": r.references.first().copied().unwrap_or_default(),
                 "defaultConfiguration": {"level": sarif_level(r.severity)},
                 "properties": {"security-severity": security_severity(r.severity), "tags": ["security", "iam", format!("{:?}", r.target).to_lowercase()]}
             })
@@ -212,8 +213,11 @@ pub fn sarif(results: &[CheckResult]) -> String {
             let index = RULES.iter().position(|x| x.id == f.rule).unwrap_or(0);
             let mut location = json!({"artifactLocation": {"uri": r.path}});
             // Point at the first statement the finding names, when its line is known.
-            if let Some(line) = f.statements.first().and_then(|i| r.statement_lines.get(*i)) {
-                location["region"] = json!({"startLine": line});
+            if let (Some(line), Some(o)) = (
+                f.statements.first().and_then(|i| r.statement_lines.get(*i)),
+                location.as_object_mut(),
+            ) {
+                o.insert("region".into(), json!({"startLine": line}));
             }
             sarif_results.push(json!({
                 "ruleId": f.rule,
@@ -238,7 +242,9 @@ pub fn sarif(results: &[CheckResult]) -> String {
             "results": sarif_results
         }]
     });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    // A Value built here, with string keys: serialising cannot fail.
+    let mut s = serde_json::to_string_pretty(&doc)
+        .unwrap_or_else(|e| format!("{{\"error\":\"SARIF could not be written: {e}\"}}"));
     s.push('\n');
     s
 }

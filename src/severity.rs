@@ -33,7 +33,10 @@ impl Severity {
     /// One or more steps less severe, never below info.
     pub fn lowered(self, steps: u8) -> Severity {
         let i = Severity::ALL.iter().position(|s| *s == self).unwrap_or(0);
-        Severity::ALL[i.saturating_sub(steps as usize)]
+        Severity::ALL
+            .get(i.saturating_sub(steps as usize))
+            .copied()
+            .unwrap_or(Severity::Info)
     }
 }
 

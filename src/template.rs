@@ -505,7 +505,8 @@ impl Resolver {
                         Some(Json::Object(m)) => m,
                         _ => Map::new(),
                     };
-                    s(&self.substitute(p[0].as_str().unwrap_or_default(), &vars))
+                    let text = p.first().and_then(Yaml::as_str).unwrap_or_default();
+                    s(&self.substitute(text, &vars))
                 }
                 _ => s("<Sub>"),
             },

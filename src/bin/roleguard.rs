@@ -279,10 +279,10 @@ fn read(path: &Path, bundle: bool) -> Result<String, String> {
 /// Write to standard output; `styled` text loses its colours when standard
 /// output is not a terminal (or NO_COLOR is set).
 fn print_json<T: serde::Serialize>(v: &T) {
-    print(
-        &(serde_json::to_string_pretty(v).unwrap_or_default() + "\n"),
-        false,
-    );
+    match serde_json::to_string_pretty(v) {
+        Ok(text) => print(&(text + "\n"), false),
+        Err(e) => eprintln!("roleguard: the output could not be written as JSON: {e}"),
+    }
 }
 
 fn print(s: &str, styled: bool) {
@@ -385,8 +385,12 @@ fn check_command(args: CheckArgs) -> ExitCode {
                         scope.spawn(|| {
                             let mut done = Vec::new();
                             while let Some((start, end)) = claim() {
-                                let batch: Vec<CheckResult> =
-                                    files[start..end].iter().flat_map(check_one).collect();
+                                let batch: Vec<CheckResult> = files
+                                    .get(start..end)
+                                    .unwrap_or_default()
+                                    .iter()
+                                    .flat_map(check_one)
+                                    .collect();
                                 let json: Vec<String> = if in_parts {
                                     batch.iter().map(report::json_result).collect()
                                 } else {
@@ -400,7 +404,8 @@ fn check_command(args: CheckArgs) -> ExitCode {
                     .collect();
                 handles
                     .into_iter()
-                    .flat_map(|h| h.join().expect("check worker panicked"))
+                    // A worker that panicked passes its panic on, unchanged.
+                    .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                     .collect()
             });
         batches.sort_by_key(|(start, ..)| *start);
@@ -549,7 +554,9 @@ fn scan_command(args: ScanArgs) -> ExitCode {
 fn rules_command(format: Format) -> ExitCode {
     match format {
         Format::Json | Format::Sarif => print(
-            &(serde_json::to_string_pretty(rules::RULES).unwrap_or_default() + "\n"),
+            &(serde_json::to_string_pretty(rules::RULES)
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+                + "\n"),
             false,
         ),
         Format::Text => {

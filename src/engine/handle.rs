@@ -349,7 +349,8 @@ pub(super) async fn handle<I: Iam, S: Store, C: Channels, K: Clock>(
             role_name: assessment.role_name.clone(),
             started_at: now,
             expires_at: crate::audit::expires_at(now, config.audit_retention_days),
-            detail: serde_json::to_value(&assessment).unwrap_or(Value::Null),
+            detail: serde_json::to_value(&assessment)
+                .map_err(|e| crate::ports::StoreError(format!("the audit record: {e}")))?,
         };
         if claim.event_id.is_empty() {
             assessment
@@ -418,7 +419,8 @@ pub(super) async fn handle<I: Iam, S: Store, C: Channels, K: Clock>(
         } else {
             crate::audit::RecordStatus::Failed
         };
-        r.detail = serde_json::to_value(&outcome).unwrap_or(Value::Null);
+        r.detail = serde_json::to_value(&outcome)
+            .map_err(|e| crate::ports::StoreError(format!("the audit record: {e}")))?;
         store.finish(&r).await?;
     }
     // A change left in place is the role's accepted state: its baseline.

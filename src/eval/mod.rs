@@ -444,11 +444,12 @@ pub fn glob_flat(flat: &Flat, offset: usize, pat: &str, text: &str) -> bool {
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == ('*', true) {
+    while let Some(&tc) = t.get(ti) {
+        let pc = p.get(pi).copied();
+        if pc == Some(('*', true)) {
             star = Some((pi, ti));
             pi += 1;
-        } else if pi < p.len() && (p[pi] == ('?', true) || (p[pi].0 == t[ti])) {
+        } else if pc.is_some_and(|pc| pc == ('?', true) || pc.0 == tc) {
             pi += 1;
             ti += 1;
         } else if let Some((sp, st)) = star {
@@ -459,7 +460,10 @@ pub fn glob_flat(flat: &Flat, offset: usize, pat: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == ('*', true))
+    p.get(pi..)
+        .unwrap_or_default()
+        .iter()
+        .all(|&c| c == ('*', true))
 }
 
 #[cfg(test)]

@@ -168,7 +168,12 @@ pub(crate) fn list(names: &[String], shown: usize) -> String {
     } else {
         format!(
             "{} and {} more",
-            names[..shown].join(", "),
+            names
+                .iter()
+                .take(shown)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
             names.len() - shown
         )
     }

@@ -588,8 +588,7 @@ struct Namer<'p> {
 
 impl Namer<'_> {
     fn single(&self) -> bool {
-        self.principal.documents.len() == 1
-            && self.principal.documents[0].origin == Origin::Document
+        matches!(self.principal.documents.as_slice(), [d] if d.origin == Origin::Document)
     }
     fn name(&self, f: Finding, at: &[(usize, usize)]) -> Finding {
         if self.single() {
@@ -739,6 +738,8 @@ pub fn judge_principal(p: &Principal, ctx: &Context) -> Judgement {
     effective.subtract(&g.denied);
     if !admin.is_empty() && effective.is_superset(&t.iam) {
         let free_admin = admin.iter().find(|st| !st.narrowing);
+        // `admin` is not empty (checked above).
+        #[allow(clippy::indexing_slicing)]
         let st = free_admin.unwrap_or(&admin[0]);
         let how = if st.s.action.as_ref().is_some_and(Either::is_not) {
             "every action except those in NotAction, IAM included,"
@@ -1211,7 +1212,12 @@ fn list_of(names: &[String], total: usize, shown: usize) -> String {
     } else {
         format!(
             "{} and {} more",
-            names[..shown.min(names.len())].join(", "),
+            names
+                .iter()
+                .take(shown)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
             total - shown
         )
     }
@@ -1277,11 +1283,17 @@ pub fn wildcard_document(size: usize) -> String {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let service = SERVICES[(x % SERVICES.len() as u64) as usize];
+        let service = SERVICES
+            .get((x % SERVICES.len() as u64) as usize)
+            .copied()
+            .unwrap_or("s3");
         let letters = 3 + (x >> 8) as usize % 6;
         let name: Vec<String> = (0..letters)
             .map(|i| {
-                let l = LETTERS[((x >> (16 + 3 * i)) % LETTERS.len() as u64) as usize];
+                let l = LETTERS
+                    .get(((x >> (16 + 3 * i)) % LETTERS.len() as u64) as usize)
+                    .copied()
+                    .unwrap_or(b'a');
                 (l as char).to_string()
             })
             .collect();

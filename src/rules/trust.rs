@@ -224,17 +224,18 @@ fn aws_contexts(
         for c in cs {
             for v in &c.values {
                 let parts: Vec<&str> = v.splitn(6, ':').collect();
-                if parts.len() == 6
-                    && (pattern::has_wildcard(parts[4]) || parts[4] == caller.account)
-                {
+                let [_, _, _, _, account, resource] = parts.as_slice() else {
+                    continue;
+                };
+                if pattern::has_wildcard(account) || *account == caller.account {
                     let kind = caller.kind.shape();
-                    if !parts[5].starts_with(kind) && !pattern::has_wildcard(parts[5]) {
+                    if !resource.starts_with(kind) && !pattern::has_wildcard(resource) {
                         continue;
                     }
                     let arn = format!(
                         "arn:aws:iam::{}:{}",
                         caller.account,
-                        fill(parts[5], STRANGER)
+                        fill(resource, STRANGER)
                     );
                     if !arns.contains(&arn) {
                         arns.push(arn);

@@ -290,28 +290,28 @@ impl<'a> View<'a> {
             return None;
         }
         let parts: Vec<&str> = pattern.splitn(6, ':').collect();
-        if parts.len() != 6 || parts[0] != "arn" {
+        let ["arn", _, service, region, account, resource] = parts.as_slice() else {
             return None;
-        }
+        };
         let fill = |s: &str| s.replace(['*', '?'], "x");
-        let region = if parts[3].is_empty() || !crate::pattern::has_wildcard(parts[3]) {
-            parts[3].to_string()
+        let region = if region.is_empty() || !crate::pattern::has_wildcard(region) {
+            region.to_string()
         } else {
             "us-east-1".to_string()
         };
-        let account = if crate::pattern::has_wildcard(parts[4]) {
+        let account = if crate::pattern::has_wildcard(account) {
             self.account.unwrap_or("123456789012").to_string()
         } else {
-            if self.account.is_some_and(|a| a != parts[4]) {
+            if self.account.is_some_and(|a| a != *account) {
                 return None;
             }
-            parts[4].to_string()
+            account.to_string()
         };
         let arn = format!(
             "arn:{}:{}:{region}:{account}:{}",
             self.partition,
-            fill(parts[2]),
-            fill(parts[5])
+            fill(service),
+            fill(resource)
         );
         // It must be an ARN of the type: the template with its variables as wildcards.
         let shape = instantiate(t.arn, self.partition, "*", "*", "*");
