@@ -216,3 +216,20 @@ fn json(outcome: &Outcome) -> String {
     serde_json::to_string(outcome)
         .unwrap_or_else(|e| format!("(the outcome could not be written as JSON: {e})"))
 }
+
+/// The CloudWatch metrics (embedded metric format) for one invocation's
+/// result: the Lambda function prints them as log lines.
+pub fn metric_lines(reply: &Result<Reply, InvocationError>, now_ms: i64) -> Vec<String> {
+    match reply {
+        Ok(Reply::Handled(o)) => crate::metrics::handled(o, now_ms),
+        Err(InvocationError::StepsFailed { outcome, .. }) => {
+            crate::metrics::handled(outcome, now_ms)
+        }
+        Ok(Reply::Scanned { accounts }) => accounts
+            .iter()
+            .flat_map(|a| crate::metrics::scanned(a.roles, &a.findings_by_severity, now_ms))
+            .collect(),
+        Ok(Reply::Ignored { .. }) => vec![],
+        Err(_) => vec![crate::metrics::failed(now_ms)],
+    }
+}

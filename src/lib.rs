@@ -28,6 +28,7 @@ pub mod event;
 pub mod lambda;
 pub mod member;
 mod memo;
+pub mod metrics;
 pub mod notify;
 pub mod outcome;
 pub mod pattern;

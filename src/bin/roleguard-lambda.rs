@@ -15,8 +15,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use roleguard::engine::Mode;
-use roleguard::lambda::{account_of_arn, handle_payload};
+use roleguard::lambda::{account_of_arn, handle_payload, metric_lines};
 use roleguard::ports::Store as _;
+use roleguard::ports::{Clock, SystemClock};
 use roleguard::wiring::{self, ConfigFrom};
 use serde_json::Value;
 
@@ -49,12 +50,15 @@ async fn main() -> Result<(), Error> {
             shell.accounts.set_own_account(account);
             shell.channels.set_own_account(account);
         }
-        handle_payload(engine, &shell.accounts, event.payload)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "invocation failed");
-                Error::from(e.to_string())
-            })
+        let reply = handle_payload(engine, &shell.accounts, event.payload).await;
+        // CloudWatch metrics: EMF lines on standard output.
+        for line in metric_lines(&reply, SystemClock.now() * 1000) {
+            println!("{line}");
+        }
+        reply.map_err(|e| {
+            tracing::error!(error = %e, "invocation failed");
+            Error::from(e.to_string())
+        })
     }))
     .await
 }

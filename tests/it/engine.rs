@@ -331,3 +331,52 @@ fn a_revert_iam_refuses_is_a_critical_alert_and_a_failed_invocation() {
         (Severity::Critical, "revert failed")
     );
 }
+
+/// The metrics one invocation writes (EMF): the totals, and the findings by
+/// rule and severity.
+#[test]
+fn a_reverted_event_writes_its_metrics() {
+    let iam = iam_with(1, |_| vec![ADMIN.into()]);
+    let accounts = MemoryAccounts::new(iam.clone());
+    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
+    let config = Config::default();
+    let engine = Engine::new(&config, &store, &NoChannels, &clock, Mode::Enforce);
+    let reply = runtime().block_on(handle_payload(
+        &engine,
+        &accounts,
+        attach("ev-metrics", "app-0", ADMIN),
+    ));
+    let lines: Vec<Value> = roleguard::lambda::metric_lines(&reply, T0 * 1000)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let totals = &lines[0];
+    assert_eq!(totals["_aws"]["Timestamp"], T0 * 1000);
+    assert_eq!(
+        (
+            totals["EventsHandled"].as_u64(),
+            totals["Reverts"].as_u64(),
+            totals["Failures"].as_u64(),
+            totals["Skipped"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0), Some(0))
+    );
+    let findings: Vec<(String, String, u64)> = lines[1..]
+        .iter()
+        .map(|l| {
+            (
+                l["Rule"].as_str().unwrap().into(),
+                l["Severity"].as_str().unwrap().into(),
+                l["Findings"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        findings.contains(&("perm-full-admin".into(), "critical".into(), 1)),
+        "{findings:?}"
+    );
+    // A failed invocation is one failure.
+    let err: Result<Reply, InvocationError> = Err(InvocationError::BadEvent("x".into()));
+    let failed: Value = serde_json::from_str(&roleguard::lambda::metric_lines(&err, 0)[0]).unwrap();
+    assert_eq!(failed["Failures"], 1);
+}

@@ -308,3 +308,52 @@ fn a_bad_template_fails_with_its_resources_named() {
         "{found:?}"
     );
 }
+
+/// The dashboard's body is JSON and shows the metrics the function writes
+/// (src/metrics.rs): a renamed metric breaks this test, not the dashboard.
+#[test]
+fn the_dashboard_shows_the_metrics_the_function_writes() {
+    let central = template("template.yaml");
+    let body = match &central["Resources"]["Dashboard"]["Properties"]["DashboardBody"] {
+        Value::Tagged(t) => t.value.as_str().map(str::to_owned),
+        _ => None,
+    }
+    .expect("DashboardBody: !Sub text");
+    // ${...} are CloudFormation's; put placeholders in for the JSON parse.
+    let mut text = String::new();
+    let mut rest = body.as_str();
+    while let Some(i) = rest.find("${") {
+        text += &rest[..i];
+        rest = &rest[i..];
+        let end = rest.find('}').unwrap();
+        text += "X";
+        rest = &rest[end + 1..];
+    }
+    text += rest;
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("the dashboard is JSON");
+    let widgets = dashboard["widgets"].as_array().unwrap();
+    assert_eq!(widgets.len(), 4);
+    let shown = text.clone();
+    let emitted = roleguard::metrics::failed(0)
+        + &roleguard::metrics::scanned(1, &[("high", 1)].into(), 0).concat();
+    for name in ["EventsHandled", "Failures", "Findings", "RolesScanned"] {
+        assert!(emitted.contains(name), "metrics.rs writes {name}");
+    }
+    for name in [
+        "EventsHandled",
+        "Reverts",
+        "Failures",
+        "Skipped",
+        "Findings",
+    ] {
+        assert!(
+            shown.contains(&format!("\"{name}\"")) || shown.contains(&format!("\\\"{name}\\\"")),
+            "the dashboard shows {name}"
+        );
+    }
+    assert!(shown.contains(&format!("\"{}\"", roleguard::metrics::NAMESPACE)));
+    assert!(shown.contains(&format!(
+        "{{{},Rule,Severity}}",
+        roleguard::metrics::NAMESPACE
+    )));
+}
