@@ -6,6 +6,7 @@ mod cli;
 mod e2e;
 mod events;
 mod faults;
+mod fuzz;
 mod guard;
 mod lambda;
 mod moto;
