@@ -141,14 +141,35 @@ fn config_tokens() -> Vec<String> {
 
 // ---- outcome classes --------------------------------------------------------
 
-/// An error's first words, without the parts that vary from input to input.
+/// An error's shape: for `PATH: problem`, the path's first name and depth
+/// (its names come from the input), then the problem's first words with
+/// quoted parts and digits left out. Finer classes would make nearly every
+/// input "new" and the pool a random sample.
 fn error_class(e: &str) -> String {
-    let mut out = String::new();
-    for c in e.chars() {
-        if matches!(c, '"' | '`' | '\'' | '\n') || out.len() >= 48 {
+    let (mut out, problem) = match e.split_once(": ") {
+        Some((path, rest)) if path.contains(['.', '[']) && !path.contains(' ') => {
+            let first = path.split(['.', '[']).next().unwrap_or_default();
+            (
+                format!("{first}/{}:", path.matches(['.', '[']).count()),
+                rest,
+            )
+        }
+        _ => (String::new(), e),
+    };
+    let mut quote: Option<char> = None;
+    for c in problem.chars() {
+        if out.len() >= 48 || c == '\n' {
             break;
         }
-        out.push(if c.is_ascii_digit() { '#' } else { c });
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if matches!(c, '"' | '`' | '\'') => {
+                quote = Some(c);
+                out.push('Q');
+            }
+            None => out.push(if c.is_ascii_digit() { '#' } else { c }),
+        }
     }
     out
 }
