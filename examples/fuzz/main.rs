@@ -112,6 +112,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// The input running and since when, as the watchdog sees it.
+type Running = Option<(Instant, Vec<u8>)>;
+
 /// Run a target with a watchdog thread: an execution that runs past `hang`
 /// is saved under `hangs/` and the process exits (a hang cannot be unwound).
 fn watched(
@@ -120,7 +123,7 @@ fn watched(
     hang: Duration,
     out: &std::path::Path,
 ) -> Summary {
-    let current: Arc<Mutex<Option<(Instant, Vec<u8>)>>> = Arc::new(Mutex::new(None));
+    let current: Arc<Mutex<Running>> = Arc::new(Mutex::new(None));
     let done = Arc::new(AtomicBool::new(false));
     let dog = {
         let current = Arc::clone(&current);
