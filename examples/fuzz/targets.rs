@@ -141,34 +141,38 @@ fn config_tokens() -> Vec<String> {
 
 // ---- outcome classes --------------------------------------------------------
 
-/// An error's shape: for `PATH: problem`, the path's first name and depth
-/// (its names come from the input), then the problem's first words with
-/// quoted parts and digits left out. Finer classes would make nearly every
-/// input "new" and the pool a random sample.
+/// An error's shape: for `PATH: problem` (or the configuration's
+/// ``configuration key `PATH`: problem``), the path's first name and depth,
+/// since its names come from the input; then the problem's first words, up
+/// to the first quote (quoted parts are the input's too), digits left out.
+/// Finer classes make nearly every input "new" and the pool a random sample.
 fn error_class(e: &str) -> String {
-    let (mut out, problem) = match e.split_once(": ") {
-        Some((path, rest)) if path.contains(['.', '[']) && !path.contains(' ') => {
-            let first = path.split(['.', '[']).next().unwrap_or_default();
-            (
-                format!("{first}/{}:", path.matches(['.', '[']).count()),
-                rest,
-            )
-        }
-        _ => (String::new(), e),
+    // A path's first name when it is one of the grammar's (snake_case for
+    // the configuration), and its depth up to 6.
+    let shape = |path: &str| {
+        let first = path.split(['.', '[']).next().unwrap_or_default();
+        let known = first == "Statement"
+            || (!first.is_empty() && first.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        let depth = path.matches(['.', '[']).count().min(6);
+        format!("{}/{depth}:", if known { first } else { "?" })
     };
-    let mut quote: Option<char> = None;
+    let (mut out, problem) = if let Some(rest) = e.strip_prefix("configuration key `") {
+        match rest.split_once("`: ") {
+            Some((path, problem)) => (format!("config:{}", shape(path)), problem),
+            None => (String::from("config:"), rest),
+        }
+    } else {
+        match e.split_once(": ") {
+            Some((path, rest)) if !path.contains(' ') => (shape(path), rest),
+            _ => (String::new(), e),
+        }
+    };
     for c in problem.chars() {
-        if out.len() >= 48 || c == '\n' {
+        if out.len() >= 48 || matches!(c, '"' | '`' | '\'' | '\n') {
             break;
         }
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if matches!(c, '"' | '`' | '\'') => {
-                quote = Some(c);
-                out.push('Q');
-            }
-            None => out.push(if c.is_ascii_digit() { '#' } else { c }),
+        if !c.is_ascii_digit() {
+            out.push(c);
         }
     }
     out
@@ -358,11 +362,24 @@ pub fn run_config(text: &str) -> String {
         });
         out.push_str(&format!("|env:{}", either(&applied)));
     }
+    // What the probes gave, together: per probe, the findings of every
+    // configuration would multiply into too many classes.
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     for (path, probe) in PROBES {
         let r = check::check_text(path, probe, None, &config, None);
-        out.push('|');
-        out.push_str(&result_class(&r));
+        match &r.error {
+            Some(e) => {
+                seen.insert(format!("E:{}", error_class(e)));
+            }
+            None => seen.extend(
+                r.findings
+                    .iter()
+                    .map(|f| format!("{}={:?}", f.rule, f.severity)),
+            ),
+        }
     }
+    out.push('|');
+    out.push_str(&seen.into_iter().collect::<Vec<_>>().join(","));
     out
 }
 
