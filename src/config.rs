@@ -205,6 +205,11 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
+        // The YAML reader's time grows with the square of flow nesting: see
+        // `template::MAX_FLOW_NESTING`.
+        if crate::template::flow_nesting(text) > crate::template::MAX_FLOW_NESTING {
+            return Err(invalid("(top level)", crate::template::too_deep()));
+        }
         let de = serde_yaml_ng::Deserializer::from_str(text);
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
@@ -428,6 +433,18 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nesting_bomb_is_refused_at_once() {
+        // The YAML reader is quadratic in flow depth (see template::MAX_FLOW_NESTING).
+        let started = std::time::Instant::now();
+        let e = Config::from_yaml(&format!("own_roles: {}", "[".repeat(65_536))).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(
+            e.to_string(),
+            "configuration key `(top level)`: flow collections ([ and {) nested more than 256 levels deep"
+        );
+    }
 
     #[test]
     fn scan_and_audit_settings_are_checked() {

@@ -21,6 +21,79 @@ use std::collections::BTreeMap;
 /// CloudFormation's own limit for a template (uploaded through S3).
 pub const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
 
+/// The deepest nesting of YAML flow collections (`[...]`, `{...}`) that is
+/// read at all. The YAML reader refuses more than 128 levels anyway, but
+/// only after reading the whole text, and it reads deep flow nesting in
+/// time that grows with the square of the depth (libyaml checks every open
+/// level at every token: a template of `{` alone took 29 s at 64 KiB,
+/// 109 s at 128 KiB, and would take hours at the 1 MiB limit).
+pub const MAX_FLOW_NESTING: usize = 256;
+
+/// The error for text nested deeper than [`MAX_FLOW_NESTING`].
+pub(crate) fn too_deep() -> String {
+    format!("flow collections ([ and {{) nested more than {MAX_FLOW_NESTING} levels deep")
+}
+
+/// How deep the text's flow collections (`[`, `{`) nest, before any YAML is
+/// read: brackets in quoted scalars and comments are left out. Exact for
+/// JSON; for YAML an estimate that errs towards deeper (a bracket inside a
+/// plain or block scalar counts), which matters only past
+/// [`MAX_FLOW_NESTING`]. It is a guard against nesting bombs, not a YAML
+/// reader: a quote that is not one to YAML (`it's`) can put it out of step.
+pub(crate) fn flow_nesting(text: &str) -> usize {
+    #[derive(PartialEq)]
+    enum In {
+        Plain,
+        Single,
+        Double,
+        Comment,
+    }
+    let mut state = In::Plain;
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut prev = b'\n';
+    let mut bytes = text.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        match state {
+            In::Plain => match b {
+                // A quote starts a quoted scalar where a node may start.
+                b'"' | b'\'' if b" \t\r\n[{,:".contains(&prev) => {
+                    state = if b == b'"' { In::Double } else { In::Single };
+                }
+                b'#' if b" \t\r\n".contains(&prev) => state = In::Comment,
+                b'[' | b'{' => {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+            In::Double => match b {
+                b'\\' => {
+                    bytes.next();
+                }
+                b'"' => state = In::Plain,
+                _ => {}
+            },
+            In::Single => {
+                if b == b'\'' {
+                    if bytes.peek() == Some(&b'\'') {
+                        bytes.next();
+                    } else {
+                        state = In::Plain;
+                    }
+                }
+            }
+            In::Comment => {
+                if b == b'\n' || b == b'\r' {
+                    state = In::Plain;
+                }
+            }
+        }
+        prev = b;
+    }
+    deepest
+}
+
 /// The account pseudo parameters stand for when none is given.
 pub const STAND_IN_ACCOUNT: &str = "123456789012";
 
@@ -128,6 +201,9 @@ fn extract_with(
             size: text.len(),
             limit: MAX_TEMPLATE_BYTES,
         });
+    }
+    if flow_nesting(text) > MAX_FLOW_NESTING {
+        return Err(TemplateError::Syntax(too_deep()));
     }
     let doc: Yaml =
         serde_yaml_ng::from_str(text).map_err(|e| TemplateError::Syntax(e.to_string()))?;
@@ -701,6 +777,37 @@ Resources:
             doc["Statement"][0]["Principal"]["AWS"],
             "arn:aws:iam::111122223333:root"
         );
+    }
+
+    #[test]
+    fn nesting_bombs_are_refused_before_yaml_reads_them() {
+        // 64 KiB of `{` took 29 s to refuse (the YAML reader is quadratic in
+        // flow depth); the guard refuses it at once.
+        let started = std::time::Instant::now();
+        for open in ["{", "[", "{a: ", "[{\"a\": "] {
+            let bomb = format!("Resources: {}", open.repeat(65_536 / open.len()));
+            assert_eq!(
+                extract(&bomb, None).unwrap_err(),
+                TemplateError::Syntax(too_deep())
+            );
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Brackets in quoted scalars and comments do not count; deep but
+        // legal nesting is read as before.
+        let quoted = format!(
+            "Resources: {{}}\nA: \"{0}\"\nB: '{0}'\n# {0}\nC: \"\\\"{0}\"",
+            "{".repeat(1000)
+        );
+        assert_eq!(flow_nesting(&quoted), 1);
+        assert!(extract(&quoted, None).is_ok());
+        let deep = format!(
+            "Resources: {{}}\nA: {}1{}",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert_eq!(flow_nesting(&deep), 100);
+        assert!(extract(&deep, None).is_ok());
+        assert_eq!(flow_nesting("a: it''s {[x]}"), 2);
     }
 
     #[test]

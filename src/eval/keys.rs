@@ -153,7 +153,12 @@ pub fn class(key: &str) -> Class {
         return Boundary;
     }
     let resource_tag = key.split_once(':').is_some_and(|(_, rest)| {
-        rest.len() > 12 && rest[..12].eq_ignore_ascii_case("ResourceTag/")
+        // `get`, not `[..12]`: byte 12 of a key that is not ASCII may fall
+        // inside a character (a panic, found by the fuzzer).
+        rest.len() > 12
+            && rest
+                .get(..12)
+                .is_some_and(|p| p.eq_ignore_ascii_case("ResourceTag/"))
     });
     if resource_tag || SERVICE_RESOURCE_KEYS.iter().any(|k| name_is(k, key)) {
         return Resource;
@@ -187,6 +192,15 @@ mod tests {
         assert!(!is_global("aws:ResourceTag/"));
         assert!(is_global("aws:PrincipalTag/dept"));
         assert_eq!(GLOBAL.len(), 59);
+    }
+
+    #[test]
+    fn keys_that_are_not_ascii_have_a_class() {
+        // Byte 12 after the prefix falls inside `é`: this used to panic
+        // (found by the fuzzer, tests/fuzz-regressions/).
+        assert_eq!(class("s3:PrpalOrééé"), Request);
+        assert_eq!(class("aws:ResourceTagé/x"), Request);
+        assert_eq!(class("aws:ResourceTag/é"), Resource);
     }
 
     #[test]

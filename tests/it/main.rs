@@ -17,6 +17,7 @@ mod e2e;
 mod engine;
 mod events;
 mod faults;
+mod fuzz;
 mod guard;
 mod lambda;
 mod layout;
