@@ -309,7 +309,12 @@ pub fn run_event(text: &str) -> String {
                     .iter()
                     .map(roleguard::report::describe_step)
                     .collect();
-                let rules: BTreeSet<&str> = a.judgement.findings.iter().map(|f| f.rule).collect();
+                let rules: BTreeSet<&str> = a
+                    .judgement
+                    .findings
+                    .iter()
+                    .map(|f| f.rule.as_str())
+                    .collect();
                 out.push_str(&format!(
                     "|{}:{}:{}",
                     steps.len(),
