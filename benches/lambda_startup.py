@@ -3,6 +3,8 @@ through a local Lambda Runtime API (this script serves it).
 
     cargo build --release --bin roleguard-lambda
     python3 benches/lambda_startup.py [--runs 20] [--events 500]
+    # A/B: two builds, their cold starts interleaved (noise falls on both)
+    python3 benches/lambda_startup.py --binary /tmp/old --binary /tmp/new
 
 - start-up: from just before the process is spawned to the moment its
   response to the first event arrives at the Runtime API (cold start as the
@@ -160,7 +162,7 @@ def read_event(name):
         return json.dumps(json.load(f)).encode()
 
 
-def run_once(aws, events):
+def run_once(aws, events, binary=BINARY):
     """Spawn the function, feed it `events`; return (start-up s, per-event s list, maxrss KiB).
 
     Each process gets a Runtime API of its own: the request for the next
@@ -169,7 +171,7 @@ def run_once(aws, events):
     for i, body in enumerate(events):
         runtime.events.put((f"req-{time.monotonic_ns()}-{i}", body))
     t0 = time.perf_counter()
-    proc = subprocess.Popen([BINARY], env=environment(runtime, aws),
+    proc = subprocess.Popen([binary], env=environment(runtime, aws),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     per_event = []
     startup = None
@@ -191,30 +193,37 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20, help="cold starts to time")
     ap.add_argument("--events", type=int, default=500, help="events in the warm run")
+    ap.add_argument("--binary", action="append",
+                    help="the binary to time (repeat for an interleaved A/B); "
+                         "target/release/roleguard-lambda by default")
     args = ap.parse_args()
-    if not os.path.exists(BINARY):
-        raise SystemExit("build it first: cargo build --release --bin roleguard-lambda")
+    binaries = args.binary or [BINARY]
+    for b in binaries:
+        if not os.path.exists(b):
+            raise SystemExit(f"{b}: build it first: cargo build --release --bin roleguard-lambda")
     aws = CountingAws()
     bodies = [read_event(n) for n in COMPLIANT]
 
-    startups = []
+    startups = {b: [] for b in binaries}
     for _ in range(args.runs):
-        startup, _, _ = run_once(aws, bodies[:1])
-        startups.append(startup)
+        for b in binaries:
+            startup, _, _ = run_once(aws, bodies[:1], b)
+            startups[b].append(startup)
     warm = [bodies[i % len(bodies)] for i in range(args.events)]
-    _, per_event, maxrss = run_once(aws, warm)
-    steady = per_event[1:]
-
-    size = os.path.getsize(BINARY)
-    print(f"binary        {BINARY} {size / 1e6:.1f} MB")
-    print(f"start-up      median {statistics.median(startups) * 1e3:.1f} ms, "
-          f"min {min(startups) * 1e3:.1f} ms, max {max(startups) * 1e3:.1f} ms "
-          f"({args.runs} cold starts, process spawn to first response)")
-    print(f"per event     median {statistics.median(steady) * 1e6:.0f} us, "
-          f"p99 {sorted(steady)[int(len(steady) * 0.99) - 1] * 1e6:.0f} us "
-          f"({len(steady)} compliant events through the Runtime API)")
-    print(f"peak RSS      {maxrss / 1024:.1f} MiB (after {args.events} events)")
-    print(f"AWS calls     {aws.count} for {args.runs + args.events} compliant events")
+    for b in binaries:
+        _, per_event, maxrss = run_once(aws, warm, b)
+        steady = per_event[1:]
+        size = os.path.getsize(b)
+        s = startups[b]
+        print(f"binary        {b} {size / 1e6:.1f} MB")
+        print(f"start-up      median {statistics.median(s) * 1e3:.1f} ms, "
+              f"min {min(s) * 1e3:.1f} ms, max {max(s) * 1e3:.1f} ms "
+              f"({args.runs} cold starts, process spawn to first response)")
+        print(f"per event     median {statistics.median(steady) * 1e6:.0f} us, "
+              f"p99 {sorted(steady)[int(len(steady) * 0.99) - 1] * 1e6:.0f} us "
+              f"({len(steady)} compliant events through the Runtime API)")
+        print(f"peak RSS      {maxrss / 1024:.1f} MiB (after {args.events} events)")
+    print(f"AWS calls     {aws.count} for {len(binaries) * (args.runs + args.events)} compliant events")
     if aws.count:
         raise SystemExit("compliant events made AWS calls")
 
