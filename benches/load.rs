@@ -35,7 +35,7 @@ use roleguard::notify::Alert;
 use roleguard::ports::{
     Accounts, Channels, Delivery, Iam, IamError, PolicyVersion, RoleState, SystemClock,
 };
-use roleguard::snapshot::{AccountSnapshot, RoleSnapshot};
+use roleguard::snapshot::AccountSnapshot;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -248,17 +248,8 @@ fn main() {
     let o = options();
     let memory = Arc::new(MemoryIam::new(ACCOUNT));
     for i in 0..o.events {
-        memory.put_role(&RoleSnapshot {
-            name: format!("app-{i}"),
-            arn: format!("arn:aws:iam::{ACCOUNT}:role/app-{i}"),
-            path: "/".into(),
-            trust_policy: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
-            max_session_duration: 3600,
-            permissions_boundary: None,
-            attached: vec![if i % 3 == 0 { ADMIN } else { READ_ONLY }.into()],
-            inline: vec![],
-        });
+        let policy = if i % 3 == 0 { ADMIN } else { READ_ONLY };
+        memory.put_lambda_role(&format!("app-{i}"), vec![policy.into()]);
     }
     let limited = Arc::new(Limited {
         inner: memory.clone(),

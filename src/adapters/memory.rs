@@ -200,6 +200,22 @@ impl MemoryIam {
         })
     }
 
+    /// Create a role that Lambda may assume (path `/`, one hour sessions)
+    /// with `attached` managed policies.
+    pub fn put_lambda_role(&self, name: &str, attached: Vec<String>) {
+        self.put_role(&RoleSnapshot {
+            name: name.to_string(),
+            arn: format!("arn:aws:iam::{}:role/{name}", self.account),
+            path: "/".into(),
+            trust_policy: serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            max_session_duration: 3600,
+            permissions_boundary: None,
+            attached,
+            inline: vec![],
+        });
+    }
+
     /// A role as held now.
     pub fn role(&self, name: &str) -> Option<Role> {
         self.with(|s| s.roles.get(name).cloned())

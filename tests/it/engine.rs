@@ -11,9 +11,7 @@ use roleguard::config::Config;
 use roleguard::engine::{Engine, HandleError, Mode};
 use roleguard::lambda::{handle_payload, InvocationError, Reply};
 use roleguard::outcome::Status;
-use roleguard::ports::NoChannels;
 use roleguard::rules::Severity;
-use roleguard::snapshot::RoleSnapshot;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -27,17 +25,7 @@ const T0: i64 = 1_795_341_600;
 fn iam_with(roles: usize, attached: impl Fn(usize) -> Vec<String>) -> Arc<MemoryIam> {
     let iam = MemoryIam::new(ACCOUNT);
     for i in 0..roles {
-        iam.put_role(&RoleSnapshot {
-            name: format!("app-{i}"),
-            arn: format!("arn:aws:iam::{ACCOUNT}:role/app-{i}"),
-            path: "/".into(),
-            trust_policy: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
-            max_session_duration: 3600,
-            permissions_boundary: None,
-            attached: attached(i),
-            inline: vec![],
-        });
+        iam.put_lambda_role(&format!("app-{i}"), attached(i));
     }
     Arc::new(iam)
 }
@@ -64,6 +52,55 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// One account's in-memory IAM, the audit table, recording channels and a
+/// clock at T0, with the default configuration.
+struct World {
+    iam: Arc<MemoryIam>,
+    accounts: MemoryAccounts,
+    store: MemoryStore,
+    channels: RecordingChannels,
+    clock: ManualClock,
+    config: Config,
+}
+
+impl World {
+    fn new(iam: Arc<MemoryIam>) -> World {
+        World {
+            accounts: MemoryAccounts::new(iam.clone()),
+            iam,
+            store: MemoryStore::new(),
+            channels: RecordingChannels::new(),
+            clock: ManualClock::at(T0),
+            config: Config::default(),
+        }
+    }
+
+    /// A world with one Lambda role, `app-0`, holding AdministratorAccess.
+    fn one_admin_role() -> World {
+        World::new(iam_with(1, |_| vec![ADMIN.into()]))
+    }
+
+    /// Deliver one EventBridge payload to the handler, enforcing.
+    fn deliver(&self, payload: Value) -> Result<Reply, InvocationError> {
+        let engine = Engine::new(
+            &self.config,
+            &self.store,
+            &self.channels,
+            &self.clock,
+            Mode::Enforce,
+        );
+        runtime().block_on(handle_payload(&engine, &self.accounts, payload))
+    }
+
+    fn detaches(&self) -> usize {
+        self.iam
+            .answered()
+            .iter()
+            .filter(|c| **c == "DetachRolePolicy")
+            .count()
+    }
+}
+
 /// IAM throttles 30% of all calls (what is left once the SDK's retries are
 /// spent, made far worse than IAM is). Each event is delivered until its
 /// invocation succeeds, as EventBridge retries. Every non-compliant change
@@ -72,19 +109,10 @@ fn runtime() -> tokio::runtime::Runtime {
 #[test]
 fn throttling_on_a_third_of_calls_ends_every_event_reverted_once() {
     const ROLES: usize = 30;
-    let iam = iam_with(ROLES, |i| {
+    let w = World::new(iam_with(ROLES, |i| {
         vec![if i % 3 == 0 { ADMIN } else { READ_ONLY }.to_string()]
-    });
-    let accounts = MemoryAccounts::new(iam.clone());
-    let (store, channels, clock) = (
-        MemoryStore::new(),
-        RecordingChannels::new(),
-        ManualClock::at(T0),
-    );
-    let config = Config::default();
-    let engine = Engine::new(&config, &store, &channels, &clock, Mode::Enforce);
-    iam.throttle(0.3, 20261127);
-    let rt = runtime();
+    }));
+    w.iam.throttle(0.3, 20261127);
     let (mut failures, mut deliveries) = (0, 0);
     for i in 0..ROLES {
         let policy = if i % 3 == 0 { ADMIN } else { READ_ONLY };
@@ -94,7 +122,7 @@ fn throttling_on_a_third_of_calls_ends_every_event_reverted_once() {
             attempt += 1;
             deliveries += 1;
             assert!(attempt <= 40, "event ev-{i} never succeeded");
-            match rt.block_on(handle_payload(&engine, &accounts, payload.clone())) {
+            match w.deliver(payload.clone()) {
                 Ok(Reply::Handled(o)) => {
                     assert!(o.ok);
                     // What the outcome says is done, IAM holds.
@@ -109,7 +137,7 @@ fn throttling_on_a_third_of_calls_ends_every_event_reverted_once() {
                 Err(InvocationError::StepsFailed { outcome, .. }) => {
                     failures += 1;
                     // A failed invocation is recorded as failed, never done.
-                    let record = store.record(&format!("ev-{i}")).unwrap();
+                    let record = w.store.record(&format!("ev-{i}")).unwrap();
                     assert_eq!(record.status, RecordStatus::Failed, "{outcome:?}");
                     assert!(outcome.results.iter().any(|r| r.status == Status::Failed));
                 }
@@ -119,7 +147,7 @@ fn throttling_on_a_third_of_calls_ends_every_event_reverted_once() {
                 }
                 Err(e) => panic!("ev-{i}: {e}"),
             }
-            clock.advance(60);
+            w.clock.advance(60);
         }
     }
     for i in 0..ROLES {
@@ -129,8 +157,8 @@ fn throttling_on_a_third_of_calls_ends_every_event_reverted_once() {
         } else {
             vec![READ_ONLY.into()]
         };
-        assert_eq!(attached(&iam, &role), want, "{role}");
-        let record = store.record(&format!("ev-{i}")).unwrap();
+        assert_eq!(attached(&w.iam, &role), want, "{role}");
+        let record = w.store.record(&format!("ev-{i}")).unwrap();
         assert_eq!(record.status, RecordStatus::Completed, "ev-{i}");
     }
     let detaches = iam
@@ -157,60 +185,41 @@ fn throttling_on_a_third_of_calls_ends_every_event_reverted_once() {
 /// after the lease takes over and finishes the job, once.
 #[test]
 fn an_invocation_that_dies_after_its_claim_is_finished_after_the_lease() {
-    let iam = iam_with(1, |_| vec![ADMIN.into()]);
-    let accounts = MemoryAccounts::new(iam.clone());
-    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
-    let config = Config::default();
-    let engine = Engine::new(&config, &store, &NoChannels, &clock, Mode::Enforce);
+    let w = World::one_admin_role();
     let payload = attach("ev-dies", "app-0", ADMIN);
-    iam.die_on("DetachRolePolicy");
-    let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        runtime().block_on(handle_payload(&engine, &accounts, payload.clone()))
-    }));
+    w.iam.die_on("DetachRolePolicy");
+    let died =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.deliver(payload.clone())));
     assert!(died.is_err(), "the invocation died");
-    let record = store.record("ev-dies").unwrap();
+    let record = w.store.record("ev-dies").unwrap();
     assert_eq!(
         (record.status, record.started_at),
         (RecordStatus::Started, T0)
     );
-    assert_eq!(attached(&iam, "app-0"), [ADMIN], "nothing was changed");
+    assert_eq!(attached(&w.iam, "app-0"), [ADMIN], "nothing was changed");
 
-    clock.advance(60);
-    let err = runtime()
-        .block_on(handle_payload(&engine, &accounts, payload.clone()))
-        .unwrap_err();
+    w.clock.advance(60);
+    let err = w.deliver(payload.clone()).unwrap_err();
     assert!(
         matches!(&err, InvocationError::Handle(HandleError::InProgress { retry_after, .. }) if *retry_after == T0 + CLAIM_LEASE_SECS),
         "{err}"
     );
-    assert_eq!(attached(&iam, "app-0"), [ADMIN]);
+    assert_eq!(attached(&w.iam, "app-0"), [ADMIN]);
 
-    clock.advance(CLAIM_LEASE_SECS);
-    let Reply::Handled(o) = runtime()
-        .block_on(handle_payload(&engine, &accounts, payload.clone()))
-        .unwrap()
-    else {
+    w.clock.advance(CLAIM_LEASE_SECS);
+    let Reply::Handled(o) = w.deliver(payload.clone()).unwrap() else {
         panic!("handled")
     };
     assert!(o.ok && o.results[0].status == Status::Done, "{o:?}");
-    assert!(attached(&iam, "app-0").is_empty());
-    let record = store.record("ev-dies").unwrap();
+    assert!(attached(&w.iam, "app-0").is_empty());
+    let record = w.store.record("ev-dies").unwrap();
     assert_eq!(
         (record.status, record.started_at),
         (RecordStatus::Completed, T0 + 60 + CLAIM_LEASE_SECS)
     );
-    assert_eq!(
-        iam.answered()
-            .iter()
-            .filter(|c| **c == "DetachRolePolicy")
-            .count(),
-        1
-    );
+    assert_eq!(w.detaches(), 1);
     // And once more: completed, nothing to do.
-    let Reply::Handled(again) = runtime()
-        .block_on(handle_payload(&engine, &accounts, payload))
-        .unwrap()
-    else {
+    let Reply::Handled(again) = w.deliver(payload).unwrap() else {
         panic!("handled")
     };
     assert!(again.results.is_empty() && again.assessment.skipped.unwrap().contains("is completed"));
@@ -222,29 +231,24 @@ fn an_invocation_that_dies_after_its_claim_is_finished_after_the_lease() {
 /// EventBridge retries; once the table answers, the retry reverts.
 #[test]
 fn the_audit_table_down_changes_nothing_and_the_retry_reverts() {
-    let iam = iam_with(1, |_| vec![ADMIN.into()]);
-    let accounts = MemoryAccounts::new(iam.clone());
-    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
-    let config = Config::default();
-    let engine = Engine::new(&config, &store, &NoChannels, &clock, Mode::Enforce);
+    let w = World::one_admin_role();
     let payload = attach("ev-table", "app-0", ADMIN);
-    store.set_down(true);
-    let err = runtime()
-        .block_on(handle_payload(&engine, &accounts, payload.clone()))
-        .unwrap_err();
+    w.store.set_down(true);
+    let err = w.deliver(payload.clone()).unwrap_err();
     assert!(err.to_string().contains("ServiceUnavailable"), "{err}");
-    assert_eq!(iam.changes(), 0, "no change without the write-ahead record");
-    assert_eq!(attached(&iam, "app-0"), [ADMIN]);
-    store.set_down(false);
-    clock.advance(60);
-    let Reply::Handled(o) = runtime()
-        .block_on(handle_payload(&engine, &accounts, payload))
-        .unwrap()
-    else {
+    assert_eq!(
+        w.iam.changes(),
+        0,
+        "no change without the write-ahead record"
+    );
+    assert_eq!(attached(&w.iam, "app-0"), [ADMIN]);
+    w.store.set_down(false);
+    w.clock.advance(60);
+    let Reply::Handled(o) = w.deliver(payload).unwrap() else {
         panic!("handled")
     };
     assert!(o.ok, "{o:?}");
-    assert!(attached(&iam, "app-0").is_empty());
+    assert!(attached(&w.iam, "app-0").is_empty());
 }
 
 /// A channel that fails (Slack hung past its timeouts) neither stops nor
@@ -252,24 +256,15 @@ fn the_audit_table_down_changes_nothing_and_the_retry_reverts() {
 /// fails so that the alert is retried, and the retry reverts nothing twice.
 #[test]
 fn a_failing_channel_leaves_the_revert_and_the_retry_reverts_nothing_twice() {
-    let iam = iam_with(1, |_| vec![ADMIN.into()]);
-    let accounts = MemoryAccounts::new(iam.clone());
-    let (store, channels, clock) = (
-        MemoryStore::new(),
-        RecordingChannels::new(),
-        ManualClock::at(T0),
-    );
-    channels.failing("slack", "no answer within 5 s after 3 attempts");
-    let config = Config::default();
-    let engine = Engine::new(&config, &store, &channels, &clock, Mode::Enforce);
+    let w = World::one_admin_role();
+    w.channels
+        .failing("slack", "no answer within 5 s after 3 attempts");
     let payload = attach("ev-slack", "app-0", ADMIN);
-    let err = runtime()
-        .block_on(handle_payload(&engine, &accounts, payload.clone()))
-        .unwrap_err();
+    let err = w.deliver(payload.clone()).unwrap_err();
     let InvocationError::StepsFailed { outcome, .. } = err else {
         panic!("{err}")
     };
-    assert!(attached(&iam, "app-0").is_empty(), "reverted");
+    assert!(attached(&w.iam, "app-0").is_empty(), "reverted");
     let notify = outcome
         .results
         .iter()
@@ -282,17 +277,11 @@ fn a_failing_channel_leaves_the_revert_and_the_retry_reverts_nothing_twice() {
         "{}",
         notify.detail
     );
-    assert_eq!(channels.alerts().len(), 1);
-    clock.advance(60);
-    let _ = runtime().block_on(handle_payload(&engine, &accounts, payload));
-    assert_eq!(channels.alerts().len(), 2, "the retry alerts again");
-    assert_eq!(
-        iam.answered()
-            .iter()
-            .filter(|c| **c == "DetachRolePolicy")
-            .count(),
-        1
-    );
+    assert_eq!(w.channels.alerts().len(), 1);
+    w.clock.advance(60);
+    let _ = w.deliver(payload);
+    assert_eq!(w.channels.alerts().len(), 2, "the retry alerts again");
+    assert_eq!(w.detaches(), 1);
 }
 
 /// IAM refuses the revert (AccessDenied: the execution role lost its
@@ -301,30 +290,16 @@ fn a_failing_channel_leaves_the_revert_and_the_retry_reverts_nothing_twice() {
 /// template's DeadLetterAlarm reports).
 #[test]
 fn a_revert_iam_refuses_is_a_critical_alert_and_a_failed_invocation() {
-    let iam = iam_with(1, |_| vec![ADMIN.into()]);
-    let accounts = MemoryAccounts::new(iam.clone());
-    let (store, channels, clock) = (
-        MemoryStore::new(),
-        RecordingChannels::new(),
-        ManualClock::at(T0),
-    );
-    let config = Config::default();
-    let engine = Engine::new(&config, &store, &channels, &clock, Mode::Enforce);
-    iam.deny_changes(true);
-    let err = runtime()
-        .block_on(handle_payload(
-            &engine,
-            &accounts,
-            attach("ev-denied", "app-0", ADMIN),
-        ))
-        .unwrap_err();
+    let w = World::one_admin_role();
+    w.iam.deny_changes(true);
+    let err = w.deliver(attach("ev-denied", "app-0", ADMIN)).unwrap_err();
     assert!(err.to_string().contains("AccessDenied"), "{err}");
-    assert_eq!(attached(&iam, "app-0"), [ADMIN]);
+    assert_eq!(attached(&w.iam, "app-0"), [ADMIN]);
     assert_eq!(
-        store.record("ev-denied").unwrap().status,
+        w.store.record("ev-denied").unwrap().status,
         RecordStatus::Failed
     );
-    let alerts = channels.alerts();
+    let alerts = w.channels.alerts();
     let (alert, _) = alerts.last().unwrap();
     assert_eq!(
         (alert.severity, alert.action),
@@ -336,16 +311,8 @@ fn a_revert_iam_refuses_is_a_critical_alert_and_a_failed_invocation() {
 /// rule and severity.
 #[test]
 fn a_reverted_event_writes_its_metrics() {
-    let iam = iam_with(1, |_| vec![ADMIN.into()]);
-    let accounts = MemoryAccounts::new(iam.clone());
-    let (store, clock) = (MemoryStore::new(), ManualClock::at(T0));
-    let config = Config::default();
-    let engine = Engine::new(&config, &store, &NoChannels, &clock, Mode::Enforce);
-    let reply = runtime().block_on(handle_payload(
-        &engine,
-        &accounts,
-        attach("ev-metrics", "app-0", ADMIN),
-    ));
+    let w = World::one_admin_role();
+    let reply = w.deliver(attach("ev-metrics", "app-0", ADMIN));
     let lines: Vec<Value> = roleguard::lambda::metric_lines(&reply, T0 * 1000)
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
