@@ -7,33 +7,43 @@
 //! `Findings`.
 
 use crate::outcome::{Outcome, Status};
-use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 /// The metrics' namespace (the template's dashboard reads it).
 pub const NAMESPACE: &str = "roleguard";
 
 /// One EMF document: `values` (metric name, count) under `dimensions`.
+/// Written straight into text (no JSON tree: this runs for every event);
+/// the names are this module's constants, the dimension values are quoted
+/// by serde_json.
 fn document(now_ms: i64, dimensions: &[(&str, &str)], values: &[(&str, u64)]) -> String {
-    let mut doc = Map::new();
-    doc.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": now_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>()],
-                "Metrics": values.iter().map(|(name, _)| json!({"Name": name, "Unit": "Count"})).collect::<Vec<_>>(),
-            }]
-        }),
+    use std::fmt::Write as _;
+    let quoted = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into());
+    let mut out = String::with_capacity(256);
+    let _ = write!(
+        out,
+        "{{\"_aws\":{{\"Timestamp\":{now_ms},\"CloudWatchMetrics\":[{{\"Namespace\":\"{NAMESPACE}\",\"Dimensions\":[["
     );
+    for (i, (k, _)) in dimensions.iter().enumerate() {
+        let _ = write!(out, "{}\"{k}\"", if i > 0 { "," } else { "" });
+    }
+    out.push_str("]],\"Metrics\":[");
+    for (i, (name, _)) in values.iter().enumerate() {
+        let _ = write!(
+            out,
+            "{}{{\"Name\":\"{name}\",\"Unit\":\"Count\"}}",
+            if i > 0 { "," } else { "" }
+        );
+    }
+    out.push_str("]}]}");
     for (k, v) in dimensions {
-        doc.insert((*k).into(), Value::from(*v));
+        let _ = write!(out, ",\"{k}\":{}", quoted(v));
     }
     for (name, v) in values {
-        doc.insert((*name).into(), Value::from(*v));
+        let _ = write!(out, ",\"{name}\":{v}");
     }
-    Value::Object(doc).to_string()
+    out.push('}');
+    out
 }
 
 /// The lines for one handled event: the totals, then one line per rule and
@@ -102,6 +112,7 @@ pub fn scanned(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     #[test]
     fn documents_follow_the_embedded_metric_format() {
@@ -125,6 +136,10 @@ mod tests {
             ),
             (Some("perm-full-admin"), Some("critical"), Some(2))
         );
+        // A dimension value with a quote stays JSON.
+        let odd: Value =
+            serde_json::from_str(&document(1, &[("Rule", "a\"b")], &[("Findings", 1)])).unwrap();
+        assert_eq!(odd["Rule"], "a\"b");
         let totals: Value = serde_json::from_str(&failed(1)).unwrap();
         assert_eq!(
             totals["_aws"]["CloudWatchMetrics"][0]["Dimensions"],

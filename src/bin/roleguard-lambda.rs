@@ -52,9 +52,9 @@ async fn main() -> Result<(), Error> {
         }
         let reply = handle_payload(engine, &shell.accounts, event.payload).await;
         // CloudWatch metrics: EMF lines on standard output.
-        for line in metric_lines(&reply, SystemClock.now() * 1000) {
-            println!("{line}");
-        }
+        let mut lines = metric_lines(&reply, SystemClock.now() * 1000).join("\n");
+        lines.push('\n');
+        print!("{lines}");
         reply.map_err(|e| {
             tracing::error!(error = %e, "invocation failed");
             Error::from(e.to_string())
