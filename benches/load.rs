@@ -202,8 +202,12 @@ struct One(Arc<Limited>);
 
 impl Accounts for One {
     type Iam = Arc<Limited>;
+    type Trail = roleguard::ports::NoTrail;
     async fn iam(&self, _: Option<&str>) -> Result<Arc<Limited>, IamError> {
         Ok(self.0.clone())
+    }
+    async fn trail(&self, _: Option<&str>) -> Result<Self::Trail, IamError> {
+        Ok(roleguard::ports::NoTrail)
     }
     async fn own_account(&self) -> Result<String, IamError> {
         Ok(ACCOUNT.into())

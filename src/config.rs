@@ -66,6 +66,54 @@ impl Default for ExemptRoles {
     }
 }
 
+/// After a trust revert, roleguard asks CloudTrail (`LookupEvents`) who
+/// assumed the role between the bad change and the revert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionLookup {
+    pub enabled: bool,
+    /// The regions asked: STS records a call in the region of the endpoint
+    /// it went to (the global endpoint records in us-east-1).
+    pub regions: Vec<String>,
+    /// Pages of at most 50 records, per region.
+    pub max_pages: u32,
+    /// The longest window looked up, in hours back from the revert.
+    pub max_hours: u32,
+}
+
+/// The regions every account has enabled by default: where STS answers
+/// without the account opting in.
+pub const DEFAULT_LOOKUP_REGIONS: [&str; 17] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-north-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-south-1",
+    "sa-east-1",
+];
+
+impl Default for SessionLookup {
+    fn default() -> Self {
+        SessionLookup {
+            enabled: true,
+            regions: DEFAULT_LOOKUP_REGIONS.map(String::from).to_vec(),
+            max_pages: 3,
+            max_hours: 24,
+        }
+    }
+}
+
 /// How long audit records are kept by default (their TTL), in days.
 pub const DEFAULT_RETENTION_DAYS: u32 = 365;
 
@@ -109,6 +157,12 @@ pub struct Config {
     /// reverted; below it, and for any finding a condition lowered, the role
     /// is tagged and the change notified instead.
     pub revert_at: Severity,
+    /// After a reverted trust change (or raise of MaxSessionDuration) whose
+    /// finding is at least this severe, revoke the role's sessions issued
+    /// before the revert (the `revoke_sessions` step). `null`: never.
+    pub revoke_sessions_at: Option<Severity>,
+    /// After a reverted trust change: who assumed the role in the window.
+    pub session_lookup: SessionLookup,
     /// Days an audit record is kept in the table (its TTL), when a table is configured.
     pub audit_retention_days: u32,
     /// The scheduled scan: carry out the plans of the roles it finds (in
@@ -171,6 +225,8 @@ impl Default for Config {
             forbid_inline_policies: false,
             quarantine: false,
             revert_at: Severity::High,
+            revoke_sessions_at: Some(Severity::Critical),
+            session_lookup: SessionLookup::default(),
             audit_retention_days: DEFAULT_RETENTION_DAYS,
             scan_remediate: false,
             scan_accounts: vec![],
@@ -350,6 +406,40 @@ impl Config {
                     format!("{b:?} is not a managed policy ARN"),
                 ));
             }
+        }
+        let l = &self.session_lookup;
+        for (i, r) in l.regions.iter().enumerate() {
+            let parts: Vec<&str> = r.split('-').collect();
+            let ok = parts.len() >= 3
+                && parts.iter().all(|p| {
+                    !p.is_empty()
+                        && p.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+                && parts
+                    .last()
+                    .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+            if !ok {
+                return Err(invalid(
+                    format!("session_lookup.regions[{i}]"),
+                    format!("{r:?} is not a region name (like eu-west-1)"),
+                ));
+            }
+        }
+        if !(1..=20).contains(&l.max_pages) {
+            return Err(invalid(
+                "session_lookup.max_pages",
+                format!("{} is outside 1 to 20 pages", l.max_pages),
+            ));
+        }
+        if !(1..=2160).contains(&l.max_hours) {
+            return Err(invalid(
+                "session_lookup.max_hours",
+                format!(
+                    "{} is outside 1 to 2160 hours (CloudTrail keeps 90 days)",
+                    l.max_hours
+                ),
+            ));
         }
         for id in self.rules.keys() {
             if id.parse::<RuleId>().is_err() {

@@ -27,7 +27,7 @@ pub enum Reply {
         event_id: Option<String>,
         call: String,
     },
-    Handled(Outcome),
+    Handled(Box<Outcome>),
     /// A scheduled scan: per account, the roles with findings.
     Scanned {
         accounts: Vec<ScanOutcome>,
@@ -95,7 +95,7 @@ pub async fn handle_payload<A: Accounts, S: Store, C: Channels, K: Clock>(
         });
     }
     let iam = InAccount::new(accounts, event.account.as_deref());
-    let outcome = engine.handle(&iam, &event).await?;
+    let outcome = engine.handle_in(&iam, &iam, &event).await?;
     let actions: Vec<String> = outcome
         .results
         .iter()
@@ -152,7 +152,7 @@ pub async fn handle_payload<A: Accounts, S: Store, C: Channels, K: Clock>(
             outcome: Box::new(outcome),
         });
     }
-    Ok(Reply::Handled(outcome))
+    Ok(Reply::Handled(Box::new(outcome)))
 }
 
 /// Scan one account through `accounts` (the function's own when `None`);

@@ -7,7 +7,8 @@
 //! IAM's evaluation, [`rules`] judges trust and permission policies,
 //! [`event`] reads CloudTrail events, [`plan`] says what to do about them,
 //! [`check`] ties these together for one input and [`report`] renders
-//! results; [`audit`], [`outcome`], [`notify`] and [`member`] are the data
+//! results; [`sessions`] revokes what a bad trust handed out and reads who
+//! used it; [`audit`], [`outcome`], [`notify`] and [`member`] are the data
 //! the shell keeps, reports and sends.
 //!
 //! **The shell** may do I/O: [`ports`] are the small traits for IAM, the
@@ -41,6 +42,7 @@ pub mod report;
 mod rule_id;
 pub mod rules;
 pub mod scan;
+pub mod sessions;
 mod severity;
 pub mod snapshot;
 pub mod template;

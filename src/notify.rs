@@ -86,6 +86,13 @@ pub struct Alert {
     pub console_url: String,
     /// Every document removed or replaced: nothing roleguard takes away is lost.
     pub documents: Vec<KeptDocument>,
+    /// After a trust revert: the role's sessions issued before this time
+    /// are denied (the `revoke_sessions` step), in a sentence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions_revoked: Option<String>,
+    /// After a trust revert: who assumed the role in the window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::sessions::Window>,
     /// Where the documents are kept when this message could not hold them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documents_kept_in: Option<String>,
@@ -180,8 +187,23 @@ impl Alert {
             dry_run: outcome.dry_run,
             steps,
             documents,
+            sessions_revoked: sessions_revoked(outcome),
+            window: outcome.window.clone(),
             documents_kept_in: None,
         })
+    }
+
+    /// What the alert says about the credentials already issued: the
+    /// revoke, and who used the window. Empty when neither applies.
+    pub fn credentials_text(&self) -> String {
+        [
+            self.sessions_revoked.clone(),
+            self.window.as_ref().map(|w| w.summary.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 
     /// The alert as JSON within `limit` bytes: when the documents do not fit,
@@ -221,6 +243,33 @@ impl Alert {
         r.dedup();
         r
     }
+}
+
+/// The revoke step's result in a sentence.
+fn sessions_revoked(outcome: &Outcome) -> Option<String> {
+    outcome.results.iter().find_map(|r| match &r.step {
+        crate::plan::Step::RevokeSessions {
+            issued_before,
+            policy_name,
+            ..
+        } => {
+            let before = issued_before.as_deref().unwrap_or("the revert");
+            Some(match r.status {
+                Status::Done | Status::Already => format!(
+                    "Sessions of the role issued before {before} are revoked (inline policy {policy_name})."
+                ),
+                Status::WouldDo => format!(
+                    "Would revoke the role's sessions issued before {before} (inline policy {policy_name})."
+                ),
+                Status::Failed => format!(
+                    "Revoking the role's sessions FAILED ({}): credentials issued before the revert stay valid until they expire.",
+                    r.detail
+                ),
+                Status::Superseded | Status::Skipped => return None,
+            })
+        }
+        _ => None,
+    })
 }
 
 /// An SNS message: a readable subject, the alert as JSON, and message
@@ -300,23 +349,42 @@ pub fn slack(alert: &Alert) -> Value {
         }
         findings_text = format!("{}\n…", &findings_text[..end]);
     }
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "emoji": true,
+            "text": format!("{} {} · {}", emoji(alert.severity), alert.severity.as_str().to_uppercase(), alert.action)}}),
+        json!({"type": "section", "text": {"type": "mrkdwn",
+            "text": format!("*{}* on role *{}*", alert.call, alert.role_name)},
+         "fields": fields}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": findings_text}}),
+    ];
+    let credentials = alert.credentials_text();
+    if !credentials.is_empty() {
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn",
+            "text": at_most(&format!("*Credentials already issued*\n{credentials}"), 2900)}}));
+    }
+    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
+        "event {} at {} · {}",
+        alert.event_id.as_deref().unwrap_or("?"),
+        alert.event_time.as_deref().unwrap_or("?"),
+        alert.steps.iter().map(|s| format!("{} {}", s.action, serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())).collect::<Vec<_>>().join(", ")
+    )}]}));
     json!({
         "text": format!("roleguard: {}", alert.headline()),
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "emoji": true,
-                "text": format!("{} {} · {}", emoji(alert.severity), alert.severity.as_str().to_uppercase(), alert.action)}},
-            {"type": "section", "text": {"type": "mrkdwn",
-                "text": format!("*{}* on role *{}*", alert.call, alert.role_name)},
-             "fields": fields},
-            {"type": "section", "text": {"type": "mrkdwn", "text": findings_text}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
-                "event {} at {} · {}",
-                alert.event_id.as_deref().unwrap_or("?"),
-                alert.event_time.as_deref().unwrap_or("?"),
-                alert.steps.iter().map(|s| format!("{} {}", s.action, serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())).collect::<Vec<_>>().join(", ")
-            )}]}
-        ]
+        "blocks": blocks
     })
+}
+
+/// At most `limit` bytes of `text`, cut at a character boundary, with `...`
+/// when cut.
+pub fn at_most(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    let mut end = limit.saturating_sub(4);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", text.get(..end).unwrap_or_default())
 }
 
 /// Slack's rate: at most this many messages a minute from one container;
@@ -445,6 +513,8 @@ mod tests {
             steps: vec![],
             console_url: String::new(),
             documents: vec![],
+            sessions_revoked: None,
+            window: None,
             documents_kept_in: None,
         }
     }

@@ -37,6 +37,10 @@ pub struct Outcome {
     pub assessment: crate::plan::Assessment,
     pub dry_run: bool,
     pub results: Vec<StepResult>,
+    /// After a trust revert: who assumed the role between the change and
+    /// the revert ([`crate::sessions::Window`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::sessions::Window>,
     /// False when any step failed: the invocation fails, so the event is
     /// retried or dead-lettered.
     pub ok: bool,

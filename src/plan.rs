@@ -79,6 +79,22 @@ pub enum Step {
         role_name: String,
         max_session_duration: u32,
     },
+    /// IAM's revoke policy ([`crate::sessions`]): an inline policy denying
+    /// every action to the role's sessions issued before the revert, after a
+    /// trust revert (or a reverted raise of MaxSessionDuration) at or above
+    /// `revoke_sessions_at`. Carried out with `put_role_policy`; a revoke
+    /// policy that already stands only ever moves later.
+    RevokeSessions {
+        role_name: String,
+        policy_name: String,
+        /// Sessions issued before this time (ISO 8601, UTC) are denied:
+        /// the time the step is carried out; `null` in a plan not yet
+        /// carried out.
+        issued_before: Option<String>,
+        /// The revoke policy this one replaced (an earlier time).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replaced_document: Option<Value>,
+    },
     TagRole {
         role_name: String,
         tags: BTreeMap<String, String>,
@@ -101,6 +117,7 @@ impl Step {
             Step::DeletePolicyVersion { .. } => "delete_policy_version",
             Step::PutRolePermissionsBoundary { .. } => "put_role_permissions_boundary",
             Step::UpdateRole { .. } => "update_role",
+            Step::RevokeSessions { .. } => "revoke_sessions",
             Step::TagRole { .. } => "tag_role",
             Step::Notify { .. } => "notify",
         }
@@ -120,6 +137,10 @@ impl Step {
                 replaced_document, ..
             } => vec![("replaced", replaced_document)],
             Step::PutRolePolicy {
+                replaced_document: Some(d),
+                ..
+            }
+            | Step::RevokeSessions {
                 replaced_document: Some(d),
                 ..
             } => vec![("replaced", d)],
@@ -551,6 +572,7 @@ pub fn assess_with(
                 Step::UpdateAssumeRolePolicy { .. }
                     | Step::PutRolePolicy { .. }
                     | Step::PutRolePermissionsBoundary { .. }
+                    | Step::RevokeSessions { .. }
             )
         });
         if a.plan.len() < before {
@@ -746,6 +768,7 @@ pub fn plan(
     let mut steps = Vec::new();
     if strongest == Response::Revert {
         steps = revert(change, &reverting, trust_policy, previous, config);
+        steps.extend(revoke_sessions(change, &reverting, &steps, config));
         let critical = reverting.iter().any(|f| f.severity == Severity::Critical);
         if steps.is_empty() && critical && config.quarantine {
             if let Some(role) = change.role_name() {
@@ -761,6 +784,34 @@ pub fn plan(
         time,
     ));
     steps
+}
+
+/// The sessions a reverted trust (or MaxSessionDuration raise) let out
+/// stay valid after the revert: revoke them when the reverted finding is at
+/// least `revoke_sessions_at`.
+fn revoke_sessions(
+    change: &Change,
+    reverting: &[&Finding],
+    steps: &[Step],
+    config: &Config,
+) -> Option<Step> {
+    let at = config.revoke_sessions_at?;
+    let role = change.role_name()?;
+    let worst = |of: &dyn Fn(&Finding) -> bool| {
+        reverting.iter().filter(|f| of(f)).map(|f| f.severity).max()
+    };
+    let trust = steps
+        .iter()
+        .any(|s| matches!(s, Step::UpdateAssumeRolePolicy { .. }))
+        && worst(&|f| crate::rules::get(f.rule).target == Target::Trust) >= Some(at);
+    let duration = steps.iter().any(|s| matches!(s, Step::UpdateRole { .. }))
+        && worst(&|f| f.rule == RuleId::RoleMaxSessionDuration) >= Some(at);
+    (trust || duration).then(|| Step::RevokeSessions {
+        role_name: role.to_owned(),
+        policy_name: crate::sessions::REVOKE_POLICY_NAME.to_owned(),
+        issued_before: None,
+        replaced_document: None,
+    })
 }
 
 /// The steps that end every plan with findings: tag the role with what was

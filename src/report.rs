@@ -30,6 +30,7 @@ pub fn describe_step(step: &Step) -> String {
             }
             let shown = match val {
                 Value::String(s) => s.clone(),
+                Value::Null if k == "issued_before" => "(the revert)".into(),
                 Value::Null => "(previous)".into(),
                 other => other.to_string(),
             };

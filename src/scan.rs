@@ -177,11 +177,16 @@ pub fn judge_role(
 
     let Parts {
         findings,
-        mut steps,
+        steps,
         notes,
         ..
     } = acc;
     result.notes = notes;
+    // Sessions are revoked once, after every revert of the role.
+    let (revoke, mut steps): (Vec<Step>, Vec<Step>) = steps
+        .into_iter()
+        .partition(|s| matches!(s, Step::RevokeSessions { .. }));
+    steps.extend(revoke.into_iter().take(1));
     let strongest = findings.iter().map(|f| plan::response(f, config)).max();
     let accepted = steps.is_empty();
     if let Some(strongest) = strongest {
@@ -347,6 +352,8 @@ mod tests {
                 "update_assume_role_policy",
                 "detach_role_policy",
                 "detach_role_policy",
+                // The public trust is critical: the sessions it let out go.
+                "revoke_sessions",
                 "tag_role",
                 "notify"
             ]

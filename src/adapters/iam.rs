@@ -31,8 +31,12 @@ impl AwsIam {
 /// One account's IAM, with the credentials roleguard itself runs with.
 impl Accounts for AwsIam {
     type Iam = AwsIam;
+    type Trail = crate::ports::NoTrail;
     async fn iam(&self, _account: Option<&str>) -> Result<AwsIam, IamError> {
         Ok(self.clone())
+    }
+    async fn trail(&self, _account: Option<&str>) -> Result<Self::Trail, IamError> {
+        Ok(crate::ports::NoTrail)
     }
     async fn own_account(&self) -> Result<String, IamError> {
         Err(IamError::Other(

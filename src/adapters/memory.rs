@@ -2,14 +2,15 @@
 //! memory, records every call and fails on demand (a named call, or a
 //! seeded share of all calls as throttling); a store with the audit table's
 //! conditional claim that can be taken down; channels that record every
-//! alert; a clock the test moves. They drive the engine ([`crate::engine`])
+//! alert; a CloudTrail history served in pages; a clock the test moves. They drive the engine ([`crate::engine`])
 //! through faults, clocks and load in-process; the AWS adapters are proven
 //! against a real API (moto) in the integration tests.
 
 use crate::audit::{AuditRecord, Baseline, Claim, RecordStatus};
 use crate::notify::Alert;
 use crate::ports::{
-    Accounts, Channels, Clock, Delivery, Iam, IamError, PolicyVersion, RoleState, Store, StoreError,
+    Accounts, Channels, Clock, Delivery, Iam, IamError, PolicyVersion, RoleState, Store,
+    StoreError, Trail, TrailError, TrailPage,
 };
 use crate::snapshot::{AccountSnapshot, RoleSnapshot};
 use serde_json::Value;
@@ -752,6 +753,7 @@ impl Clock for ManualClock {
 pub struct MemoryAccounts {
     own: String,
     accounts: BTreeMap<String, std::sync::Arc<MemoryIam>>,
+    trails: BTreeMap<String, std::sync::Arc<MemoryTrail>>,
 }
 
 impl MemoryAccounts {
@@ -759,6 +761,7 @@ impl MemoryAccounts {
     pub fn new(iam: std::sync::Arc<MemoryIam>) -> MemoryAccounts {
         let own = iam.account().to_string();
         MemoryAccounts {
+            trails: BTreeMap::from([(own.clone(), Default::default())]),
             accounts: BTreeMap::from([(own.clone(), iam)]),
             own,
         }
@@ -766,13 +769,146 @@ impl MemoryAccounts {
 
     /// A member account.
     pub fn with(mut self, iam: std::sync::Arc<MemoryIam>) -> MemoryAccounts {
-        self.accounts.insert(iam.account().to_string(), iam);
+        let account = iam.account().to_string();
+        self.trails.entry(account.clone()).or_default();
+        self.accounts.insert(account, iam);
         self
+    }
+
+    /// An account's CloudTrail history (empty unless given).
+    pub fn trail_of(&self, account: &str) -> std::sync::Arc<MemoryTrail> {
+        self.trails.get(account).cloned().unwrap_or_default()
+    }
+
+    /// Give an account this CloudTrail history.
+    pub fn with_trail(mut self, account: &str, trail: std::sync::Arc<MemoryTrail>) -> Self {
+        self.trails.insert(account.to_string(), trail);
+        self
+    }
+}
+
+/// CloudTrail's event history in memory, served as `LookupEvents` serves it:
+/// the records of a region that name the resource (a role's ARN, in their
+/// resources or as the `roleArn` they assumed) within the time range,
+/// newest first, a page at a time. A region can be made to fail.
+#[derive(Debug)]
+pub struct MemoryTrail {
+    state: Mutex<TrailState>,
+}
+
+#[derive(Debug)]
+struct TrailState {
+    records: BTreeMap<String, Vec<Value>>,
+    page_size: usize,
+    faults: BTreeMap<String, TrailError>,
+    calls: Vec<(String, Option<String>)>,
+}
+
+impl Default for MemoryTrail {
+    fn default() -> Self {
+        MemoryTrail::with_page_size(50)
+    }
+}
+
+impl MemoryTrail {
+    /// Pages of `n` records (CloudTrail's are 50).
+    pub fn with_page_size(n: usize) -> MemoryTrail {
+        MemoryTrail {
+            state: Mutex::new(TrailState {
+                records: BTreeMap::new(),
+                page_size: n.max(1),
+                faults: BTreeMap::new(),
+                calls: vec![],
+            }),
+        }
+    }
+
+    /// A CloudTrail record in `region`.
+    pub fn record(&self, region: &str, record: Value) {
+        lock(&self.state)
+            .records
+            .entry(region.to_string())
+            .or_default()
+            .push(record);
+    }
+
+    /// Every lookup in `region` fails with `e` (as after the SDK's retries).
+    pub fn fail(&self, region: &str, e: TrailError) {
+        lock(&self.state).faults.insert(region.to_string(), e);
+    }
+
+    /// The lookups made: region and page token.
+    pub fn calls(&self) -> Vec<(String, Option<String>)> {
+        lock(&self.state).calls.clone()
+    }
+}
+
+impl Trail for MemoryTrail {
+    async fn lookup_events(
+        &self,
+        region: &str,
+        resource_name: &str,
+        start: i64,
+        end: i64,
+        next_token: Option<&str>,
+    ) -> Result<TrailPage, TrailError> {
+        let mut s = lock(&self.state);
+        s.calls
+            .push((region.to_string(), next_token.map(str::to_owned)));
+        if let Some(e) = s.faults.get(region) {
+            return Err(e.clone());
+        }
+        let names = |r: &Value| {
+            r.pointer("/requestParameters/roleArn")
+                .and_then(Value::as_str)
+                == Some(resource_name)
+                || r.get("resources")
+                    .and_then(Value::as_array)
+                    .is_some_and(|rs| {
+                        rs.iter()
+                            .any(|x| x.get("ARN").and_then(Value::as_str) == Some(resource_name))
+                    })
+        };
+        let time = |r: &Value| {
+            r.get("eventTime")
+                .and_then(Value::as_str)
+                .and_then(crate::sessions::epoch)
+        };
+        let mut hits: Vec<&Value> = s
+            .records
+            .get(region)
+            .map(|rs| {
+                rs.iter()
+                    .filter(|r| names(r) && time(r).is_some_and(|t| (start..=end).contains(&t)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        hits.sort_by_key(|r| std::cmp::Reverse(time(r)));
+        let from: usize = match next_token {
+            Some(t) => t
+                .parse()
+                .map_err(|_| TrailError::Other(format!("InvalidNextTokenException: {t}")))?,
+            None => 0,
+        };
+        let to = (from + s.page_size).min(hits.len());
+        Ok(TrailPage {
+            records: hits
+                .get(from..to)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
+            next_token: (to < hits.len()).then(|| to.to_string()),
+        })
     }
 }
 
 impl Accounts for MemoryAccounts {
     type Iam = std::sync::Arc<MemoryIam>;
+    type Trail = std::sync::Arc<MemoryTrail>;
+    async fn trail(&self, account: Option<&str>) -> Result<Self::Trail, IamError> {
+        Ok(self.trail_of(account.unwrap_or(&self.own)))
+    }
     async fn iam(&self, account: Option<&str>) -> Result<Self::Iam, IamError> {
         let account = account.unwrap_or(&self.own);
         self.accounts.get(account).cloned().ok_or_else(|| {

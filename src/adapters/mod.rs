@@ -3,6 +3,7 @@
 //! Only this module tree (and [`crate::wiring`]) talks to the AWS SDK.
 
 pub mod channels;
+pub mod cloudtrail;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod iam;

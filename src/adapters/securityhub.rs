@@ -2,7 +2,7 @@
 //! own type, so a field the API requires cannot be misspelt or left empty.
 
 use super::describe;
-use crate::notify::Alert;
+use crate::notify::{at_most, Alert};
 use crate::rules::Severity;
 use aws_config::SdkConfig;
 use aws_sdk_securityhub::types::{
@@ -76,17 +76,33 @@ impl SecurityHub {
     }
 }
 
-/// At most `limit` bytes of `text`, cut at a character boundary, with `...`
-/// when cut.
-fn at_most(text: &str, limit: usize) -> String {
-    if text.len() <= limit {
-        return text.to_string();
+/// The product fields: the action, the call, the event and the actor, and
+/// what the alert says about the credentials already issued (the revoke, who used the window), when
+/// anything: Security Hub holds a field's value up to 2048 characters.
+fn product_fields_of(alert: &Alert) -> Option<std::collections::HashMap<String, String>> {
+    let mut fields = std::collections::HashMap::from([
+        ("roleguard/Action".to_string(), alert.action.to_string()),
+        ("roleguard/Call".to_string(), alert.call.to_string()),
+        (
+            "roleguard/EventId".to_string(),
+            alert.event_id.clone().unwrap_or_default(),
+        ),
+        (
+            "roleguard/Actor".to_string(),
+            alert.actor.arn.clone().unwrap_or_default(),
+        ),
+    ]);
+    if let Some(r) = &alert.sessions_revoked {
+        fields.insert("roleguard/SessionsRevoked".into(), at_most(r, 2048));
     }
-    let mut end = limit.saturating_sub(4);
-    while !text.is_char_boundary(end) {
-        end -= 1;
+    if let Some(w) = &alert.window {
+        fields.insert("roleguard/Window".into(), at_most(&w.summary, 2048));
+        fields.insert(
+            "roleguard/WindowSessions".into(),
+            w.sessions.len().to_string(),
+        );
     }
-    format!("{}...", text.get(..end).unwrap_or_default())
+    Some(fields)
 }
 
 fn label(s: Severity) -> SeverityLabel {
@@ -144,13 +160,7 @@ pub fn findings(
                         .build(),
                 )
                 .source_url(&alert.console_url)
-                .product_fields("roleguard/Action", alert.action)
-                .product_fields("roleguard/Call", alert.call)
-                .product_fields(
-                    "roleguard/EventId",
-                    alert.event_id.as_deref().unwrap_or(""),
-                )
-                .product_fields("roleguard/Actor", alert.actor.arn.as_deref().unwrap_or(""))
+                .set_product_fields(product_fields_of(alert))
                 .resources(
                     Resource::builder()
                         .r#type("AwsIamRole")

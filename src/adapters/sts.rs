@@ -1,6 +1,7 @@
 //! STS: the function's own account, and member accounts through their
 //! remediation role.
 
+use super::cloudtrail::AwsTrail;
 use super::iam::{error, AwsIam};
 use super::source_chain;
 use crate::ports::{Accounts, IamError};
@@ -43,7 +44,7 @@ pub struct AwsAccounts {
     home: AwsIam,
     own: OnceLock<String>,
     member: Option<MemberAccess>,
-    members: Mutex<HashMap<String, AwsIam>>,
+    members: Mutex<HashMap<String, (AwsIam, AwsTrail)>>,
 }
 
 impl AwsAccounts {
@@ -105,6 +106,24 @@ impl AwsAccounts {
 
 impl Accounts for AwsAccounts {
     type Iam = AwsIam;
+    type Trail = AwsTrail;
+
+    async fn trail(&self, account: Option<&str>) -> Result<AwsTrail, IamError> {
+        let home = || AwsTrail::new(aws_sdk_cloudtrail::Config::from(&self.config));
+        let Some(account) = account.filter(|a| !a.is_empty() && self.member.is_some()) else {
+            return Ok(home());
+        };
+        if self.own().await? == account {
+            return Ok(home());
+        }
+        // Reaching IAM there assumes the role and keeps its credentials.
+        self.iam(Some(account)).await?;
+        self.members
+            .lock()
+            .ok()
+            .and_then(|m| m.get(account).map(|(_, t)| t.clone()))
+            .ok_or_else(|| IamError::Other(format!("no session in account {account}")))
+    }
 
     async fn own_account(&self) -> Result<String, IamError> {
         self.own().await
@@ -130,7 +149,7 @@ impl Accounts for AwsAccounts {
             .members
             .lock()
             .ok()
-            .and_then(|m| m.get(account).cloned())
+            .and_then(|m| m.get(account).map(|(iam, _)| iam.clone()))
         {
             return Ok(iam);
         }
@@ -149,12 +168,18 @@ impl Accounts for AwsAccounts {
         provider.provide_credentials().await.map_err(|e| {
             IamError::Other(format!("cannot assume {role_arn}: {}", source_chain(&e)))
         })?;
+        let credentials = aws_sdk_iam::config::SharedCredentialsProvider::new(provider);
         let conf = aws_sdk_iam::config::Builder::from(&self.config)
-            .credentials_provider(provider)
+            .credentials_provider(credentials.clone())
             .build();
         let iam = AwsIam::new(Client::from_conf(conf));
+        let trail = AwsTrail::new(
+            aws_sdk_cloudtrail::config::Builder::from(&self.config)
+                .credentials_provider(credentials)
+                .build(),
+        );
         if let Ok(mut m) = self.members.lock() {
-            m.insert(account.to_string(), iam.clone());
+            m.insert(account.to_string(), (iam.clone(), trail));
         }
         Ok(iam)
     }

@@ -9,30 +9,96 @@
 use crate::outcome::{Status, StepResult};
 use crate::plan::Step;
 use crate::policy;
-use crate::ports::{Iam, IamError};
+use crate::ports::{Clock, Iam, IamError};
 use serde_json::Value;
 
 /// Carry out the steps in order. A failed step does not stop the others;
-/// the caller reports the invocation as failed when any step failed.
-pub async fn execute<I: Iam>(
+/// the caller reports the invocation as failed when any step failed. The
+/// clock gives the time a `revoke_sessions` step revokes before: the moment
+/// it is carried out, after the revert before it.
+pub async fn execute<I: Iam, K: Clock>(
     iam: &I,
     steps: &[Step],
     mode: crate::engine::Mode,
+    clock: &K,
 ) -> Vec<StepResult> {
     let dry_run = mode.is_dry_run();
     let mut out = Vec::with_capacity(steps.len());
     for step in steps {
-        let (status, detail) = match run(iam, step, dry_run).await {
-            Ok(r) => r,
-            Err(e) => (Status::Failed, e.to_string()),
+        let mut done = step.clone();
+        let result = match step {
+            Step::RevokeSessions {
+                role_name,
+                policy_name,
+                ..
+            } => revoke(iam, role_name, policy_name, dry_run, clock.now(), &mut done).await,
+            _ => run(iam, step, dry_run).await,
         };
+        let (status, detail) = result.unwrap_or_else(|e| (Status::Failed, e.to_string()));
         out.push(StepResult {
-            step: step.clone(),
+            step: done,
             status,
             detail,
         });
     }
     out
+}
+
+/// Put IAM's revoke policy on the role, denying sessions issued before
+/// `now`; a revoke policy that stands already is only ever moved later.
+/// `done` is the step as carried out: with its time, and the document it
+/// replaced.
+async fn revoke<I: Iam>(
+    iam: &I,
+    role: &str,
+    name: &str,
+    dry_run: bool,
+    now: i64,
+    done: &mut Step,
+) -> Result<(Status, String), IamError> {
+    use crate::sessions::{iso8601, revoke_document, revoke_time};
+    let at = iso8601(now);
+    let current = match iam.get_role(role).await? {
+        None => return Ok((Status::Already, "the role no longer exists".into())),
+        Some(_) => iam.get_role_policy(role, name).await?,
+    };
+    let standing = current.as_ref().and_then(revoke_time);
+    if let Step::RevokeSessions {
+        issued_before,
+        replaced_document,
+        ..
+    } = done
+    {
+        *issued_before = Some(match standing {
+            Some(t) if t >= now => iso8601(t),
+            _ => at.clone(),
+        });
+        if standing.is_none_or(|t| t < now) {
+            *replaced_document = current.clone();
+        }
+    }
+    if let Some(t) = standing.filter(|t| *t >= now) {
+        return Ok((
+            Status::Already,
+            format!("sessions issued before {} are already denied", iso8601(t)),
+        ));
+    }
+    if dry_run {
+        return Ok((
+            Status::WouldDo,
+            format!("would deny every session issued before {at}"),
+        ));
+    }
+    done_with(
+        iam.put_role_policy(role, name, &to_text(&revoke_document(&at)))
+            .await,
+        format!("sessions issued before {at} are denied"),
+    )
+}
+
+/// [`done`], with what was done.
+fn done_with(r: Result<(), IamError>, detail: String) -> Result<(Status, String), IamError> {
+    done(r).map(|(s, d)| (s, if s == Status::Done { detail } else { d }))
 }
 
 /// Compact JSON for IAM: the document as roleguard records it.
@@ -279,6 +345,8 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
             }
         }
         Step::Notify { .. } => Ok((Status::Skipped, "alert channels are not configured".into())),
+        // Carried out by `revoke`, which knows the time.
+        Step::RevokeSessions { .. } => Ok((Status::Skipped, "needs the clock".into())),
     }
 }
 

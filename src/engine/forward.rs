@@ -1,7 +1,9 @@
 //! Wrappers that are themselves an [`Iam`]: one that counts calls, one that
 //! reaches the account an event happened in.
 
-use crate::ports::{Accounts, Iam, IamError, PolicyVersion, RoleState};
+use crate::ports::{
+    Accounts, Iam, IamError, PolicyVersion, RoleState, Trail, TrailError, TrailPage,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -117,6 +119,7 @@ pub struct InAccount<'a, A: Accounts> {
     accounts: &'a A,
     account: Option<&'a str>,
     iam: tokio::sync::OnceCell<A::Iam>,
+    trail: tokio::sync::OnceCell<A::Trail>,
 }
 
 impl<'a, A: Accounts> InAccount<'a, A> {
@@ -125,6 +128,7 @@ impl<'a, A: Accounts> InAccount<'a, A> {
             accounts,
             account,
             iam: tokio::sync::OnceCell::new(),
+            trail: tokio::sync::OnceCell::new(),
         }
     }
     async fn get(&self) -> Result<&A::Iam, IamError> {
@@ -136,6 +140,27 @@ impl<'a, A: Accounts> InAccount<'a, A> {
 
 impl<A: Accounts> Iam for InAccount<'_, A> {
     forward_iam!(self, inner => self.get().await?);
+}
+
+/// CloudTrail in the same account, reached only when first asked.
+impl<A: Accounts> Trail for InAccount<'_, A> {
+    async fn lookup_events(
+        &self,
+        region: &str,
+        resource_name: &str,
+        start: i64,
+        end: i64,
+        next_token: Option<&str>,
+    ) -> Result<TrailPage, TrailError> {
+        let trail = self
+            .trail
+            .get_or_try_init(|| self.accounts.trail(self.account))
+            .await
+            .map_err(|e| TrailError::Other(e.to_string()))?;
+        trail
+            .lookup_events(region, resource_name, start, end, next_token)
+            .await
+    }
 }
 
 /// A shared IAM is an IAM (the in-memory accounts hand these out).

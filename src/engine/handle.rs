@@ -6,7 +6,7 @@ use super::{Engine, HandleError};
 use crate::outcome::{Outcome, Status};
 use crate::plan::Step;
 use crate::policy;
-use crate::ports::{Channels, Clock, Delivery, Iam, IamError, Store};
+use crate::ports::{Channels, Clock, Delivery, Iam, IamError, Store, Trail};
 use crate::rules::RuleId;
 use serde_json::Value;
 
@@ -162,9 +162,10 @@ async fn live_document<I: Iam>(
 /// known; the audit record is claimed before any change (a repeated delivery
 /// finds it taken and does nothing) and completed after; a change that needs
 /// no revert becomes the role's baseline.
-pub(super) async fn handle<I: Iam, S: Store, C: Channels, K: Clock>(
+pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
     engine: &Engine<'_, S, C, K>,
     iam: &I,
+    trail: &T,
     event: &crate::event::Event,
 ) -> Result<Outcome, HandleError> {
     let (store, channels, config) = (engine.store, engine.channels, engine.config);
@@ -387,11 +388,41 @@ pub(super) async fn handle<I: Iam, S: Store, C: Channels, K: Clock>(
             }
         }
     }
-    let results = execute(iam, &assessment.plan, engine.mode).await;
+    let results = execute(iam, &assessment.plan, engine.mode, engine.clock).await;
+    // A trust revert leaves the sessions it let out: who obtained them. A
+    // lookup that fails is said in the alert; the revert stands.
+    let window = match (
+        config.session_lookup.enabled,
+        reverted_trust(&assessment.plan),
+        &assessment.role_name,
+    ) {
+        (true, true, Some(name)) => {
+            let arn = match iam.get_role(name).await {
+                Ok(Some(r)) => r.arn,
+                _ => format!(
+                    "arn:aws:iam::{}:role/{name}",
+                    assessment.account.as_deref().unwrap_or_default()
+                ),
+            };
+            let changed = event.time.as_deref().and_then(crate::sessions::epoch);
+            Some(
+                super::who_used(
+                    trail,
+                    &arn,
+                    changed,
+                    engine.clock.now(),
+                    &config.session_lookup,
+                )
+                .await,
+            )
+        }
+        _ => None,
+    };
     let mut outcome = Outcome {
         assessment,
         dry_run,
         results,
+        window,
         ok: true,
     };
     // Alerts go out after the remediation, whatever it did.
@@ -463,6 +494,12 @@ pub(super) async fn handle<I: Iam, S: Store, C: Channels, K: Clock>(
         }
     }
     Ok(outcome)
+}
+
+/// Does the plan revert a trust policy?
+fn reverted_trust(plan: &[Step]) -> bool {
+    plan.iter()
+        .any(|s| matches!(s, Step::UpdateAssumeRolePolicy { .. }))
 }
 
 /// Does the plan remove offending trust statements or delete an inline policy,

@@ -7,16 +7,20 @@ mod execute;
 mod forward;
 mod handle;
 mod scan;
+mod window;
 
 pub use execute::execute;
 pub use forward::{Counting, InAccount};
 pub use handle::fetch_role;
 pub use scan::{RoleScan, ScanOutcome, SCAN_CONCURRENCY};
+pub use window::who_used;
 
 use crate::config::Config;
 use crate::event::Event;
 use crate::outcome::Outcome;
-use crate::ports::{Channels, Clock, Iam, IamError, NoChannels, NoStore, Store, SystemClock};
+use crate::ports::{
+    Channels, Clock, Iam, IamError, NoChannels, NoStore, NoTrail, Store, SystemClock, Trail,
+};
 use serde::Serialize;
 
 /// Whether roleguard changes anything.
@@ -116,8 +120,21 @@ impl<'a, S: Store, C: Channels, K: Clock> Engine<'a, S, C, K> {
 
     /// Judge an event and carry out its plan (in a dry run: say what would
     /// be done). See [`handle::handle`].
+    /// With no CloudTrail: a trust revert's window is not looked up (the
+    /// alert says so).
     pub async fn handle<I: Iam>(&self, iam: &I, event: &Event) -> Result<Outcome, HandleError> {
-        handle::handle(self, iam, event).await
+        handle::handle(self, iam, &NoTrail, event).await
+    }
+
+    /// Judge an event and carry out its plan; after a trust revert, ask
+    /// `trail` who assumed the role in the window ([`who_used`]).
+    pub async fn handle_in<I: Iam, T: Trail>(
+        &self,
+        iam: &I,
+        trail: &T,
+        event: &Event,
+    ) -> Result<Outcome, HandleError> {
+        handle::handle(self, iam, trail, event).await
     }
 
     /// Judge every role of `account`; with `remediate`, carry out the plans.

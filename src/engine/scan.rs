@@ -98,7 +98,7 @@ pub(super) async fn scan_account<I: Iam, S: Store, C: Channels, K: Clock>(
             }
             let plan = v.result.plan.clone().unwrap_or_default();
             let results = if remediate && !plan.is_empty() {
-                execute(iam, &plan, engine.mode).await
+                execute(iam, &plan, engine.mode, engine.clock).await
             } else {
                 vec![]
             };

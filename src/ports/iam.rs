@@ -72,8 +72,11 @@ pub trait Iam {
 #[allow(async_fn_in_trait)]
 pub trait Accounts {
     type Iam: Iam;
+    type Trail: crate::ports::Trail;
     /// IAM in `account` (`None`: the function's own account).
     async fn iam(&self, account: Option<&str>) -> Result<Self::Iam, IamError>;
+    /// CloudTrail in `account`, through the same credentials as its IAM.
+    async fn trail(&self, account: Option<&str>) -> Result<Self::Trail, IamError>;
     /// The account roleguard runs in.
     async fn own_account(&self) -> Result<String, IamError>;
 }

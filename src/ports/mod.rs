@@ -1,5 +1,5 @@
 //! The ports: the small traits through which the engine reaches the world
-//! (IAM, the audit store, the alert channels, the clock). The engine
+//! (IAM, CloudTrail, the audit store, the alert channels, the clock). The engine
 //! ([`crate::engine`]) depends on these only; the adapters
 //! ([`crate::adapters`]) implement them.
 
@@ -7,8 +7,10 @@ mod channels;
 mod clock;
 mod iam;
 mod store;
+mod trail;
 
 pub use channels::{Channels, Delivery, NoChannels};
 pub use clock::{Clock, SystemClock};
 pub use iam::{Accounts, Iam, IamError, PolicyVersion, RoleState};
 pub use store::{NoStore, Store, StoreError};
+pub use trail::{NoTrail, Trail, TrailError, TrailPage};

@@ -117,7 +117,12 @@ fn public_trust_is_replaced_by_deny_all() {
     );
     assert_eq!(
         actions(&a),
-        ["update_assume_role_policy", "tag_role", "notify"]
+        [
+            "update_assume_role_policy",
+            "revoke_sessions",
+            "tag_role",
+            "notify"
+        ]
     );
     let Step::UpdateAssumeRolePolicy {
         role_name,
@@ -138,7 +143,20 @@ fn public_trust_is_replaced_by_deny_all() {
         json!({"AWS": "*"}),
         "the replaced document travels with the plan"
     );
-    let Step::TagRole { tags, .. } = &a.plan[1] else {
+    // The sessions the public trust let out: revoked at the revert.
+    let Step::RevokeSessions {
+        role_name,
+        policy_name,
+        issued_before,
+        ..
+    } = &a.plan[1]
+    else {
+        panic!()
+    };
+    assert_eq!(role_name, "app-public");
+    assert_eq!(policy_name, "AWSRevokeOlderSessions");
+    assert_eq!(issued_before, &None, "the time is the revert's");
+    let Step::TagRole { tags, .. } = &a.plan[2] else {
         panic!()
     };
     assert_eq!(tags["roleguard:status"], "reverted");

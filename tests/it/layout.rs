@@ -172,6 +172,7 @@ fn the_core_is_free_of_the_shell() {
         "rule_id",
         "rules",
         "scan",
+        "sessions",
         "severity",
         "snapshot",
         "template",

@@ -32,6 +32,7 @@ fn outcome(e: &Event, dry_run: bool) -> Outcome {
         assessment,
         dry_run,
         results,
+        window: None,
         ok: true,
     }
 }
