@@ -31,9 +31,14 @@ pub const REMEDIATION_ACTIONS: &[&str] = &[
     "iam:UpdateRole",
 ];
 
+/// What roleguard reads after a trust revert: who assumed the role in the
+/// window ([`crate::sessions`]). CloudTrail cannot scope it to a resource.
+pub const LOOKUP_ACTIONS: &[&str] = &["cloudtrail:LookupEvents"];
+
 /// The session policy roleguard passes when it assumes a member account's
 /// remediation role: whatever that role allows, the session can make only the
-/// remediation calls, and only on that account's roles and policies.
+/// remediation calls, and only on that account's roles and policies, and
+/// read the account's CloudTrail history ([`LOOKUP_ACTIONS`]).
 pub fn session_policy(account: &str) -> Value {
     serde_json::json!({
         "Version": "2012-10-17",
@@ -45,6 +50,11 @@ pub fn session_policy(account: &str) -> Value {
                 format!("arn:aws:iam::{account}:role/*"),
                 format!("arn:aws:iam::{account}:policy/*"),
             ],
+        }, {
+            "Sid": "WhoUsedTheWindow",
+            "Effect": "Allow",
+            "Action": LOOKUP_ACTIONS,
+            "Resource": "*",
         }]
     })
 }

@@ -483,7 +483,12 @@ pub fn assess_with(
                 }
                 None => j.extend(permissions::judge(&p, &ctx)),
             }
-            settings.inline_policy = Some(policy_name.clone());
+            // An inline policy that grants nothing (a Deny guardrail, the
+            // revoke or quarantine policy) is not what forbidding inline
+            // policies is about: removing it would only widen the role.
+            if p.allows().next().is_some() {
+                settings.inline_policy = Some(policy_name.clone());
+            }
         }
         Change::CreatePolicyVersion { document, .. } => {
             j.extend(permissions::judge(&parse(call, document)?, &ctx));

@@ -145,7 +145,10 @@ pub fn judge_role(
             format!("inline policy {policy_name}"),
             crate::rules::role::judge(
                 &RoleSettings {
-                    inline_policy: Some(policy_name.clone()),
+                    // One that grants nothing (a Deny guardrail) is let be.
+                    inline_policy: crate::policy::Policy::parse(&doc.to_string())
+                        .map_or(true, |p| p.allows().next().is_some())
+                        .then(|| policy_name.clone()),
                     ..Default::default()
                 },
                 &ctx,

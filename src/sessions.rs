@@ -321,8 +321,9 @@ impl Window {
         } else {
             let n = self.sessions.len();
             out.push_str(&format!(
-                "{n} session{} of {role} issued between {} and {} (CloudTrail in {}): ",
-                if n == 1 { " was" } else { "s were" },
+                "{n} session{} of {role} {} issued between {} and {} (CloudTrail in {}): ",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "was" } else { "were" },
                 self.from,
                 self.to,
                 read.join(", ")

@@ -15,6 +15,11 @@ use aws_sdk_cloudtrail::{Client, Config};
 /// The most records a page holds.
 pub const PAGE_SIZE: i32 = 50;
 
+/// The longest one page may take, the SDK's retries included: the regions
+/// are asked at once, so with the page cap this bounds what the lookup adds
+/// to an invocation (whose audit record stays open until the alert is out).
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// CloudTrail in one account, any region.
 #[derive(Clone, Debug)]
 pub struct AwsTrail {
@@ -25,7 +30,12 @@ impl AwsTrail {
     /// With this client configuration (credentials, retry, endpoint); the
     /// region is set per lookup.
     pub fn new(config: Config) -> AwsTrail {
-        AwsTrail { config }
+        let timeouts = aws_sdk_cloudtrail::config::timeout::TimeoutConfig::builder()
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build();
+        AwsTrail {
+            config: config.to_builder().timeout_config(timeouts).build(),
+        }
     }
 
     fn client(&self, region: &str) -> Client {

@@ -404,7 +404,14 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
                     assessment.account.as_deref().unwrap_or_default()
                 ),
             };
-            let changed = event.time.as_deref().and_then(crate::sessions::epoch);
+            // When the bad change was made: the record's own time (the
+            // envelope's is EventBridge's, later).
+            let changed = event
+                .trail
+                .event_time
+                .as_deref()
+                .or(event.time.as_deref())
+                .and_then(crate::sessions::epoch);
             Some(
                 super::who_used(
                     trail,

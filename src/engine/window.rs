@@ -1,7 +1,8 @@
 //! Who used the window a bad trust opened: after a trust revert, ask
 //! CloudTrail for the `AssumeRole*` calls on the role between the change and
 //! the revert, in every configured region at once, a bounded number of
-//! pages each. A failed lookup is reported, never an error: the revert
+//! pages each (each page's time is bounded by the adapter:
+//! [`crate::adapters::cloudtrail::OPERATION_TIMEOUT`]). A failed lookup is reported, never an error: the revert
 //! stands whatever CloudTrail answers.
 
 use crate::config::SessionLookup;

@@ -223,8 +223,17 @@ async fn a_member_account_without_a_remediation_role_is_an_error() {
 #[test]
 fn the_remediation_session_allows_only_the_remediation_calls() {
     let policy = session_policy(MEMBER);
-    let text = policy.to_string();
+    let text = policy["Statement"][0].to_string();
     assert!(!text.contains("iam:*") && !text.contains("\"*\""), "{text}");
+    // Besides the remediation calls, only the window lookup, which
+    // CloudTrail cannot scope to a resource.
+    assert_eq!(
+        policy["Statement"][1],
+        json!({"Sid": "WhoUsedTheWindow", "Effect": "Allow",
+            "Action": roleguard::member::LOOKUP_ACTIONS, "Resource": "*"})
+    );
+    assert_eq!(policy["Statement"].as_array().unwrap().len(), 2);
+    let text = policy.to_string();
     assert_eq!(
         policy["Statement"][0]["Resource"],
         json!([

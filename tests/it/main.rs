@@ -27,6 +27,7 @@ mod oracle;
 mod remediate;
 mod robustness;
 mod scan;
+mod sessions;
 mod template;
 mod verdicts;
 mod whole_role;

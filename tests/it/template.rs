@@ -45,7 +45,10 @@ fn statements(role: &Value, policy: &str) -> Vec<Value> {
 fn allowed_actions(role: &Value) -> Vec<String> {
     let mut all: Vec<String> = statements(role, "remediate")
         .iter()
-        .filter(|s| s["Effect"].as_str() == Some("Allow") && s["Sid"].as_str() != Some("Scan"))
+        .filter(|s| {
+            s["Effect"].as_str() == Some("Allow")
+                && !matches!(s["Sid"].as_str(), Some("Scan" | "WhoUsedTheWindow"))
+        })
         .flat_map(|s| strings(&s["Action"]))
         .collect();
     all.sort();
@@ -90,6 +93,22 @@ fn the_roles_allow_exactly_the_remediation_calls() {
         allowed_actions(&member["Resources"]["RemediationRole"]),
         expected
     );
+    // And the window lookup: exactly CloudTrail's LookupEvents.
+    for role in [
+        &central["Resources"]["FunctionRole"],
+        &member["Resources"]["RemediationRole"],
+    ] {
+        let s = statements(role, "remediate");
+        let lookup = s
+            .iter()
+            .find(|s| s["Sid"].as_str() == Some("WhoUsedTheWindow"))
+            .unwrap();
+        assert_eq!(
+            strings(&lookup["Action"]),
+            roleguard::member::LOOKUP_ACTIONS
+        );
+        assert_eq!(lookup["Effect"].as_str(), Some("Allow"));
+    }
     // The boundary call puts back the configured boundary and no other.
     for role in [
         &central["Resources"]["FunctionRole"],
