@@ -33,7 +33,8 @@ use roleguard::engine::{Engine, Mode};
 use roleguard::lambda::{handle_payload, Reply};
 use roleguard::notify::Alert;
 use roleguard::ports::{
-    Accounts, Channels, Delivery, Iam, IamError, PolicyVersion, RoleState, SystemClock,
+    Accounts, Channels, Delivery, Entity, EntityPolicies, Iam, IamError, PolicyVersion, RoleState,
+    SystemClock, UserState,
 };
 use roleguard::snapshot::AccountSnapshot;
 use serde_json::{json, Value};
@@ -179,8 +180,49 @@ impl Iam for Limited {
         self.call(async || self.inner.policy_document(arn, v).await)
             .await
     }
-    async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, IamError> {
-        self.call(async || self.inner.roles_with_policy(arn).await)
+    async fn policy_holders(&self, arn: &str) -> Result<Vec<String>, IamError> {
+        self.call(async || self.inner.policy_holders(arn).await)
+            .await
+    }
+    async fn get_user(&self, user: &str) -> Result<Option<UserState>, IamError> {
+        self.call(async || self.inner.get_user(user).await).await
+    }
+    async fn entity_policies(
+        &self,
+        entity: Entity,
+        name: &str,
+    ) -> Result<Option<EntityPolicies>, IamError> {
+        self.call(async || self.inner.entity_policies(entity, name).await)
+            .await
+    }
+    async fn detach_entity_policy(
+        &self,
+        entity: Entity,
+        name: &str,
+        arn: &str,
+    ) -> Result<(), IamError> {
+        self.call(async || self.inner.detach_entity_policy(entity, name, arn).await)
+            .await
+    }
+    async fn delete_entity_policy(
+        &self,
+        entity: Entity,
+        name: &str,
+        policy: &str,
+    ) -> Result<(), IamError> {
+        self.call(async || self.inner.delete_entity_policy(entity, name, policy).await)
+            .await
+    }
+    async fn remove_user_from_group(&self, user: &str, group: &str) -> Result<(), IamError> {
+        self.call(async || self.inner.remove_user_from_group(user, group).await)
+            .await
+    }
+    async fn put_user_permissions_boundary(&self, user: &str, arn: &str) -> Result<(), IamError> {
+        self.call(async || self.inner.put_user_permissions_boundary(user, arn).await)
+            .await
+    }
+    async fn tag_user(&self, user: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError> {
+        self.call(async || self.inner.tag_user(user, tags).await)
             .await
     }
     async fn set_default_policy_version(&self, arn: &str, v: &str) -> Result<(), IamError> {

@@ -37,6 +37,13 @@ pub const HANDLED: &[&str] = &[
     "UpdateRole",
     "TagRole",
     "UntagRole",
+    "AttachUserPolicy",
+    "PutUserPolicy",
+    "PutUserPermissionsBoundary",
+    "DeleteUserPermissionsBoundary",
+    "AttachGroupPolicy",
+    "PutGroupPolicy",
+    "AddUserToGroup",
 ];
 
 /// The prefix of roleguard's own role tags.
@@ -284,9 +291,11 @@ impl Event {
 pub fn document_field(call: &str) -> Option<&'static str> {
     match call {
         "CreateRole" => Some("assumeRolePolicyDocument"),
-        "UpdateAssumeRolePolicy" | "PutRolePolicy" | "CreatePolicyVersion" => {
-            Some("policyDocument")
-        }
+        "UpdateAssumeRolePolicy"
+        | "PutRolePolicy"
+        | "CreatePolicyVersion"
+        | "PutUserPolicy"
+        | "PutGroupPolicy" => Some("policyDocument"),
         _ => None,
     }
 }
@@ -344,6 +353,54 @@ pub enum Change {
         role_name: String,
         keys: Vec<String>,
     },
+    AttachUserPolicy {
+        user_name: String,
+        policy_arn: String,
+    },
+    PutUserPolicy {
+        user_name: String,
+        policy_name: String,
+        document: String,
+    },
+    PutUserPermissionsBoundary {
+        user_name: String,
+        boundary: String,
+    },
+    DeleteUserPermissionsBoundary {
+        user_name: String,
+    },
+    AttachGroupPolicy {
+        group_name: String,
+        policy_arn: String,
+    },
+    PutGroupPolicy {
+        group_name: String,
+        policy_name: String,
+        document: String,
+    },
+    AddUserToGroup {
+        group_name: String,
+        user_name: String,
+    },
+}
+
+/// The IAM principal a change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Entity {
+    Role,
+    User,
+    Group,
+}
+
+impl Entity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Role => "role",
+            Entity::User => "user",
+            Entity::Group => "group",
+        }
+    }
 }
 
 impl Change {
@@ -447,6 +504,35 @@ impl Change {
                 role_name: s("roleName")?,
                 keys: tag_keys("tagKeys"),
             },
+            "AttachUserPolicy" => Change::AttachUserPolicy {
+                user_name: s("userName")?,
+                policy_arn: s("policyArn")?,
+            },
+            "PutUserPolicy" => Change::PutUserPolicy {
+                user_name: s("userName")?,
+                policy_name: s("policyName")?,
+                document: s("policyDocument")?,
+            },
+            "PutUserPermissionsBoundary" => Change::PutUserPermissionsBoundary {
+                user_name: s("userName")?,
+                boundary: s("permissionsBoundary")?,
+            },
+            "DeleteUserPermissionsBoundary" => Change::DeleteUserPermissionsBoundary {
+                user_name: s("userName")?,
+            },
+            "AttachGroupPolicy" => Change::AttachGroupPolicy {
+                group_name: s("groupName")?,
+                policy_arn: s("policyArn")?,
+            },
+            "PutGroupPolicy" => Change::PutGroupPolicy {
+                group_name: s("groupName")?,
+                policy_name: s("policyName")?,
+                document: s("policyDocument")?,
+            },
+            "AddUserToGroup" => Change::AddUserToGroup {
+                group_name: s("groupName")?,
+                user_name: s("userName")?,
+            },
             // HANDLED was checked above: a call in HANDLED without an arm
             // here is reported as unsupported, never a panic.
             _ => {
@@ -471,6 +557,29 @@ impl Change {
             Change::UpdateRole { .. } => "UpdateRole",
             Change::TagRole { .. } => "TagRole",
             Change::UntagRole { .. } => "UntagRole",
+            Change::AttachUserPolicy { .. } => "AttachUserPolicy",
+            Change::PutUserPolicy { .. } => "PutUserPolicy",
+            Change::PutUserPermissionsBoundary { .. } => "PutUserPermissionsBoundary",
+            Change::DeleteUserPermissionsBoundary { .. } => "DeleteUserPermissionsBoundary",
+            Change::AttachGroupPolicy { .. } => "AttachGroupPolicy",
+            Change::PutGroupPolicy { .. } => "PutGroupPolicy",
+            Change::AddUserToGroup { .. } => "AddUserToGroup",
+        }
+    }
+
+    /// The user or group the change is about (roles: [`Change::role_name`]).
+    /// Adding a user to a group is about the user: what the group grants
+    /// becomes the user's.
+    pub fn entity(&self) -> Option<(Entity, &str)> {
+        match self {
+            Change::AttachUserPolicy { user_name, .. }
+            | Change::PutUserPolicy { user_name, .. }
+            | Change::PutUserPermissionsBoundary { user_name, .. }
+            | Change::DeleteUserPermissionsBoundary { user_name }
+            | Change::AddUserToGroup { user_name, .. } => Some((Entity::User, user_name)),
+            Change::AttachGroupPolicy { group_name, .. }
+            | Change::PutGroupPolicy { group_name, .. } => Some((Entity::Group, group_name)),
+            _ => self.role_name().map(|r| (Entity::Role, r)),
         }
     }
 
@@ -486,7 +595,7 @@ impl Change {
             | Change::UpdateRole { role_name, .. }
             | Change::TagRole { role_name, .. }
             | Change::UntagRole { role_name, .. } => Some(role_name),
-            Change::CreatePolicyVersion { .. } | Change::SetDefaultPolicyVersion { .. } => None,
+            _ => None,
         }
     }
 }

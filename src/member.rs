@@ -12,21 +12,37 @@ pub const SESSION_NAME: &str = "roleguard";
 /// session policy for a member account's remediation role, and what
 /// roleguard's own roles need.
 pub const REMEDIATION_ACTIONS: &[&str] = &[
+    "iam:DeleteGroupPolicy",
     "iam:DeletePolicyVersion",
     "iam:DeleteRolePolicy",
+    "iam:DeleteUserPolicy",
+    "iam:DetachGroupPolicy",
     "iam:DetachRolePolicy",
+    "iam:DetachUserPolicy",
+    "iam:GetGroup",
+    "iam:GetGroupPolicy",
     "iam:GetPolicy",
     "iam:GetPolicyVersion",
     "iam:GetRole",
     "iam:GetRolePolicy",
+    "iam:GetUser",
+    "iam:GetUserPolicy",
+    "iam:ListAttachedGroupPolicies",
     "iam:ListAttachedRolePolicies",
+    "iam:ListAttachedUserPolicies",
     "iam:ListEntitiesForPolicy",
+    "iam:ListGroupPolicies",
+    "iam:ListGroupsForUser",
     "iam:ListPolicyVersions",
     "iam:ListRolePolicies",
+    "iam:ListUserPolicies",
     "iam:PutRolePermissionsBoundary",
     "iam:PutRolePolicy",
+    "iam:PutUserPermissionsBoundary",
+    "iam:RemoveUserFromGroup",
     "iam:SetDefaultPolicyVersion",
     "iam:TagRole",
+    "iam:TagUser",
     "iam:UpdateAssumeRolePolicy",
     "iam:UpdateRole",
 ];
@@ -37,7 +53,7 @@ pub const LOOKUP_ACTIONS: &[&str] = &["cloudtrail:LookupEvents"];
 
 /// The session policy roleguard passes when it assumes a member account's
 /// remediation role: whatever that role allows, the session can make only the
-/// remediation calls, and only on that account's roles and policies, and
+/// remediation calls, and only on that account's roles, users, groups and policies, and
 /// read the account's CloudTrail history ([`LOOKUP_ACTIONS`]).
 pub fn session_policy(account: &str) -> Value {
     serde_json::json!({
@@ -48,6 +64,8 @@ pub fn session_policy(account: &str) -> Value {
             "Action": REMEDIATION_ACTIONS,
             "Resource": [
                 format!("arn:aws:iam::{account}:role/*"),
+                format!("arn:aws:iam::{account}:user/*"),
+                format!("arn:aws:iam::{account}:group/*"),
                 format!("arn:aws:iam::{account}:policy/*"),
             ],
         }, {

@@ -70,7 +70,11 @@ pub struct Alert {
     pub schema: &'static str,
     pub severity: Severity,
     pub account: String,
+    /// What the change is about: `role`, `user` or `group`.
+    pub principal_type: &'static str,
+    /// The role's name (for a `user` or `group`: the user's or group's).
     pub role_name: String,
+    /// The role's ARN (for a `user` or `group`: the user's or group's).
     pub role_arn: String,
     /// The IAM call that made the change, and when.
     pub call: &'static str,
@@ -107,7 +111,12 @@ impl Alert {
             return None;
         }
         let account = a.account.clone().unwrap_or_default();
-        let role_name = a.role_name.clone().unwrap_or_default();
+        let (principal_type, role_name) = match (&a.role_name, &a.user_name, &a.group_name) {
+            (Some(r), _, _) => ("role", r.clone()),
+            (None, Some(u), _) => ("user", u.clone()),
+            (None, None, Some(g)) => ("group", g.clone()),
+            _ => ("role", String::new()),
+        };
         let trail = &event.trail;
         let user_agent = trail.user_agent.clone();
         let console = trail.session_credential_from_console.as_deref() == Some("true")
@@ -140,10 +149,12 @@ impl Alert {
             .collect();
         let reverting = outcome.results.iter().any(|r| r.step.reverts());
         let failed = outcome.results.iter().any(|r| r.status == Status::Failed);
-        let tagging = outcome
-            .results
-            .iter()
-            .any(|r| matches!(r.step, crate::plan::Step::TagRole { .. }));
+        let tagging = outcome.results.iter().any(|r| {
+            matches!(
+                r.step,
+                crate::plan::Step::TagRole { .. } | crate::plan::Step::TagUser { .. }
+            )
+        });
         let action = match (outcome.dry_run, reverting, failed, tagging) {
             (true, true, _, _) => "would revert",
             (true, false, _, true) => "would tag",
@@ -155,10 +166,11 @@ impl Alert {
         Some(Alert {
             schema: SCHEMA,
             severity: a.judgement.max_severity().unwrap_or(Severity::Info),
-            role_arn: format!("arn:aws:iam::{account}:role/{role_name}"),
+            role_arn: format!("arn:aws:iam::{account}:{principal_type}/{role_name}"),
             console_url: format!(
-                "https://us-east-1.console.aws.amazon.com/iam/home#/roles/details/{role_name}"
+                "https://us-east-1.console.aws.amazon.com/iam/home#/{principal_type}s/details/{role_name}"
             ),
+            principal_type,
             account,
             role_name,
             call: a.call,
@@ -331,7 +343,7 @@ pub fn slack(alert: &Alert) -> Value {
     let who = alert.actor.arn.as_deref().unwrap_or("unknown");
     let mut fields = vec![
         json!({"type": "mrkdwn", "text": format!("*Account*\n{}", alert.account)}),
-        json!({"type": "mrkdwn", "text": format!("*Role*\n<{}|{}>", alert.console_url, alert.role_name)}),
+        json!({"type": "mrkdwn", "text": format!("*{}*\n<{}|{}>", match alert.principal_type { "user" => "User", "group" => "Group", _ => "Role" }, alert.console_url, alert.role_name)}),
         json!({"type": "mrkdwn", "text": format!("*Who*\n{who}{}", if alert.actor.console { " (console)" } else { "" })}),
         json!({"type": "mrkdwn", "text": format!("*From*\n{}", alert.actor.source_ip.as_deref().unwrap_or("unknown"))}),
     ];
@@ -353,7 +365,7 @@ pub fn slack(alert: &Alert) -> Value {
         json!({"type": "header", "text": {"type": "plain_text", "emoji": true,
             "text": format!("{} {} · {}", emoji(alert.severity), alert.severity.as_str().to_uppercase(), alert.action)}}),
         json!({"type": "section", "text": {"type": "mrkdwn",
-            "text": format!("*{}* on role *{}*", alert.call, alert.role_name)},
+            "text": format!("*{}* on {} *{}*", alert.call, alert.principal_type, alert.role_name)},
          "fields": fields}),
         json!({"type": "section", "text": {"type": "mrkdwn", "text": findings_text}}),
     ];
@@ -495,6 +507,7 @@ mod tests {
             schema: SCHEMA,
             severity: Severity::High,
             account: "111122223333".into(),
+            principal_type: "role",
             role_name: "r".into(),
             role_arn: "arn:aws:iam::111122223333:role/r".into(),
             call: "AttachRolePolicy",

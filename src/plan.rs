@@ -99,6 +99,38 @@ pub enum Step {
         role_name: String,
         tags: BTreeMap<String, String>,
     },
+    DetachUserPolicy {
+        user_name: String,
+        policy_arn: String,
+    },
+    DeleteUserPolicy {
+        user_name: String,
+        policy_name: String,
+        /// The inline policy being removed.
+        removed_document: Value,
+    },
+    PutUserPermissionsBoundary {
+        user_name: String,
+        permissions_boundary: String,
+    },
+    RemoveUserFromGroup {
+        user_name: String,
+        group_name: String,
+    },
+    TagUser {
+        user_name: String,
+        tags: BTreeMap<String, String>,
+    },
+    DetachGroupPolicy {
+        group_name: String,
+        policy_arn: String,
+    },
+    DeleteGroupPolicy {
+        group_name: String,
+        policy_name: String,
+        /// The inline policy being removed.
+        removed_document: Value,
+    },
     Notify {
         severity: Severity,
         rules: Vec<String>,
@@ -119,6 +151,13 @@ impl Step {
             Step::UpdateRole { .. } => "update_role",
             Step::RevokeSessions { .. } => "revoke_sessions",
             Step::TagRole { .. } => "tag_role",
+            Step::DetachUserPolicy { .. } => "detach_user_policy",
+            Step::DeleteUserPolicy { .. } => "delete_user_policy",
+            Step::PutUserPermissionsBoundary { .. } => "put_user_permissions_boundary",
+            Step::RemoveUserFromGroup { .. } => "remove_user_from_group",
+            Step::TagUser { .. } => "tag_user",
+            Step::DetachGroupPolicy { .. } => "detach_group_policy",
+            Step::DeleteGroupPolicy { .. } => "delete_group_policy",
             Step::Notify { .. } => "notify",
         }
     }
@@ -131,6 +170,12 @@ impl Step {
                 removed_document, ..
             }
             | Step::DeletePolicyVersion {
+                removed_document, ..
+            }
+            | Step::DeleteUserPolicy {
+                removed_document, ..
+            }
+            | Step::DeleteGroupPolicy {
                 removed_document, ..
             } => vec![("removed", removed_document)],
             Step::UpdateAssumeRolePolicy {
@@ -150,7 +195,10 @@ impl Step {
 
     /// Does the step undo the change (rather than tag or notify)?
     pub fn reverts(&self) -> bool {
-        !matches!(self, Step::TagRole { .. } | Step::Notify { .. })
+        !matches!(
+            self,
+            Step::TagRole { .. } | Step::TagUser { .. } | Step::Notify { .. }
+        )
     }
 }
 
@@ -176,6 +224,13 @@ pub struct Assessment {
     pub account: Option<String>,
     pub call: &'static str,
     pub role_name: Option<String>,
+    /// The user a change is about (a policy of the user, its boundary, its
+    /// groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// The group a change is about (a policy of the group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
     pub actor: Option<String>,
     /// Set when the event is deliberately left alone, with the reason.
     pub skipped: Option<String>,
@@ -215,6 +270,9 @@ pub struct Fetched {
     /// The role's boundary as last accepted (the store's baseline): a removed
     /// boundary is put back to exactly this.
     pub previous_boundary: Option<String>,
+    /// The user or group a change is about, as IAM holds it after the
+    /// change (a user with its groups): it is judged as a whole.
+    pub entity: Option<crate::snapshot::EntityParts>,
 }
 
 /// The actions that take part in some escalation path, or in the role-
@@ -381,6 +439,70 @@ fn judge_in_role(
     Ok(out)
 }
 
+/// Judge a change to a user or group within it: every policy it holds (a
+/// user's groups' too), Deny across them, its boundary. Only the findings
+/// that the changed documents (`changed`, by label) take part in are the
+/// event's; the rest are noted.
+fn judge_in_entity(
+    parts: &crate::snapshot::EntityParts,
+    changed: &[String],
+    ctx: &Context,
+) -> Judgement {
+    let principal = crate::principal::Principal::of_entity(parts);
+    let holder = crate::rules::Holder {
+        role_arn: &parts.arn,
+        attached: &parts.attached,
+    };
+    let ctx = Context {
+        holder: Some(holder),
+        ..*ctx
+    };
+    let whole = permissions::judge_principal(&principal, &ctx);
+    let mut out = Judgement {
+        findings: vec![],
+        notes: whole.notes,
+    };
+    let mut others: Vec<RuleId> = Vec::new();
+    for f in whole.findings {
+        if f.sources.iter().any(|s| changed.contains(s)) {
+            out.findings.push(f);
+        } else if !others.contains(&f.rule) {
+            others.push(f.rule);
+        }
+    }
+    out.notes.push(format!(
+        "judged with {}'s {} policies{}{}",
+        parts.name,
+        principal.documents.len(),
+        if parts.groups.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (its groups' included: {})",
+                parts
+                    .groups
+                    .iter()
+                    .map(|g| g.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        if others.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; findings of the others alone ({}) are not this change's",
+                others
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    ));
+    out
+}
+
 /// Judge an event and plan the response, with nothing fetched from IAM.
 pub fn assess(event: &Event, config: &Config) -> Result<Assessment, AssessError> {
     if let Some(field) = event.missing_document() {
@@ -405,6 +527,14 @@ pub fn assess_with(
         account: event.account.clone(),
         call,
         role_name: change.role_name().map(str::to_owned),
+        user_name: match change.entity() {
+            Some((crate::event::Entity::User, n)) => Some(n.to_owned()),
+            _ => None,
+        },
+        group_name: match change.entity() {
+            Some((crate::event::Entity::Group, n)) => Some(n.to_owned()),
+            _ => None,
+        },
         actor: event.actor().map(str::to_owned),
         skipped: None,
         judgement: Judgement::default(),
@@ -510,6 +640,70 @@ pub fn assess_with(
         Change::UpdateRole {
             max_session_duration, ..
         } => settings.max_session_duration = *max_session_duration,
+        Change::AttachUserPolicy { policy_arn, .. }
+        | Change::AttachGroupPolicy { policy_arn, .. } => match &fetched.entity {
+            Some(parts) => j.extend(judge_in_entity(
+                parts,
+                std::slice::from_ref(policy_arn),
+                &ctx,
+            )),
+            None => match &fetched.document {
+                Some(doc) if !crate::catalog::is_aws_managed_arn(policy_arn) => {
+                    j.extend(permissions::judge(&parse(call, doc)?, &ctx))
+                }
+                _ => j.extend(permissions::judge_attachment(policy_arn, &ctx)),
+            },
+        },
+        Change::PutUserPolicy {
+            document, policy_name, ..
+        }
+        | Change::PutGroupPolicy {
+            document, policy_name, ..
+        } => {
+            let p = parse(call, document)?;
+            match &fetched.entity {
+                Some(parts) => j.extend(judge_in_entity(
+                    parts,
+                    &[crate::principal::Origin::Inline(policy_name.clone()).label()],
+                    &ctx,
+                )),
+                None => j.extend(permissions::judge(&p, &ctx)),
+            }
+        }
+        Change::AddUserToGroup { group_name, .. } => match &fetched.entity {
+            Some(parts) => {
+                // What the group brings: each of its policies as the user holds it.
+                let labels: Vec<String> = parts
+                    .groups
+                    .iter()
+                    .filter(|g| &g.name == group_name)
+                    .flat_map(|g| {
+                        g.inline
+                            .iter()
+                            .map(|(n, _)| {
+                                crate::principal::Origin::Inline(
+                                    crate::snapshot::EntityParts::group_inline_label(&g.name, n),
+                                )
+                                .label()
+                            })
+                            .chain(g.attached.iter().cloned())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                j.extend(judge_in_entity(parts, &labels, &ctx))
+            }
+            None => j.notes.push(format!(
+                "what group {group_name} grants is read from IAM when the event is handled"
+            )),
+        },
+        Change::DeleteUserPermissionsBoundary { user_name } => {
+            j.findings.push(Finding::new(
+                RuleId::RoleBoundaryRemoved,
+                Severity::High,
+                format!("user {user_name}'s permissions boundary was removed: its policies are no longer capped"),
+            ));
+        }
+        Change::PutUserPermissionsBoundary { .. } => {}
         Change::TagRole { keys, .. } | Change::UntagRole { keys, .. } => {
             // IAM tag keys are case-insensitive: `ROLEGUARD:status` is ours too.
             settings.guard_tags_touched = keys
@@ -522,7 +716,10 @@ pub fn assess_with(
                 .collect();
         }
     }
-    j.extend(rules::role::judge(&settings, &ctx));
+    // A role's settings (session length, boundary, inline policies, tags).
+    if change.role_name().is_some() {
+        j.extend(rules::role::judge(&settings, &ctx));
+    }
     let own_role = change
         .role_name()
         .filter(|r| config.is_own_role(event.account.as_deref(), r));
@@ -682,7 +879,7 @@ fn keep_service_requirements(
     });
     let reverted = a.plan.iter().any(Step::reverts);
     let closing = closing_steps(
-        change.role_name(),
+        change.entity(),
         &a.judgement.findings,
         Response::Tag,
         reverted,
@@ -782,7 +979,7 @@ pub fn plan(
         }
     }
     steps.extend(closing_steps(
-        change.role_name(),
+        change.entity(),
         findings,
         strongest,
         !steps.is_empty(),
@@ -822,7 +1019,7 @@ fn revoke_sessions(
 /// The steps that end every plan with findings: tag the role with what was
 /// found and done (when the strongest response is at least `tag`), then notify.
 pub fn closing_steps(
-    role: Option<&str>,
+    subject: Option<(crate::event::Entity, &str)>,
     findings: &[Finding],
     strongest: Response,
     reverted: bool,
@@ -832,7 +1029,8 @@ pub fn closing_steps(
     rule_ids.dedup();
     let mut steps = Vec::new();
     if strongest >= Response::Tag {
-        if let Some(role) = role {
+        // Groups cannot be tagged: they are notified.
+        if let Some((entity, name)) = subject.filter(|(e, _)| *e != crate::event::Entity::Group) {
             let status = if reverted {
                 "reverted"
             } else {
@@ -848,9 +1046,15 @@ pub fn closing_steps(
             if let Some(t) = time {
                 tags.insert(format!("{TAG_PREFIX}checked-at"), tag_value(t));
             }
-            steps.push(Step::TagRole {
-                role_name: role.to_owned(),
-                tags,
+            steps.push(match entity {
+                crate::event::Entity::User => Step::TagUser {
+                    user_name: name.to_owned(),
+                    tags,
+                },
+                _ => Step::TagRole {
+                    role_name: name.to_owned(),
+                    tags,
+                },
             });
         }
     }
@@ -999,6 +1203,74 @@ fn revert(
                 });
             }
         }
+        Change::AttachUserPolicy {
+            user_name,
+            policy_arn,
+        } => {
+            if of_target(Target::Permissions) {
+                steps.push(Step::DetachUserPolicy {
+                    user_name: user_name.clone(),
+                    policy_arn: policy_arn.clone(),
+                });
+            }
+        }
+        Change::PutUserPolicy {
+            user_name,
+            policy_name,
+            document,
+        } => {
+            if of_target(Target::Permissions) {
+                steps.push(Step::DeleteUserPolicy {
+                    user_name: user_name.clone(),
+                    policy_name: policy_name.clone(),
+                    removed_document: document_value(document),
+                });
+            }
+        }
+        Change::AttachGroupPolicy {
+            group_name,
+            policy_arn,
+        } => {
+            if of_target(Target::Permissions) {
+                steps.push(Step::DetachGroupPolicy {
+                    group_name: group_name.clone(),
+                    policy_arn: policy_arn.clone(),
+                });
+            }
+        }
+        Change::PutGroupPolicy {
+            group_name,
+            policy_name,
+            document,
+        } => {
+            if of_target(Target::Permissions) {
+                steps.push(Step::DeleteGroupPolicy {
+                    group_name: group_name.clone(),
+                    policy_name: policy_name.clone(),
+                    removed_document: document_value(document),
+                });
+            }
+        }
+        Change::AddUserToGroup {
+            group_name,
+            user_name,
+        } => {
+            if of_target(Target::Permissions) {
+                steps.push(Step::RemoveUserFromGroup {
+                    user_name: user_name.clone(),
+                    group_name: group_name.clone(),
+                });
+            }
+        }
+        Change::DeleteUserPermissionsBoundary { user_name } => {
+            if let (true, Some(b)) = (has(RuleId::RoleBoundaryRemoved), &config.required_boundary) {
+                steps.push(Step::PutUserPermissionsBoundary {
+                    user_name: user_name.clone(),
+                    permissions_boundary: b.clone(),
+                });
+            }
+        }
+        Change::PutUserPermissionsBoundary { .. } => {}
         Change::TagRole { .. } | Change::UntagRole { .. } => {}
         Change::PutRolePermissionsBoundary { .. }
         | Change::DeleteRolePermissionsBoundary { .. } => {}

@@ -168,6 +168,41 @@ impl Principal {
     }
 }
 
+impl Principal {
+    /// A user or a group as IAM applies its policies: its own, every
+    /// group's (a user's), capped by its boundary. A group's inline policy
+    /// is named `NAME of group GROUP`.
+    pub fn of_entity(e: &crate::snapshot::EntityParts) -> Principal {
+        let mut p = Principal {
+            arn: Some(e.arn.clone()),
+            ..Principal::default()
+        };
+        for (name, doc) in &e.inline {
+            p.inline(name, doc);
+        }
+        for arn in &e.attached {
+            p.attach(arn, e.policies.get(arn));
+        }
+        for g in &e.groups {
+            for (name, doc) in &g.inline {
+                p.inline(
+                    &crate::snapshot::EntityParts::group_inline_label(&g.name, name),
+                    doc,
+                );
+            }
+            for arn in &g.attached {
+                if !p.attached.contains(arn) {
+                    p.attach(arn, g.policies.get(arn).or(e.policies.get(arn)));
+                }
+            }
+        }
+        if let Some(b) = &e.permissions_boundary {
+            p.set_boundary(b, e.policies.get(b));
+        }
+        p
+    }
+}
+
 /// The largest `get-account-authorization-details` output `roleguard check
 /// --kind roles` reads: an account of thousands of roles fits.
 pub const MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;

@@ -195,7 +195,7 @@ pub fn judge_role(
     if let Some(strongest) = strongest {
         let reverted = !steps.is_empty();
         steps.extend(plan::closing_steps(
-            Some(&name),
+            Some((crate::event::Entity::Role, name.as_str())),
             &findings,
             strongest,
             reverted,

@@ -29,6 +29,31 @@ pub struct RoleParts {
     pub policies: HashMap<String, Value>,
 }
 
+/// A user or a group as IAM holds it, with every policy that decides what
+/// it may do: its own inline and attached policies, its boundary (users),
+/// and for a user every group it is in with the group's policies.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EntityParts {
+    pub name: String,
+    pub arn: String,
+    pub attached: Vec<String>,
+    /// Inline policies: name and document.
+    pub inline: Vec<(String, Value)>,
+    pub permissions_boundary: Option<String>,
+    /// A user's groups, each with its own policies.
+    pub groups: Vec<EntityParts>,
+    /// Customer managed policy ARN -> the default version's document (for
+    /// the entity's, its groups' and its boundary's policies).
+    pub policies: HashMap<String, Value>,
+}
+
+impl EntityParts {
+    /// What a group's policy is called in a user's findings.
+    pub fn group_inline_label(group: &str, name: &str) -> String {
+        format!("{name} of group {group}")
+    }
+}
+
 /// One account's roles and its customer managed policies' default documents.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountSnapshot {

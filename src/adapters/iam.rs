@@ -3,7 +3,9 @@
 //! are retried with exponential backoff and jitter ([`super::retry_config`]).
 
 use crate::policy;
-use crate::ports::{Accounts, Iam, IamError, PolicyVersion, RoleState};
+use crate::ports::{
+    Accounts, Entity, EntityPolicies, Iam, IamError, PolicyVersion, RoleState, UserState,
+};
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;
 use aws_sdk_iam::Client;
@@ -305,24 +307,272 @@ impl Iam for AwsIam {
             }))
     }
 
-    async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, IamError> {
-        let mut roles = Vec::new();
+    async fn policy_holders(&self, arn: &str) -> Result<Vec<String>, IamError> {
+        let mut holders = Vec::new();
         let mut pages = self
             .client
             .list_entities_for_policy()
             .policy_arn(arn)
-            .entity_filter(aws_sdk_iam::types::EntityType::Role)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(error)?;
-            roles.extend(
-                page.policy_roles()
+            let names = |kind: &str, names: Vec<Option<&str>>| -> Vec<String> {
+                names
+                    .into_iter()
+                    .flatten()
+                    .map(|n| format!("{kind} {n}"))
+                    .collect()
+            };
+            holders.extend(names(
+                "role",
+                page.policy_roles().iter().map(|r| r.role_name()).collect(),
+            ));
+            holders.extend(names(
+                "user",
+                page.policy_users().iter().map(|u| u.user_name()).collect(),
+            ));
+            holders.extend(names(
+                "group",
+                page.policy_groups()
                     .iter()
-                    .filter_map(|r| r.role_name().map(str::to_string)),
-            );
+                    .map(|g| g.group_name())
+                    .collect(),
+            ));
         }
-        Ok(roles)
+        Ok(holders)
+    }
+
+    async fn get_user(&self, user: &str) -> Result<Option<UserState>, IamError> {
+        let out = found(
+            self.client
+                .get_user()
+                .user_name(user)
+                .send()
+                .await
+                .map_err(error),
+        )?;
+        let Some(u) = out.and_then(|o| o.user) else {
+            return Ok(None);
+        };
+        let mut groups = Vec::new();
+        let mut pages = self
+            .client
+            .list_groups_for_user()
+            .user_name(user)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(error)?;
+            groups.extend(page.groups().iter().map(|g| g.group_name().to_string()));
+        }
+        Ok(Some(UserState {
+            arn: u.arn().to_string(),
+            path: u.path().to_string(),
+            permissions_boundary: u
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_string),
+            tags: u
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+            groups,
+        }))
+    }
+
+    async fn entity_policies(
+        &self,
+        entity: Entity,
+        name: &str,
+    ) -> Result<Option<EntityPolicies>, IamError> {
+        let c = &self.client;
+        let mut out = EntityPolicies::default();
+        let mut names: Vec<String> = Vec::new();
+        match entity {
+            Entity::User => {
+                let Some(u) = found(c.get_user().user_name(name).send().await.map_err(error))?
+                    .and_then(|o| o.user)
+                else {
+                    return Ok(None);
+                };
+                out.arn = u.arn().to_string();
+                let mut pages = c
+                    .list_attached_user_policies()
+                    .user_name(name)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(error)?;
+                    out.attached.extend(
+                        page.attached_policies()
+                            .iter()
+                            .filter_map(|p| p.policy_arn().map(str::to_string)),
+                    );
+                }
+                let mut pages = c
+                    .list_user_policies()
+                    .user_name(name)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    names.extend(page.map_err(error)?.policy_names().iter().cloned());
+                }
+                for n in names {
+                    if let Some(p) = found(
+                        c.get_user_policy()
+                            .user_name(name)
+                            .policy_name(&n)
+                            .send()
+                            .await
+                            .map_err(error),
+                    )? {
+                        out.inline.push((n, decoded(p.policy_document())));
+                    }
+                }
+            }
+            Entity::Group => {
+                let Some(g) = found(c.get_group().group_name(name).send().await.map_err(error))?
+                    .and_then(|o| o.group)
+                else {
+                    return Ok(None);
+                };
+                out.arn = g.arn().to_string();
+                let mut pages = c
+                    .list_attached_group_policies()
+                    .group_name(name)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(error)?;
+                    out.attached.extend(
+                        page.attached_policies()
+                            .iter()
+                            .filter_map(|p| p.policy_arn().map(str::to_string)),
+                    );
+                }
+                let mut pages = c
+                    .list_group_policies()
+                    .group_name(name)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    names.extend(page.map_err(error)?.policy_names().iter().cloned());
+                }
+                for n in names {
+                    if let Some(p) = found(
+                        c.get_group_policy()
+                            .group_name(name)
+                            .policy_name(&n)
+                            .send()
+                            .await
+                            .map_err(error),
+                    )? {
+                        out.inline.push((n, decoded(p.policy_document())));
+                    }
+                }
+            }
+            Entity::Role => {
+                return Err(IamError::Other(
+                    "a role's policies are read with the role calls".into(),
+                ))
+            }
+        }
+        Ok(Some(out))
+    }
+
+    async fn detach_entity_policy(
+        &self,
+        entity: Entity,
+        name: &str,
+        arn: &str,
+    ) -> Result<(), IamError> {
+        let c = &self.client;
+        match entity {
+            Entity::User => c
+                .detach_user_policy()
+                .user_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(error),
+            Entity::Group => c
+                .detach_group_policy()
+                .group_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(error),
+            Entity::Role => self.detach_role_policy(name, arn).await,
+        }
+    }
+
+    async fn delete_entity_policy(
+        &self,
+        entity: Entity,
+        name: &str,
+        policy: &str,
+    ) -> Result<(), IamError> {
+        let c = &self.client;
+        match entity {
+            Entity::User => c
+                .delete_user_policy()
+                .user_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(error),
+            Entity::Group => c
+                .delete_group_policy()
+                .group_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(error),
+            Entity::Role => self.delete_role_policy(name, policy).await,
+        }
+    }
+
+    async fn remove_user_from_group(&self, user: &str, group: &str) -> Result<(), IamError> {
+        self.client
+            .remove_user_from_group()
+            .user_name(user)
+            .group_name(group)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn put_user_permissions_boundary(&self, user: &str, arn: &str) -> Result<(), IamError> {
+        self.client
+            .put_user_permissions_boundary()
+            .user_name(user)
+            .permissions_boundary(arn)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn tag_user(&self, user: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError> {
+        let tags: Result<Vec<Tag>, _> = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.client
+            .tag_user()
+            .user_name(user)
+            .set_tags(Some(tags.map_err(|e| IamError::Other(e.to_string()))?))
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
     }
 
     async fn set_default_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError> {

@@ -12,6 +12,7 @@ use crate::ports::{
     Accounts, Channels, Clock, Delivery, Iam, IamError, PolicyVersion, RoleState, Store,
     StoreError, Trail, TrailError, TrailPage,
 };
+pub use crate::ports::{Entity, EntityPolicies, UserState};
 use crate::snapshot::{AccountSnapshot, RoleSnapshot};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -38,10 +39,24 @@ pub struct Managed {
     pub versions: Vec<(String, Value, bool, i64)>,
 }
 
+/// A user or a group as the in-memory IAM holds it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Holder {
+    pub arn: String,
+    pub attached: Vec<String>,
+    pub inline: BTreeMap<String, Value>,
+    pub permissions_boundary: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    /// A user's groups.
+    pub groups: Vec<String>,
+}
+
 #[derive(Debug, Default)]
 struct State {
     roles: BTreeMap<String, Role>,
     policies: BTreeMap<String, Managed>,
+    users: BTreeMap<String, Holder>,
+    groups: BTreeMap<String, Holder>,
 }
 
 /// One injected failure: the next `times` calls named `call` fail.
@@ -85,6 +100,13 @@ pub fn access_denied(call: &str) -> IamError {
 
 /// The IAM calls that change something.
 const CHANGES: &[&str] = &[
+    "DetachUserPolicy",
+    "DeleteUserPolicy",
+    "DetachGroupPolicy",
+    "DeleteGroupPolicy",
+    "RemoveUserFromGroup",
+    "PutUserPermissionsBoundary",
+    "TagUser",
     "DetachRolePolicy",
     "DeleteRolePolicy",
     "PutRolePolicy",
@@ -214,6 +236,61 @@ impl MemoryIam {
             permissions_boundary: None,
             attached,
             inline: vec![],
+        });
+    }
+
+    /// Create a user with `attached` managed policies, in `groups`.
+    pub fn put_user(&self, name: &str, attached: Vec<String>, groups: Vec<String>) {
+        let arn = format!("arn:aws:iam::{}:user/{name}", self.account);
+        self.with(|s| {
+            s.users.insert(
+                name.to_string(),
+                Holder {
+                    arn,
+                    attached,
+                    groups,
+                    ..Holder::default()
+                },
+            )
+        });
+    }
+
+    /// Create a group with `attached` and `inline` policies.
+    pub fn put_group(&self, name: &str, attached: Vec<String>, inline: Vec<(String, Value)>) {
+        let arn = format!("arn:aws:iam::{}:group/{name}", self.account);
+        self.with(|s| {
+            s.groups.insert(
+                name.to_string(),
+                Holder {
+                    arn,
+                    attached,
+                    inline: inline.into_iter().collect(),
+                    ..Holder::default()
+                },
+            )
+        });
+    }
+
+    /// A user or a group as held now.
+    pub fn holder(&self, entity: Entity, name: &str) -> Option<Holder> {
+        self.with(|s| match entity {
+            Entity::User => s.users.get(name).cloned(),
+            Entity::Group => s.groups.get(name).cloned(),
+            Entity::Role => None,
+        })
+    }
+
+    /// Change a user or group in place (what a test's bad change does).
+    pub fn change_holder(&self, entity: Entity, name: &str, f: impl FnOnce(&mut Holder)) {
+        self.with(|s| {
+            let h = match entity {
+                Entity::User => s.users.get_mut(name),
+                Entity::Group => s.groups.get_mut(name),
+                Entity::Role => None,
+            };
+            if let Some(h) = h {
+                f(h);
+            }
         });
     }
 
@@ -440,15 +517,121 @@ impl Iam for MemoryIam {
         }))
     }
 
-    async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, IamError> {
+    async fn policy_holders(&self, arn: &str) -> Result<Vec<String>, IamError> {
         self.call("ListEntitiesForPolicy")?;
         Ok(self.with(|s| {
-            s.roles
+            let roles = s
+                .roles
                 .iter()
                 .filter(|(_, r)| r.attached.iter().any(|a| a == arn))
-                .map(|(n, _)| n.clone())
-                .collect()
+                .map(|(n, _)| format!("role {n}"));
+            let users = s
+                .users
+                .iter()
+                .filter(|(_, u)| u.attached.iter().any(|a| a == arn))
+                .map(|(n, _)| format!("user {n}"));
+            let groups = s
+                .groups
+                .iter()
+                .filter(|(_, g)| g.attached.iter().any(|a| a == arn))
+                .map(|(n, _)| format!("group {n}"));
+            roles.chain(users).chain(groups).collect()
         }))
+    }
+
+    async fn get_user(&self, user: &str) -> Result<Option<UserState>, IamError> {
+        self.call("GetUser")?;
+        Ok(self.with(|s| {
+            s.users.get(user).map(|u| UserState {
+                arn: u.arn.clone(),
+                path: "/".into(),
+                permissions_boundary: u.permissions_boundary.clone(),
+                tags: u.tags.clone(),
+                groups: u.groups.clone(),
+            })
+        }))
+    }
+
+    async fn entity_policies(
+        &self,
+        entity: Entity,
+        name: &str,
+    ) -> Result<Option<EntityPolicies>, IamError> {
+        self.call(match entity {
+            Entity::Group => "GetGroup",
+            _ => "GetUser",
+        })?;
+        Ok(self.holder(entity, name).map(|h| EntityPolicies {
+            arn: h.arn,
+            attached: h.attached,
+            inline: h.inline.into_iter().collect(),
+        }))
+    }
+
+    async fn detach_entity_policy(
+        &self,
+        entity: Entity,
+        name: &str,
+        arn: &str,
+    ) -> Result<(), IamError> {
+        self.call(match entity {
+            Entity::Group => "DetachGroupPolicy",
+            _ => "DetachUserPolicy",
+        })?;
+        let mut found = false;
+        self.change_holder(entity, name, |h| {
+            found = h.attached.iter().any(|a| a == arn);
+            h.attached.retain(|a| a != arn);
+        });
+        if found {
+            Ok(())
+        } else {
+            Err(IamError::NotFound(format!("{arn} on {name}")))
+        }
+    }
+
+    async fn delete_entity_policy(
+        &self,
+        entity: Entity,
+        name: &str,
+        policy: &str,
+    ) -> Result<(), IamError> {
+        self.call(match entity {
+            Entity::Group => "DeleteGroupPolicy",
+            _ => "DeleteUserPolicy",
+        })?;
+        let mut found = false;
+        self.change_holder(entity, name, |h| found = h.inline.remove(policy).is_some());
+        if found {
+            Ok(())
+        } else {
+            Err(IamError::NotFound(format!("{policy} of {name}")))
+        }
+    }
+
+    async fn remove_user_from_group(&self, user: &str, group: &str) -> Result<(), IamError> {
+        self.call("RemoveUserFromGroup")?;
+        self.change_holder(Entity::User, user, |h| h.groups.retain(|g| g != group));
+        Ok(())
+    }
+
+    async fn put_user_permissions_boundary(&self, user: &str, arn: &str) -> Result<(), IamError> {
+        self.call("PutUserPermissionsBoundary")?;
+        self.change_holder(Entity::User, user, |h| {
+            h.permissions_boundary = Some(arn.to_string())
+        });
+        Ok(())
+    }
+
+    async fn tag_user(&self, user: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError> {
+        self.call("TagUser")?;
+        self.change_holder(Entity::User, user, |h| {
+            for (k, v) in tags {
+                h.tags.retain(|old, _| !old.eq_ignore_ascii_case(k));
+                h.tags.insert(k.clone(), v.clone());
+            }
+        });
+        Ok(())
     }
 
     async fn set_default_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError> {

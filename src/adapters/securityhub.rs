@@ -105,6 +105,50 @@ fn product_fields_of(alert: &Alert) -> Option<std::collections::HashMap<String, 
     Some(fields)
 }
 
+/// The finding's resource: the role, user or group the change is about.
+fn resource(alert: &Alert, region: &str) -> Resource {
+    use aws_sdk_securityhub::types::{AwsIamGroupDetails, AwsIamRoleDetails, AwsIamUserDetails};
+    let (kind, details) = match alert.principal_type {
+        "user" => (
+            "AwsIamUser",
+            ResourceDetails::builder()
+                .aws_iam_user(
+                    AwsIamUserDetails::builder()
+                        .user_name(&alert.role_name)
+                        .build(),
+                )
+                .build(),
+        ),
+        "group" => (
+            "AwsIamGroup",
+            ResourceDetails::builder()
+                .aws_iam_group(
+                    AwsIamGroupDetails::builder()
+                        .group_name(&alert.role_name)
+                        .build(),
+                )
+                .build(),
+        ),
+        _ => (
+            "AwsIamRole",
+            ResourceDetails::builder()
+                .aws_iam_role(
+                    AwsIamRoleDetails::builder()
+                        .role_name(&alert.role_name)
+                        .build(),
+                )
+                .build(),
+        ),
+    };
+    Resource::builder()
+        .r#type(kind)
+        .id(&alert.role_arn)
+        .partition(Partition::Aws)
+        .region(region)
+        .details(details)
+        .build()
+}
+
 fn label(s: Severity) -> SeverityLabel {
     match s {
         Severity::Critical => SeverityLabel::Critical,
@@ -161,23 +205,7 @@ pub fn findings(
                 )
                 .source_url(&alert.console_url)
                 .set_product_fields(product_fields_of(alert))
-                .resources(
-                    Resource::builder()
-                        .r#type("AwsIamRole")
-                        .id(&alert.role_arn)
-                        .partition(Partition::Aws)
-                        .region(region)
-                        .details(
-                            ResourceDetails::builder()
-                                .aws_iam_role(
-                                    aws_sdk_securityhub::types::AwsIamRoleDetails::builder()
-                                        .role_name(&alert.role_name)
-                                        .build(),
-                                )
-                                .build(),
-                        )
-                        .build(),
-                )
+                .resources(resource(alert, region))
                 .compliance(
                     Compliance::builder()
                         .status(if resolved {

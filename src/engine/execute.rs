@@ -9,7 +9,7 @@
 use crate::outcome::{Status, StepResult};
 use crate::plan::Step;
 use crate::policy;
-use crate::ports::{Clock, Iam, IamError};
+use crate::ports::{Clock, Entity, Iam, IamError};
 use serde_json::Value;
 
 /// Carry out the steps in order. A failed step does not stop the others;
@@ -344,9 +344,120 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
                 }
             }
         }
+        Step::DetachUserPolicy {
+            user_name: name,
+            policy_arn,
+        }
+        | Step::DetachGroupPolicy {
+            group_name: name,
+            policy_arn,
+        } => {
+            let entity = entity_of(step);
+            let Some(held) = iam.entity_policies(entity, name).await? else {
+                return Ok((
+                    Status::Already,
+                    format!("the {} no longer exists", entity.as_str()),
+                ));
+            };
+            if !held.attached.iter().any(|a| a == policy_arn) {
+                return Ok((Status::Already, "not attached".into()));
+            }
+            if let Some(r) = would("would detach") {
+                return Ok(r);
+            }
+            done(iam.detach_entity_policy(entity, name, policy_arn).await)
+        }
+        Step::DeleteUserPolicy {
+            user_name: name,
+            policy_name,
+            removed_document,
+        }
+        | Step::DeleteGroupPolicy {
+            group_name: name,
+            policy_name,
+            removed_document,
+        } => {
+            let entity = entity_of(step);
+            let held = iam.entity_policies(entity, name).await?;
+            let Some((_, current)) = held
+                .as_ref()
+                .and_then(|h| h.inline.iter().find(|(n, _)| n == policy_name))
+            else {
+                return Ok((Status::Already, "no such inline policy".into()));
+            };
+            if !same_document(current, removed_document) {
+                return Ok((
+                    Status::Superseded,
+                    "the inline policy changed after the event".into(),
+                ));
+            }
+            if let Some(r) = would("would delete") {
+                return Ok(r);
+            }
+            done(iam.delete_entity_policy(entity, name, policy_name).await)
+        }
+        Step::RemoveUserFromGroup {
+            user_name,
+            group_name,
+        } => {
+            let Some(user) = iam.get_user(user_name).await? else {
+                return Ok((Status::Already, "the user no longer exists".into()));
+            };
+            if !user.groups.iter().any(|g| g == group_name) {
+                return Ok((Status::Already, format!("not in group {group_name}")));
+            }
+            if let Some(r) = would("would remove") {
+                return Ok(r);
+            }
+            done(iam.remove_user_from_group(user_name, group_name).await)
+        }
+        Step::PutUserPermissionsBoundary {
+            user_name,
+            permissions_boundary,
+        } => {
+            let Some(user) = iam.get_user(user_name).await? else {
+                return Ok((Status::Already, "the user no longer exists".into()));
+            };
+            if user.permissions_boundary.as_deref() == Some(permissions_boundary.as_str()) {
+                return Ok((Status::Already, "already in place".into()));
+            }
+            if let Some(r) = would("would put") {
+                return Ok(r);
+            }
+            done(
+                iam.put_user_permissions_boundary(user_name, permissions_boundary)
+                    .await,
+            )
+        }
+        Step::TagUser { user_name, tags } => {
+            let Some(user) = iam.get_user(user_name).await? else {
+                return Ok((Status::Already, "the user no longer exists".into()));
+            };
+            let held = |k: &str| {
+                user.tags
+                    .iter()
+                    .find(|(h, _)| h.eq_ignore_ascii_case(k))
+                    .map(|(_, v)| v)
+            };
+            if tags.iter().all(|(k, v)| held(k) == Some(v)) {
+                return Ok((Status::Already, "already tagged".into()));
+            }
+            if let Some(r) = would("would tag") {
+                return Ok(r);
+            }
+            done(iam.tag_user(user_name, tags).await)
+        }
         Step::Notify { .. } => Ok((Status::Skipped, "alert channels are not configured".into())),
         // Carried out by `revoke`, which knows the time.
         Step::RevokeSessions { .. } => Ok((Status::Skipped, "needs the clock".into())),
+    }
+}
+
+/// The user or group a step acts on.
+fn entity_of(step: &Step) -> Entity {
+    match step {
+        Step::DetachGroupPolicy { .. } | Step::DeleteGroupPolicy { .. } => Entity::Group,
+        _ => Entity::User,
     }
 }
 

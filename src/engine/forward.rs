@@ -2,7 +2,8 @@
 //! reaches the account an event happened in.
 
 use crate::ports::{
-    Accounts, Iam, IamError, PolicyVersion, RoleState, Trail, TrailError, TrailPage,
+    Accounts, Entity, EntityPolicies, Iam, IamError, PolicyVersion, RoleState, Trail, TrailError,
+    TrailPage, UserState,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -63,9 +64,37 @@ macro_rules! forward_iam {
             let $inner = $get;
             $inner.policy_document(arn, version).await
         }
-        async fn roles_with_policy(&$s, arn: &str) -> Result<Vec<String>, IamError> {
+        async fn policy_holders(&$s, arn: &str) -> Result<Vec<String>, IamError> {
             let $inner = $get;
-            $inner.roles_with_policy(arn).await
+            $inner.policy_holders(arn).await
+        }
+        async fn get_user(&$s, user: &str) -> Result<Option<UserState>, IamError> {
+            let $inner = $get;
+            $inner.get_user(user).await
+        }
+        async fn entity_policies(&$s, entity: Entity, name: &str) -> Result<Option<EntityPolicies>, IamError> {
+            let $inner = $get;
+            $inner.entity_policies(entity, name).await
+        }
+        async fn detach_entity_policy(&$s, entity: Entity, name: &str, arn: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.detach_entity_policy(entity, name, arn).await
+        }
+        async fn delete_entity_policy(&$s, entity: Entity, name: &str, policy: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.delete_entity_policy(entity, name, policy).await
+        }
+        async fn remove_user_from_group(&$s, user: &str, group: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.remove_user_from_group(user, group).await
+        }
+        async fn put_user_permissions_boundary(&$s, user: &str, arn: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.put_user_permissions_boundary(user, arn).await
+        }
+        async fn tag_user(&$s, user: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.tag_user(user, tags).await
         }
         async fn set_default_policy_version(&$s, arn: &str, version: &str) -> Result<(), IamError> {
             let $inner = $get;

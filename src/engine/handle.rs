@@ -6,7 +6,7 @@ use super::{Engine, HandleError};
 use crate::outcome::{Outcome, Status};
 use crate::plan::Step;
 use crate::policy;
-use crate::ports::{Channels, Clock, Delivery, Iam, IamError, Store, Trail};
+use crate::ports::{Channels, Clock, Delivery, Entity, Iam, IamError, Store, Trail};
 use crate::rules::RuleId;
 use serde_json::Value;
 
@@ -56,6 +56,88 @@ pub async fn fetch_role<I: Iam>(
     }))
 }
 
+/// A user (with every group it is in) or a group as IAM holds it, with
+/// every policy that decides what it may do: GetUser and ListGroupsForUser,
+/// each one's attached and inline policies, and the default document of
+/// each customer managed policy among them (and the boundary). `None` when
+/// it is gone.
+pub async fn fetch_entity<I: Iam>(
+    iam: &I,
+    entity: Entity,
+    name: &str,
+) -> Result<Option<crate::snapshot::EntityParts>, IamError> {
+    use crate::snapshot::EntityParts;
+    let (mut parts, groups) = match entity {
+        Entity::User => {
+            let Some(user) = iam.get_user(name).await? else {
+                return Ok(None);
+            };
+            let own = iam
+                .entity_policies(Entity::User, name)
+                .await?
+                .unwrap_or_default();
+            (
+                EntityParts {
+                    name: name.to_string(),
+                    arn: user.arn,
+                    attached: own.attached,
+                    inline: own.inline,
+                    permissions_boundary: user.permissions_boundary,
+                    ..EntityParts::default()
+                },
+                user.groups,
+            )
+        }
+        _ => {
+            let Some(own) = iam.entity_policies(Entity::Group, name).await? else {
+                return Ok(None);
+            };
+            (
+                EntityParts {
+                    name: name.to_string(),
+                    arn: own.arn,
+                    attached: own.attached,
+                    inline: own.inline,
+                    ..EntityParts::default()
+                },
+                vec![],
+            )
+        }
+    };
+    for g in groups {
+        if let Some(held) = iam.entity_policies(Entity::Group, &g).await? {
+            parts.groups.push(EntityParts {
+                name: g,
+                arn: held.arn,
+                attached: held.attached,
+                inline: held.inline,
+                ..EntityParts::default()
+            });
+        }
+    }
+    let arns: Vec<String> = parts
+        .attached
+        .iter()
+        .chain(parts.groups.iter().flat_map(|g| g.attached.iter()))
+        .chain(parts.permissions_boundary.iter())
+        .filter(|a| {
+            !(crate::catalog::is_aws_managed_arn(a) && crate::catalog::managed_policy(a).is_some())
+        })
+        .cloned()
+        .collect();
+    for arn in arns {
+        if parts.policies.contains_key(&arn) {
+            continue;
+        }
+        if let Some(doc) = iam.policy_document(&arn, None).await? {
+            parts
+                .policies
+                .insert(arn, policy::decode(&doc).unwrap_or(Value::String(doc)));
+        }
+    }
+    Ok(Some(parts))
+}
+
 /// The document a change put in force, read from IAM because its record
 /// lacks it ([`crate::event::Event::missing_document`]): the inline policy
 /// (GetRolePolicy), the trust policy (GetRole), or the policy version
@@ -86,6 +168,28 @@ async fn live_document<I: Iam>(
             (
                 doc.map(|d| d.to_string()),
                 format!("inline policy {name} of role {role}"),
+            )
+        }
+        "PutUserPolicy" | "PutGroupPolicy" => {
+            let (entity, field) = if call == "PutUserPolicy" {
+                (Entity::User, "userName")
+            } else {
+                (Entity::Group, "groupName")
+            };
+            let (holder, name) = (need(field)?, need("policyName")?);
+            let what = format!("inline policy {name} of {} {holder}", entity.as_str());
+            let held = iam
+                .entity_policies(entity, holder)
+                .await
+                .map_err(fetch(what.clone()))?;
+            (
+                held.and_then(|h| {
+                    h.inline
+                        .into_iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, d)| d.to_string())
+                }),
+                what,
             )
         }
         "UpdateAssumeRolePolicy" | "CreateRole" => {
@@ -215,6 +319,12 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
             }
             _ => {}
         }
+        // A user or group is judged as a whole: read it, with its groups.
+        if let Some((entity, name)) = change.entity().filter(|(e, _)| *e != Entity::Role) {
+            fetched.entity = fetch_entity(iam, entity, name)
+                .await
+                .map_err(fetch(format!("the policies of {} {name}", entity.as_str())))?;
+        }
     }
     // A change that grants what takes part in an escalation path is judged
     // with the role's other policies: from the kept baseline when there is
@@ -308,11 +418,11 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
     // Whether any role uses the policy matters only when there is something to do.
     if let Some(arn) = unused_policy.filter(|_| !assessment.plan.is_empty()) {
         let roles = iam
-            .roles_with_policy(&arn)
+            .policy_holders(&arn)
             .await
             .map_err(fetch(format!("the roles using {arn}")))?;
         if roles.is_empty() && assessment.skipped.is_none() {
-            assessment.skipped = Some(format!("{arn} is attached to no role"));
+            assessment.skipped = Some(format!("{arn} is attached to no role, user or group"));
             assessment.plan.clear();
         } else if !roles.is_empty() {
             assessment

@@ -2,6 +2,7 @@
 //! account's IAM. Implemented by [`crate::adapters::iam`] (the AWS SDK) and
 //! [`crate::adapters::memory`] (in memory, with injectable faults).
 
+pub use crate::event::Entity;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -24,6 +25,26 @@ pub struct RoleState {
     pub max_session_duration: u32,
     pub permissions_boundary: Option<String>,
     pub tags: BTreeMap<String, String>,
+}
+
+/// What the executor needs to know about a user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserState {
+    pub arn: String,
+    pub path: String,
+    pub permissions_boundary: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    /// The groups the user is in.
+    pub groups: Vec<String>,
+}
+
+/// A user's or a group's own policies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntityPolicies {
+    pub arn: String,
+    pub attached: Vec<String>,
+    /// Inline policies: name and document (decoded).
+    pub inline: Vec<(String, Value)>,
 }
 
 /// One version of a managed policy.
@@ -58,10 +79,34 @@ pub trait Iam {
         arn: &str,
         version: Option<&str>,
     ) -> Result<Option<String>, IamError>;
-    /// The roles a managed policy is attached to.
-    async fn roles_with_policy(&self, arn: &str) -> Result<Vec<String>, IamError>;
+    /// What a managed policy is attached to: `role NAME`, `user NAME`,
+    /// `group NAME`.
+    async fn policy_holders(&self, arn: &str) -> Result<Vec<String>, IamError>;
     async fn set_default_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError>;
     async fn delete_policy_version(&self, arn: &str, version: &str) -> Result<(), IamError>;
+    /// A user with its groups (GetUser, ListGroupsForUser).
+    async fn get_user(&self, user: &str) -> Result<Option<UserState>, IamError>;
+    /// A user's or group's own policies: attached and inline.
+    async fn entity_policies(
+        &self,
+        entity: Entity,
+        name: &str,
+    ) -> Result<Option<EntityPolicies>, IamError>;
+    async fn detach_entity_policy(
+        &self,
+        entity: Entity,
+        name: &str,
+        arn: &str,
+    ) -> Result<(), IamError>;
+    async fn delete_entity_policy(
+        &self,
+        entity: Entity,
+        name: &str,
+        policy: &str,
+    ) -> Result<(), IamError>;
+    async fn remove_user_from_group(&self, user: &str, group: &str) -> Result<(), IamError>;
+    async fn put_user_permissions_boundary(&self, user: &str, arn: &str) -> Result<(), IamError>;
+    async fn tag_user(&self, user: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError>;
     /// Every role of the account with its policies, and the default document
     /// of every customer managed policy, in as few requests as IAM allows.
     async fn account_snapshot(&self) -> Result<crate::snapshot::AccountSnapshot, IamError>;

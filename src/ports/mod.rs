@@ -11,6 +11,8 @@ mod trail;
 
 pub use channels::{Channels, Delivery, NoChannels};
 pub use clock::{Clock, SystemClock};
-pub use iam::{Accounts, Iam, IamError, PolicyVersion, RoleState};
+pub use iam::{
+    Accounts, Entity, EntityPolicies, Iam, IamError, PolicyVersion, RoleState, UserState,
+};
 pub use store::{NoStore, Store, StoreError};
 pub use trail::{NoTrail, Trail, TrailError, TrailPage};

@@ -238,6 +238,8 @@ fn the_remediation_session_allows_only_the_remediation_calls() {
         policy["Statement"][0]["Resource"],
         json!([
             "arn:aws:iam::111122223333:role/*",
+            "arn:aws:iam::111122223333:user/*",
+            "arn:aws:iam::111122223333:group/*",
             "arn:aws:iam::111122223333:policy/*"
         ])
     );

@@ -684,7 +684,7 @@ async fn a_policy_no_role_uses_is_left_alone() {
     .unwrap();
     assert_eq!(
         o.assessment.skipped.as_deref(),
-        Some(format!("{arn} is attached to no role").as_str())
+        Some(format!("{arn} is attached to no role, user or group").as_str())
     );
     assert!(o.results.is_empty());
 }

@@ -242,7 +242,26 @@ fn roleguards_own_roles_pass_its_own_rules() {
         .iter()
         .map(|f| f["rule"].as_str().unwrap())
         .collect();
-    assert_eq!(rules, ["perm-modifies-other-roles"]);
+    assert_eq!(
+        rules,
+        ["perm-modifies-other-roles", "perm-privilege-escalation"]
+    );
+    // The one path: putting a user's boundary back, which its condition
+    // pins to the required boundary (hence lowered to medium).
+    let escalation = remediate["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "perm-privilege-escalation")
+        .unwrap();
+    assert_eq!(escalation["severity"], "medium");
+    assert!(
+        escalation["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("by 1 path: iam:PutUserPermissionsBoundary"),
+        "{escalation}"
+    );
 }
 
 /// Without the Deny on itself, the same role could escalate its own
