@@ -219,6 +219,36 @@ impl Event {
             || t.source_ip_address.as_deref() == Some(CFN)
     }
 
+    /// The AWS service that made the call itself, when one did: a call
+    /// CloudTrail records with `userIdentity.type` `AWSService`, or made
+    /// in a session of a service-linked role (its issuer's ARN has the path
+    /// `/aws-service-role/<service>/`, which only AWS can create). Never
+    /// read from a name, nor from `invokedBy` alone (a user's CloudFormation
+    /// stack is invoked by CloudFormation).
+    pub fn aws_service_actor(&self) -> Option<String> {
+        let u = self.trail.user_identity.as_ref()?;
+        if u.kind.as_deref() == Some("AWSService") {
+            return Some(
+                u.invoked_by
+                    .clone()
+                    .unwrap_or_else(|| "an AWS service".to_string()),
+            );
+        }
+        let issuer = u
+            .session_context
+            .as_ref()?
+            .session_issuer
+            .as_ref()?
+            .arn
+            .as_deref()?;
+        let (_, rest) = issuer.split_once(":role/aws-service-role/")?;
+        let service = rest
+            .split('/')
+            .next()
+            .filter(|s| s.ends_with(".amazonaws.com"))?;
+        Some(format!("{service} (its service-linked role)"))
+    }
+
     /// The role that made the call, as (account, name), when a role made it:
     /// from the session issuer's ARN, which the caller cannot choose.
     pub fn actor_role(&self) -> Option<(&str, &str)> {

@@ -759,6 +759,21 @@ pub fn assess_with(
         event.time.as_deref(),
         config,
     );
+    // A role AWS provisions under /aws-reserved/ (IAM Identity Center's, one
+    // per permission set and account), changed by that service itself:
+    // judged and notified, never reverted: a revert would break what the
+    // service provisions (the organisation's sign-in). Keyed on the path IAM
+    // reports and the caller, never on a name; anyone else is judged as usual.
+    if let (Some(path), Some(service)) =
+        (reported_path(&change, fetched), event.aws_service_actor())
+    {
+        if is_reserved_path(path) && !a.plan.is_empty() {
+            a.plan.retain(|s| matches!(s, Step::Notify { .. }));
+            a.judgement.notes.push(format!(
+                "the role's path is {path} and the change was made by {service}, which provisions it: notified, never reverted"
+            ));
+        }
+    }
     // roleguard's own role takes policies from its stack only: tampering is
     // undone whatever a service would require.
     if own_role.is_none() {
@@ -903,6 +918,23 @@ pub fn needs_trust(a: &Assessment, fetched: &Fetched) -> bool {
 }
 
 pub use crate::policy::is_service_linked_path;
+
+/// Is this a path AWS reserves for the roles its services provision
+/// (`/aws-reserved/`, IAM Identity Center's among them)?
+pub fn is_reserved_path(path: &str) -> bool {
+    path.starts_with("/aws-reserved/")
+}
+
+/// The role's path as IAM reports it (never the one a CreateRole asks for).
+fn reported_path<'a>(change: &Change, fetched: &'a Fetched) -> Option<&'a str> {
+    match change {
+        Change::CreateRole { .. } => None,
+        _ => fetched
+            .role_path
+            .as_deref()
+            .or(fetched.role.as_ref().map(|r| r.role.path.as_str())),
+    }
+}
 
 /// The inline deny-all policy put on a role that cannot be reverted.
 fn quarantine_step(role: &str) -> Step {

@@ -385,11 +385,9 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
                 .await
                 .map_err(fetch(format!("role {name}")))?;
             fetched.role_path = state.map(|s| s.path);
-            if fetched
-                .role_path
-                .as_deref()
-                .is_some_and(crate::plan::is_service_linked_path)
-            {
+            if fetched.role_path.as_deref().is_some_and(|p| {
+                crate::plan::is_service_linked_path(p) || crate::plan::is_reserved_path(p)
+            }) {
                 assessment = crate::plan::assess_with(event, config, &fetched)?;
             }
         }
