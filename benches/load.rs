@@ -213,6 +213,10 @@ impl Iam for Limited {
         self.call(async || self.inner.delete_entity_policy(entity, name, policy).await)
             .await
     }
+    async fn attach_policy(&self, entity: Entity, name: &str, arn: &str) -> Result<(), IamError> {
+        self.call(async || self.inner.attach_policy(entity, name, arn).await)
+            .await
+    }
     async fn remove_user_from_group(&self, user: &str, group: &str) -> Result<(), IamError> {
         self.call(async || self.inner.remove_user_from_group(user, group).await)
             .await

@@ -149,6 +149,10 @@ pub struct Config {
     pub max_session_duration: u32,
     /// ARN of the permissions boundary every role must have, if any.
     pub required_boundary: Option<String>,
+    /// Guardrails put back when removed: managed policy ARNs (re-attached
+    /// where they were detached) and inline policy names (put back from a
+    /// role's baseline).
+    pub required_guardrails: Vec<String>,
     /// Report every inline policy (rule role-inline-policy).
     pub forbid_inline_policies: bool,
     /// When a critical change cannot be reverted, attach an inline deny-all policy.
@@ -222,6 +226,7 @@ impl Default for Config {
             remediation_role: None,
             max_session_duration: 3600,
             required_boundary: None,
+            required_guardrails: vec![],
             forbid_inline_policies: false,
             quarantine: false,
             revert_at: Severity::High,
@@ -322,6 +327,13 @@ impl Config {
         if let Some(v) = get("ROLEGUARD_REQUIRED_BOUNDARY") {
             self.required_boundary = Some(v);
         }
+        if let Some(v) = get("ROLEGUARD_REQUIRED_GUARDRAILS") {
+            for g in list(v) {
+                if !self.required_guardrails.contains(&g) {
+                    self.required_guardrails.push(g);
+                }
+            }
+        }
         self.validate().map_err(|e| match e {
             ConfigError::Invalid { key, message } => {
                 let var = match key.split('[').next().unwrap_or(&key) {
@@ -329,6 +341,7 @@ impl Config {
                     "organization_id" => "ROLEGUARD_ORGANIZATION_ID",
                     "required_boundary" => "ROLEGUARD_REQUIRED_BOUNDARY",
                     "own_roles" => "ROLEGUARD_OWN_ROLES",
+                    "required_guardrails" => "ROLEGUARD_REQUIRED_GUARDRAILS",
                     _ => return invalid(key, message),
                 };
                 *self = before.clone();
@@ -404,6 +417,19 @@ impl Config {
                 return Err(invalid(
                     "required_boundary",
                     format!("{b:?} is not a managed policy ARN"),
+                ));
+            }
+        }
+        for (i, g) in self.required_guardrails.iter().enumerate() {
+            let managed = g.starts_with("arn:") && g.contains(":policy/");
+            let inline = !g.is_empty()
+                && g.len() <= 128
+                && g.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+            if !managed && !inline {
+                return Err(invalid(
+                    format!("required_guardrails[{i}]"),
+                    format!("{g:?} is neither a managed policy ARN nor an inline policy name"),
                 ));
             }
         }

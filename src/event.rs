@@ -44,6 +44,12 @@ pub const HANDLED: &[&str] = &[
     "AttachGroupPolicy",
     "PutGroupPolicy",
     "AddUserToGroup",
+    "DetachRolePolicy",
+    "DeleteRolePolicy",
+    "DetachUserPolicy",
+    "DeleteUserPolicy",
+    "DetachGroupPolicy",
+    "DeleteGroupPolicy",
 ];
 
 /// The prefix of roleguard's own role tags.
@@ -412,6 +418,19 @@ pub enum Change {
         group_name: String,
         user_name: String,
     },
+    /// A managed policy detached from a role, user or group: a finding only
+    /// when it denied something (a guardrail).
+    DetachPolicy {
+        entity: Entity,
+        name: String,
+        policy_arn: String,
+    },
+    /// An inline policy deleted from a role, user or group.
+    DeletePolicy {
+        entity: Entity,
+        name: String,
+        policy_name: String,
+    },
 }
 
 /// The IAM principal a change is about.
@@ -563,6 +582,22 @@ impl Change {
                 group_name: s("groupName")?,
                 user_name: s("userName")?,
             },
+            "DetachRolePolicy" | "DetachUserPolicy" | "DetachGroupPolicy" => {
+                let (entity, field) = removal_of(name);
+                Change::DetachPolicy {
+                    entity,
+                    name: s(field)?,
+                    policy_arn: s("policyArn")?,
+                }
+            }
+            "DeleteRolePolicy" | "DeleteUserPolicy" | "DeleteGroupPolicy" => {
+                let (entity, field) = removal_of(name);
+                Change::DeletePolicy {
+                    entity,
+                    name: s(field)?,
+                    policy_name: s("policyName")?,
+                }
+            }
             // HANDLED was checked above: a call in HANDLED without an arm
             // here is reported as unsupported, never a panic.
             _ => {
@@ -594,6 +629,16 @@ impl Change {
             Change::AttachGroupPolicy { .. } => "AttachGroupPolicy",
             Change::PutGroupPolicy { .. } => "PutGroupPolicy",
             Change::AddUserToGroup { .. } => "AddUserToGroup",
+            Change::DetachPolicy { entity, .. } => match entity {
+                Entity::Role => "DetachRolePolicy",
+                Entity::User => "DetachUserPolicy",
+                Entity::Group => "DetachGroupPolicy",
+            },
+            Change::DeletePolicy { entity, .. } => match entity {
+                Entity::Role => "DeleteRolePolicy",
+                Entity::User => "DeleteUserPolicy",
+                Entity::Group => "DeleteGroupPolicy",
+            },
         }
     }
 
@@ -609,6 +654,8 @@ impl Change {
             | Change::AddUserToGroup { user_name, .. } => Some((Entity::User, user_name)),
             Change::AttachGroupPolicy { group_name, .. }
             | Change::PutGroupPolicy { group_name, .. } => Some((Entity::Group, group_name)),
+            Change::DetachPolicy { entity, name, .. }
+            | Change::DeletePolicy { entity, name, .. } => Some((*entity, name)),
             _ => self.role_name().map(|r| (Entity::Role, r)),
         }
     }
@@ -625,8 +672,29 @@ impl Change {
             | Change::UpdateRole { role_name, .. }
             | Change::TagRole { role_name, .. }
             | Change::UntagRole { role_name, .. } => Some(role_name),
+            Change::DetachPolicy {
+                entity: Entity::Role,
+                name,
+                ..
+            }
+            | Change::DeletePolicy {
+                entity: Entity::Role,
+                name,
+                ..
+            } => Some(name),
             _ => None,
         }
+    }
+}
+
+/// The principal a removal call names, and its request field.
+fn removal_of(call: &str) -> (Entity, &'static str) {
+    if call.contains("User") {
+        (Entity::User, "userName")
+    } else if call.contains("Group") {
+        (Entity::Group, "groupName")
+    } else {
+        (Entity::Role, "roleName")
     }
 }
 

@@ -95,7 +95,7 @@ pub async fn handle_payload<A: Accounts, S: Store, C: Channels, K: Clock>(
         });
     }
     let iam = InAccount::new(accounts, event.account.as_deref());
-    let outcome = engine.handle_in(&iam, &iam, &event).await?;
+    let outcome = Box::pin(engine.handle_in(&iam, &iam, &event)).await?;
     let actions: Vec<String> = outcome
         .results
         .iter()

@@ -12,6 +12,9 @@ pub const SESSION_NAME: &str = "roleguard";
 /// session policy for a member account's remediation role, and what
 /// roleguard's own roles need.
 pub const REMEDIATION_ACTIONS: &[&str] = &[
+    "iam:AttachGroupPolicy",
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
     "iam:DeleteGroupPolicy",
     "iam:DeletePolicyVersion",
     "iam:DeleteRolePolicy",

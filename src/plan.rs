@@ -125,6 +125,20 @@ pub enum Step {
         group_name: String,
         policy_arn: String,
     },
+    /// A required guardrail (`required_guardrails`) put back where it was
+    /// detached.
+    AttachRolePolicy {
+        role_name: String,
+        policy_arn: String,
+    },
+    AttachUserPolicy {
+        user_name: String,
+        policy_arn: String,
+    },
+    AttachGroupPolicy {
+        group_name: String,
+        policy_arn: String,
+    },
     DeleteGroupPolicy {
         group_name: String,
         policy_name: String,
@@ -157,6 +171,9 @@ impl Step {
             Step::RemoveUserFromGroup { .. } => "remove_user_from_group",
             Step::TagUser { .. } => "tag_user",
             Step::DetachGroupPolicy { .. } => "detach_group_policy",
+            Step::AttachRolePolicy { .. } => "attach_role_policy",
+            Step::AttachUserPolicy { .. } => "attach_user_policy",
+            Step::AttachGroupPolicy { .. } => "attach_group_policy",
             Step::DeleteGroupPolicy { .. } => "delete_group_policy",
             Step::Notify { .. } => "notify",
         }
@@ -273,6 +290,10 @@ pub struct Fetched {
     /// The user or group a change is about, as IAM holds it after the
     /// change (a user with its groups): it is judged as a whole.
     pub entity: Option<crate::snapshot::EntityParts>,
+    /// The document a Detach*Policy or Delete*Policy removed: a customer
+    /// managed policy's default version (read from IAM), or a role's inline
+    /// policy from its baseline. AWS managed ones come from the snapshot.
+    pub removed_document: Option<String>,
 }
 
 /// The actions that take part in some escalation path, or in the role-
@@ -437,6 +458,131 @@ fn judge_in_role(
         ));
     }
     Ok(out)
+}
+
+/// What removing a policy takes away: nothing to judge when it only
+/// allowed (permissions shrink); a guardrail when it denied, as severe as
+/// what its Deny covered (every action: critical; IAM's or an escalation
+/// path's actions: high; others: medium); a required guardrail
+/// (`required_guardrails`) whatever it held. Lifting a revoke policy
+/// ([`crate::sessions`]) is said, not a finding.
+fn judge_removal(what: &str, document: Option<&str>, required: bool) -> Judgement {
+    let mut j = Judgement::default();
+    let parsed = document.map(Policy::parse);
+    if let Some(text) = document {
+        if policy::decode(text)
+            .ok()
+            .and_then(|v| crate::sessions::revoke_time(&v))
+            .is_some()
+            && !required
+        {
+            j.notes.push(format!(
+                "{what} was a revoke of older sessions ({}): lifted",
+                crate::sessions::REVOKE_POLICY_NAME
+            ));
+            return j;
+        }
+    }
+    let covered = match &parsed {
+        Some(Ok(p)) => denied_severity(p),
+        Some(Err(e)) => {
+            j.notes
+                .push(format!("{what} held a document that does not parse: {e}"));
+            None
+        }
+        None => {
+            j.notes.push(format!(
+                "{what} is not known (no baseline in the audit table, nor a managed policy to read): what it denied cannot be judged"
+            ));
+            None
+        }
+    };
+    if required {
+        j.findings.push(Finding::new(
+            RuleId::PermRequiredGuardrailRemoved,
+            covered.map_or(Severity::High, |s| s.max(Severity::High)),
+            format!("{what} is a required guardrail (required_guardrails)"),
+        ));
+    } else if let Some(severity) = covered {
+        j.findings.push(Finding::new(
+            RuleId::PermGuardrailRemoved,
+            severity,
+            format!(
+                "{what} denied {}",
+                denied_summary(parsed.as_ref().and_then(|p| p.as_ref().ok()))
+            ),
+        ));
+    } else if matches!(parsed, Some(Ok(_))) {
+        j.notes.push(format!(
+            "{what} only allowed: the principal may do less, nothing to do"
+        ));
+    }
+    j
+}
+
+/// How severe losing this policy's Deny statements is; `None` when it has none.
+fn denied_severity(p: &Policy) -> Option<Severity> {
+    let c = crate::catalog::catalog();
+    let relevant = relevant_actions();
+    p.statements
+        .iter()
+        .filter(|s| s.effect == crate::policy::Effect::Deny)
+        .map(|s| {
+            let Some(action) = &s.action else {
+                return Severity::Medium;
+            };
+            if action.is_not() {
+                // Denies everything but a few actions.
+                return Severity::Critical;
+            }
+            let patterns = action.value();
+            if patterns.iter().any(|a| a == "*") {
+                return Severity::Critical;
+            }
+            let mut set = crate::catalog::ActionSet::empty();
+            let mut budget = crate::catalog::Budget::for_catalog();
+            let mut over = false;
+            for a in patterns {
+                over |= c.expand_within(a, &mut set, &mut budget)
+                    == crate::catalog::Expansion::OverBudget;
+            }
+            if over
+                || set.intersects(relevant)
+                || patterns
+                    .iter()
+                    .any(|a| a.to_ascii_lowercase().starts_with("iam:"))
+            {
+                Severity::High
+            } else {
+                Severity::Medium
+            }
+        })
+        .max()
+}
+
+/// The actions a policy's Deny statements named, in a few words.
+fn denied_summary(p: Option<&Policy>) -> String {
+    let Some(p) = p else {
+        return "something".into();
+    };
+    let mut names: Vec<String> = p
+        .statements
+        .iter()
+        .filter(|s| s.effect == crate::policy::Effect::Deny)
+        .flat_map(|s| match &s.action {
+            Some(a) if a.is_not() => vec![format!("every action but {}", a.value().join(", "))],
+            Some(a) => a.value().clone(),
+            None => vec![],
+        })
+        .collect();
+    names.dedup();
+    let n = names.len();
+    names.truncate(5);
+    let mut out = names.join(", ");
+    if n > 5 {
+        out += &format!(" and {} more", n - 5);
+    }
+    out
 }
 
 /// Judge a change to a user or group within it: every policy it holds (a
@@ -704,6 +850,30 @@ pub fn assess_with(
             ));
         }
         Change::PutUserPermissionsBoundary { .. } => {}
+        Change::DetachPolicy {
+            entity,
+            name,
+            policy_arn,
+        } => {
+            let snapshot = crate::catalog::managed_policy(policy_arn)
+                .filter(|_| crate::catalog::is_aws_managed_arn(policy_arn))
+                .map(|mp| mp.document.to_string());
+            let doc = snapshot.or_else(|| fetched.removed_document.clone());
+            j.extend(judge_removal(
+                &format!("{policy_arn}, detached from {} {name},", entity.as_str()),
+                doc.as_deref(),
+                config.required_guardrails.iter().any(|g| g == policy_arn),
+            ));
+        }
+        Change::DeletePolicy {
+            entity,
+            name,
+            policy_name,
+        } => j.extend(judge_removal(
+            &format!("inline policy {policy_name}, deleted from {} {name},", entity.as_str()),
+            fetched.removed_document.as_deref(),
+            config.required_guardrails.iter().any(|g| g == policy_name),
+        )),
         Change::TagRole { keys, .. } | Change::UntagRole { keys, .. } => {
             // IAM tag keys are case-insensitive: `ROLEGUARD:status` is ours too.
             settings.guard_tags_touched = keys
@@ -1303,6 +1473,43 @@ fn revert(
             }
         }
         Change::PutUserPermissionsBoundary { .. } => {}
+        Change::DetachPolicy {
+            entity,
+            name,
+            policy_arn,
+        } if has(RuleId::PermRequiredGuardrailRemoved) => {
+            let (name, policy_arn) = (name.clone(), policy_arn.clone());
+            steps.push(match entity {
+                crate::event::Entity::Role => Step::AttachRolePolicy {
+                    role_name: name,
+                    policy_arn,
+                },
+                crate::event::Entity::User => Step::AttachUserPolicy {
+                    user_name: name,
+                    policy_arn,
+                },
+                crate::event::Entity::Group => Step::AttachGroupPolicy {
+                    group_name: name,
+                    policy_arn,
+                },
+            });
+        }
+        Change::DeletePolicy {
+            entity: crate::event::Entity::Role,
+            name,
+            policy_name,
+        } if has(RuleId::PermRequiredGuardrailRemoved) => {
+            // Put back from the role's baseline, when the audit table has it.
+            if let Some(doc) = previous.inline_policy {
+                steps.push(Step::PutRolePolicy {
+                    role_name: name.clone(),
+                    policy_name: policy_name.clone(),
+                    policy_document: doc.clone(),
+                    replaced_document: None,
+                });
+            }
+        }
+        Change::DetachPolicy { .. } | Change::DeletePolicy { .. } => {}
         Change::TagRole { .. } | Change::UntagRole { .. } => {}
         Change::PutRolePermissionsBoundary { .. }
         | Change::DeleteRolePermissionsBoundary { .. } => {}

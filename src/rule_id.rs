@@ -29,6 +29,8 @@ pub enum RuleId {
     PermModifiesOtherRoles,
     PermNotActionOrResource,
     PermUnknownAction,
+    PermGuardrailRemoved,
+    PermRequiredGuardrailRemoved,
     RoleMaxSessionDuration,
     RoleBoundaryRemoved,
     RoleMissingBoundary,
@@ -39,7 +41,7 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every rule id, in the order `roleguard rules` prints them.
-    pub const ALL: [RuleId; 28] = [
+    pub const ALL: [RuleId; 30] = [
         RuleId::TrustAnyPrincipal,
         RuleId::TrustUntrustedAccount,
         RuleId::TrustCrossAccountNoExternalId,
@@ -62,6 +64,8 @@ impl RuleId {
         RuleId::PermModifiesOtherRoles,
         RuleId::PermNotActionOrResource,
         RuleId::PermUnknownAction,
+        RuleId::PermGuardrailRemoved,
+        RuleId::PermRequiredGuardrailRemoved,
         RuleId::RoleMaxSessionDuration,
         RuleId::RoleBoundaryRemoved,
         RuleId::RoleMissingBoundary,
@@ -95,6 +99,8 @@ impl RuleId {
             RuleId::PermModifiesOtherRoles => "perm-modifies-other-roles",
             RuleId::PermNotActionOrResource => "perm-not-action-or-resource",
             RuleId::PermUnknownAction => "perm-unknown-action",
+            RuleId::PermGuardrailRemoved => "perm-guardrail-removed",
+            RuleId::PermRequiredGuardrailRemoved => "perm-required-guardrail-removed",
             RuleId::RoleMaxSessionDuration => "role-max-session-duration",
             RuleId::RoleBoundaryRemoved => "role-boundary-removed",
             RuleId::RoleMissingBoundary => "role-missing-boundary",

@@ -538,6 +538,36 @@ impl Iam for AwsIam {
         }
     }
 
+    async fn attach_policy(&self, entity: Entity, name: &str, arn: &str) -> Result<(), IamError> {
+        let c = &self.client;
+        match entity {
+            Entity::Role => c
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(error),
+            Entity::User => c
+                .attach_user_policy()
+                .user_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(error),
+            Entity::Group => c
+                .attach_group_policy()
+                .group_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(error),
+        }
+    }
+
     async fn remove_user_from_group(&self, user: &str, group: &str) -> Result<(), IamError> {
         self.client
             .remove_user_from_group()

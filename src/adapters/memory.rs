@@ -100,6 +100,9 @@ pub fn access_denied(call: &str) -> IamError {
 
 /// The IAM calls that change something.
 const CHANGES: &[&str] = &[
+    "AttachRolePolicy",
+    "AttachUserPolicy",
+    "AttachGroupPolicy",
     "DetachUserPolicy",
     "DeleteUserPolicy",
     "DetachGroupPolicy",
@@ -606,6 +609,32 @@ impl Iam for MemoryIam {
             Ok(())
         } else {
             Err(IamError::NotFound(format!("{policy} of {name}")))
+        }
+    }
+
+    async fn attach_policy(&self, entity: Entity, name: &str, arn: &str) -> Result<(), IamError> {
+        self.call(match entity {
+            Entity::Role => "AttachRolePolicy",
+            Entity::User => "AttachUserPolicy",
+            Entity::Group => "AttachGroupPolicy",
+        })?;
+        let arn = arn.to_string();
+        match entity {
+            Entity::Role => self.with(|s| {
+                let r = s.roles.get_mut(name).ok_or_else(|| Self::no_role(name))?;
+                if !r.attached.contains(&arn) {
+                    r.attached.push(arn);
+                }
+                Ok(())
+            }),
+            _ => {
+                self.change_holder(entity, name, |h| {
+                    if !h.attached.contains(&arn) {
+                        h.attached.push(arn);
+                    }
+                });
+                Ok(())
+            }
         }
     }
 

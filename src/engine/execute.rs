@@ -396,6 +396,44 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
             }
             done(iam.delete_entity_policy(entity, name, policy_name).await)
         }
+        Step::AttachRolePolicy {
+            role_name: name,
+            policy_arn,
+        }
+        | Step::AttachUserPolicy {
+            user_name: name,
+            policy_arn,
+        }
+        | Step::AttachGroupPolicy {
+            group_name: name,
+            policy_arn,
+        } => {
+            let entity = match step {
+                Step::AttachRolePolicy { .. } => Entity::Role,
+                Step::AttachUserPolicy { .. } => Entity::User,
+                _ => Entity::Group,
+            };
+            let attached = match entity {
+                Entity::Role => match iam.get_role(name).await? {
+                    None => None,
+                    Some(_) => Some(iam.attached_role_policies(name).await?),
+                },
+                _ => iam.entity_policies(entity, name).await?.map(|h| h.attached),
+            };
+            let Some(attached) = attached else {
+                return Ok((
+                    Status::Already,
+                    format!("the {} no longer exists", entity.as_str()),
+                ));
+            };
+            if attached.iter().any(|a| a == policy_arn) {
+                return Ok((Status::Already, "attached".into()));
+            }
+            if let Some(r) = would("would attach") {
+                return Ok(r);
+            }
+            done(iam.attach_policy(entity, name, policy_arn).await)
+        }
         Step::RemoveUserFromGroup {
             user_name,
             group_name,

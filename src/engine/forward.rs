@@ -84,6 +84,10 @@ macro_rules! forward_iam {
             let $inner = $get;
             $inner.delete_entity_policy(entity, name, policy).await
         }
+        async fn attach_policy(&$s, entity: Entity, name: &str, arn: &str) -> Result<(), IamError> {
+            let $inner = $get;
+            $inner.attach_policy(entity, name, arn).await
+        }
         async fn remove_user_from_group(&$s, user: &str, group: &str) -> Result<(), IamError> {
             let $inner = $get;
             $inner.remove_user_from_group(user, group).await

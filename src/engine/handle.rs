@@ -284,7 +284,7 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
     let event = match event.missing_document() {
         None => event,
         Some(field) => {
-            let (document, note, gone) = live_document(iam, event).await?;
+            let (document, note, gone) = Box::pin(live_document(iam, event)).await?;
             live_note = Some((note, gone));
             live_event = event.with_document(field, document);
             &live_event
@@ -319,9 +319,43 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
             }
             _ => {}
         }
+        // What a removal took away: a customer managed policy still stands
+        // (its default version); a role's inline policy is in its baseline.
+        match &change {
+            Change::DetachPolicy { policy_arn, .. }
+                if !crate::catalog::is_aws_managed_arn(policy_arn) =>
+            {
+                fetched.removed_document = iam
+                    .policy_document(policy_arn, None)
+                    .await
+                    .map_err(fetch(format!("the document of {policy_arn}")))?;
+            }
+            Change::DeletePolicy {
+                entity: Entity::Role,
+                name,
+                policy_name,
+            } if store.enabled() => {
+                if let Some(account) = &event.account {
+                    let kept = store
+                        .baseline(account, name)
+                        .await?
+                        .and_then(|b| b.inline_policies.get(policy_name).cloned());
+                    fetched.removed_document = kept.as_ref().map(Value::to_string);
+                    fetched.previous_inline_policy = kept;
+                }
+            }
+            _ => {}
+        }
         // A user or group is judged as a whole: read it, with its groups.
-        if let Some((entity, name)) = change.entity().filter(|(e, _)| *e != Entity::Role) {
-            fetched.entity = fetch_entity(iam, entity, name)
+        let removal = matches!(
+            change,
+            Change::DetachPolicy { .. } | Change::DeletePolicy { .. }
+        );
+        if let Some((entity, name)) = change
+            .entity()
+            .filter(|(e, _)| *e != Entity::Role && !removal)
+        {
+            fetched.entity = Box::pin(fetch_entity(iam, entity, name))
                 .await
                 .map_err(fetch(format!("the policies of {} {name}", entity.as_str())))?;
         }
@@ -345,7 +379,7 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
             baseline = Some(b);
         }
         if fetched.role.is_none() {
-            fetched.role = fetch_role(iam, name)
+            fetched.role = Box::pin(fetch_role(iam, name))
                 .await
                 .map_err(fetch(format!("the policies of role {name}")))?;
             live = true;
@@ -354,7 +388,7 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
     let mut assessment = crate::plan::assess_with(event, config, &fetched)?;
     if let (Some(name), false) = (change.role_name(), live) {
         if fetched.role.is_some() && assessment.plan.iter().any(Step::reverts) {
-            fetched.role = fetch_role(iam, name)
+            fetched.role = Box::pin(fetch_role(iam, name))
                 .await
                 .map_err(fetch(format!("the policies of role {name}")))?;
             assessment = crate::plan::assess_with(event, config, &fetched)?;
@@ -365,7 +399,7 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
         change.role_name(),
         crate::plan::needs_trust(&assessment, &fetched),
     ) {
-        fetched.role = fetch_role(iam, name)
+        fetched.role = Box::pin(fetch_role(iam, name))
             .await
             .map_err(fetch(format!("the policies of role {name}")))?;
         assessment = crate::plan::assess_with(event, config, &fetched)?;
@@ -496,7 +530,9 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
             }
         }
     }
-    let results = execute(iam, &assessment.plan, engine.mode, engine.clock).await;
+    // Boxed, as the other large sub-futures: the handler's future stays
+    // small enough for a 2 MiB thread stack in an unoptimised build.
+    let results = Box::pin(execute(iam, &assessment.plan, engine.mode, engine.clock)).await;
     // A trust revert leaves the sessions it let out: who obtained them. A
     // lookup that fails is said in the alert; the revert stands.
     let window = match (
@@ -521,13 +557,13 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
                 .or(event.time.as_deref())
                 .and_then(crate::sessions::epoch);
             Some(
-                super::who_used(
+                Box::pin(super::who_used(
                     trail,
                     &arn,
                     changed,
                     engine.clock.now(),
                     &config.session_lookup,
-                )
+                ))
                 .await,
             )
         }
@@ -547,7 +583,7 @@ pub(super) async fn handle<I: Iam, T: Trail, S: Store, C: Channels, K: Clock>(
                 (Some(_), Some(id)) => format!("audit record {}", crate::audit::event_key(id)),
                 _ => "the function's log (the outcome line)".to_string(),
             };
-            let deliveries = channels.deliver(&alert, &kept_in).await;
+            let deliveries = Box::pin(channels.deliver(&alert, &kept_in)).await;
             let (status, detail) = delivery_status(&deliveries);
             for r in &mut outcome.results {
                 if matches!(r.step, Step::Notify { .. }) {

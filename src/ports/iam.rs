@@ -105,6 +105,9 @@ pub trait Iam {
         policy: &str,
     ) -> Result<(), IamError>;
     async fn remove_user_from_group(&self, user: &str, group: &str) -> Result<(), IamError>;
+    /// Attach a managed policy to a role, user or group (a required
+    /// guardrail put back).
+    async fn attach_policy(&self, entity: Entity, name: &str, arn: &str) -> Result<(), IamError>;
     async fn put_user_permissions_boundary(&self, user: &str, arn: &str) -> Result<(), IamError>;
     async fn tag_user(&self, user: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError>;
     /// Every role of the account with its policies, and the default document

@@ -433,6 +433,28 @@ pub static RULES: &[Rule] = &[
     },
     // ---- role settings ------------------------------------------------
     Rule {
+        id: RuleId::PermGuardrailRemoved,
+        target: Target::Permissions,
+        severity: Severity::High,
+        response: Response::Notify,
+        enabled_by_default: true,
+        title: "Guardrail removed",
+        rationale: "A policy that denies is a guardrail: detaching it (Detach*Policy) or deleting it (Delete*Policy) from a role, user or group widens what the principal may do as surely as an attachment. Its severity follows what the Deny covered: every action is critical, IAM or an escalation path's actions high, others medium. A removal of a policy that only allows shrinks permissions and is nothing to do.",
+        remediation: "Put the guardrail back, or list it in required_guardrails so that roleguard does.",
+        references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"],
+    },
+    Rule {
+        id: RuleId::PermRequiredGuardrailRemoved,
+        target: Target::Permissions,
+        severity: Severity::High,
+        response: Response::Revert,
+        enabled_by_default: true,
+        title: "Required guardrail removed",
+        rationale: "A policy listed in required_guardrails (a managed policy ARN, or an inline policy name) was detached or deleted.",
+        remediation: "roleguard re-attaches the managed policy, or puts the inline policy back from the role's baseline in the audit table.",
+        references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"],
+    },
+    Rule {
         id: RuleId::RoleMaxSessionDuration,
         target: Target::Role,
         severity: Severity::Medium,

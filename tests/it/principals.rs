@@ -251,3 +251,104 @@ async fn a_users_groups_deny_takes_back_what_its_own_policy_grants() {
         .iter()
         .any(|n| n.contains("its groups' included: guarded")));
 }
+
+/// A required guardrail detached from a role is attached again; detaching
+/// an ordinary Allow does nothing (against moto).
+#[tokio::test]
+async fn moto_a_removed_required_guardrail_is_reattached_and_an_allow_left_alone() {
+    const DENY_ALL: &str = "arn:aws:iam::aws:policy/AWSDenyAll";
+    const S3_READ: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+    let moto = Moto::start();
+    let iam = moto.iam();
+    super::moto::create_role(&iam, "app", super::moto::LAMBDA_TRUST).await;
+    for arn in [DENY_ALL, S3_READ] {
+        iam.attach_role_policy()
+            .role_name("app")
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        iam.detach_role_policy()
+            .role_name("app")
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut config = Config::default();
+    config.required_guardrails = vec![DENY_ALL.into()];
+    let aws = AwsIam::new(iam.clone());
+    let e = event(
+        "DetachRolePolicy",
+        json!({"roleName": "app", "policyArn": DENY_ALL}),
+    );
+    let o = handle(&aws, &e, &config, false).await.unwrap();
+    assert_eq!(
+        actions(&o),
+        [
+            ("attach_role_policy", Status::Done),
+            ("tag_role", Status::Done),
+            ("notify", Status::Skipped)
+        ]
+    );
+    assert_eq!(super::moto::attached(&iam, "app").await, [DENY_ALL]);
+    // The same event again: already attached.
+    let again = handle(&aws, &e, &config, false).await.unwrap();
+    assert_eq!(again.results[0].status, Status::Already);
+    // An Allow detached: the role may do less, nothing to do.
+    let e = event(
+        "DetachRolePolicy",
+        json!({"roleName": "app", "policyArn": S3_READ}),
+    );
+    let o = handle(&aws, &e, &config, false).await.unwrap();
+    assert!(o.results.is_empty(), "{:?}", o.results);
+    assert!(o.assessment.judgement.findings.is_empty());
+    assert_eq!(super::moto::attached(&iam, "app").await, [DENY_ALL]);
+}
+
+/// A required inline guardrail deleted from a role is put back from the
+/// role's baseline, which the audit table kept when the guardrail was put.
+#[tokio::test]
+async fn a_deleted_required_inline_guardrail_is_put_back_from_the_baseline() {
+    use roleguard::adapters::memory::MemoryStore;
+    use roleguard::ports::{Iam, NoChannels};
+    let guard = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}"#;
+    let iam = MemoryIam::new("111122223333");
+    iam.put_lambda_role("app", vec![]);
+    let store = MemoryStore::new();
+    let mut config = Config::default();
+    config.required_guardrails = vec!["guard".into()];
+    // The guardrail is put: accepted, and kept as the role's baseline.
+    iam.put_role_policy("app", "guard", guard).await.unwrap();
+    let put = event(
+        "PutRolePolicy",
+        json!({"roleName": "app", "policyName": "guard", "policyDocument": guard}),
+    );
+    let o = crate::calls::handle_with(&iam, &store, &NoChannels, &put, &config, false)
+        .await
+        .unwrap();
+    assert!(o.results.is_empty(), "{:?}", o.results);
+    // Someone deletes it.
+    iam.delete_role_policy("app", "guard").await.unwrap();
+    let mut deleted = event(
+        "DeleteRolePolicy",
+        json!({"roleName": "app", "policyName": "guard"}),
+    );
+    deleted.id = Some("eb-delete-guard".into());
+    let o = crate::calls::handle_with(&iam, &store, &NoChannels, &deleted, &config, false)
+        .await
+        .unwrap();
+    let rules: Vec<&str> = o
+        .assessment
+        .judgement
+        .findings
+        .iter()
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert_eq!(rules, ["perm-required-guardrail-removed"]);
+    assert_eq!(actions(&o)[0], ("put_role_policy", Status::Done));
+    assert_eq!(
+        iam.role("app").unwrap().inline.get("guard"),
+        Some(&serde_json::from_str::<Value>(guard).unwrap())
+    );
+}
