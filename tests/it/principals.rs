@@ -275,8 +275,10 @@ async fn moto_a_removed_required_guardrail_is_reattached_and_an_allow_left_alone
             .await
             .unwrap();
     }
-    let mut config = Config::default();
-    config.required_guardrails = vec![DENY_ALL.into()];
+    let config = Config {
+        required_guardrails: vec![DENY_ALL.into()],
+        ..Config::default()
+    };
     let aws = AwsIam::new(iam.clone());
     let e = event(
         "DetachRolePolicy",
@@ -316,8 +318,10 @@ async fn a_deleted_required_inline_guardrail_is_put_back_from_the_baseline() {
     let iam = MemoryIam::new("111122223333");
     iam.put_lambda_role("app", vec![]);
     let store = MemoryStore::new();
-    let mut config = Config::default();
-    config.required_guardrails = vec!["guard".into()];
+    let config = Config {
+        required_guardrails: vec!["guard".into()],
+        ..Config::default()
+    };
     // The guardrail is put: accepted, and kept as the role's baseline.
     iam.put_role_policy("app", "guard", guard).await.unwrap();
     let put = event(
