@@ -145,6 +145,12 @@ pub fn check_input(
     config: &Config,
     account: Option<&str>,
 ) -> Vec<CheckResult> {
+    // A Terraform plan (`terraform show -json`), known by its content.
+    if kind.is_none() {
+        if let Some(plan) = crate::terraform::is_plan_text(text) {
+            return crate::terraform::check_plan(path, &plan, config, account);
+        }
+    }
     match kind {
         Some(Kind::Template) => check_template(path, text, config, account),
         None if is_template(path, text) => check_template(path, text, config, account),

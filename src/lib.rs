@@ -46,5 +46,6 @@ pub mod sessions;
 mod severity;
 pub mod snapshot;
 pub mod template;
+pub mod terraform;
 mod verdict;
 pub mod wiring;

@@ -176,6 +176,7 @@ fn the_core_is_free_of_the_shell() {
         "severity",
         "snapshot",
         "template",
+        "terraform",
         "verdict",
     ];
     let graph = module_graph();

@@ -30,6 +30,7 @@ mod robustness;
 mod scan;
 mod sessions;
 mod template;
+mod terraform;
 mod verdicts;
 mod whole_role;
 
