@@ -9,6 +9,7 @@
     clippy::unreachable
 )]
 
+mod action;
 mod audit;
 mod calls;
 mod channels;
