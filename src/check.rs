@@ -439,14 +439,84 @@ fn judge_extraction(
 /// are named by their resource instead).
 pub fn add_statement_lines(results: &mut [CheckResult], text: &str) {
     let mut lines = None;
-    for r in results
-        .iter_mut()
-        .filter(|r| r.error.is_none() && matches!(r.kind, Some(Kind::Permissions | Kind::Trust)))
-    {
-        if r.findings.iter().any(|f| !f.statements.is_empty()) {
+    for r in results.iter_mut().filter(|r| r.error.is_none()) {
+        // A part of a template, plan or role bundle (`FILE#NAME`): the line
+        // of the part it names, one line for all its findings.
+        if let Some((_, part)) = r.path.split_once('#') {
+            if !r.findings.is_empty() {
+                r.statement_lines = part_line(text, part).into_iter().collect();
+            }
+            continue;
+        }
+        if matches!(r.kind, Some(Kind::Permissions | Kind::Trust))
+            && r.findings.iter().any(|f| !f.statements.is_empty())
+        {
             r.statement_lines = lines.get_or_insert_with(|| statement_lines(text)).clone();
         }
     }
+}
+
+/// The line (1-based) of a part of a file: a Terraform resource address
+/// (`"address": "..."`), a role of a bundle (`"RoleName": "..."`), or a
+/// template's resource (`Name:` or `"Name":` as a key), narrowed to the
+/// property the part names (`Role.Policies[name]`: the `Policies` key, then
+/// the policy's `PolicyName`). A scan of the text, not a parse: `None`
+/// when the part is not found as written.
+pub fn part_line(text: &str, part: &str) -> Option<usize> {
+    let line_of = |needle: &str, from: usize| -> Option<usize> {
+        text.get(from..)?
+            .find(needle)
+            .map(|at| text.get(..from + at).map_or(0, |t| t.matches('\n').count()) + 1)
+    };
+    let offset_of_line = |line: usize| -> usize {
+        text.split_inclusive('\n')
+            .take(line.saturating_sub(1))
+            .map(str::len)
+            .sum()
+    };
+    for key in ["address", "RoleName"] {
+        if let Some(l) = line_of(&format!("\"{key}\": \"{part}\""), 0) {
+            return Some(l);
+        }
+    }
+    let (resource, property) = match part.split_once('.') {
+        Some((r, p)) => (r, Some(p)),
+        None => (part, None),
+    };
+    // The resource as a key: `  Name:` (YAML) or `"Name":` (JSON).
+    let resource_line = text
+        .lines()
+        .position(|l| {
+            let t = l.trim_start();
+            t.starts_with(&format!("{resource}:")) || t.starts_with(&format!("\"{resource}\":"))
+        })
+        .map(|i| i + 1)?;
+    let Some(property) = property else {
+        return Some(resource_line);
+    };
+    let (key, name) = match property.split_once('[') {
+        Some((k, n)) => (k, Some(n.trim_end_matches(']'))),
+        None => (property, None),
+    };
+    let start = offset_of_line(resource_line);
+    let key_line = line_of(&format!("{key}:"), start)
+        .into_iter()
+        .chain(line_of(&format!("\"{key}\""), start))
+        .min();
+    let Some(key_line) = key_line else {
+        return Some(resource_line);
+    };
+    let within = name.and_then(|n| {
+        let from = offset_of_line(key_line);
+        [
+            format!("PolicyName: {n}"),
+            format!("\"PolicyName\": \"{n}\""),
+        ]
+        .iter()
+        .filter_map(|needle| line_of(needle, from))
+        .min()
+    });
+    Some(within.unwrap_or(key_line))
 }
 
 /// The line (1-based) where each element of the top-level `Statement` starts,
@@ -532,6 +602,17 @@ type TemplateRole = (
 #[cfg(test)]
 mod tests {
     use super::statement_lines;
+
+    #[test]
+    fn parts_are_found_by_name() {
+        let yaml = "Resources:\n  Fn:\n    Type: x\n  Role:\n    Properties:\n      Policies:\n        - PolicyName: a\n        - PolicyName: b\n";
+        assert_eq!(super::part_line(yaml, "Role"), Some(4));
+        assert_eq!(super::part_line(yaml, "Role.Policies"), Some(6));
+        assert_eq!(super::part_line(yaml, "Role.Policies[b]"), Some(8));
+        let plan = "{\n  \"resource_changes\": [\n    {\"address\": \"aws_iam_role.x\"}\n  ]\n}";
+        assert_eq!(super::part_line(plan, "aws_iam_role.x"), Some(3));
+        assert_eq!(super::part_line(plan, "aws_iam_role.y"), None);
+    }
 
     #[test]
     fn statement_lines_in_plain_json() {

@@ -184,6 +184,55 @@ fn security_severity(s: Severity) -> &'static str {
 }
 
 /// SARIF 2.1.0, for code-scanning views.
+/// A finding's identity across commits, for code scanning to track one
+/// alert instead of opening a new one on every push: the rule, the file, the
+/// part of it, and what the finding is about (its details, and its message
+/// with statement positions left out), never a line number. FNV-1a, 64 bits.
+pub fn fingerprint(
+    rule: &str,
+    file: &str,
+    part: Option<&str>,
+    message: &str,
+    details: &[String],
+) -> String {
+    // `Statement[3]` -> `Statement[]`: adding a statement above moves it.
+    let mut stable = String::with_capacity(message.len());
+    let mut in_index = false;
+    for c in message.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                stable.push(c);
+            }
+            ']' => {
+                in_index = false;
+                stable.push(c);
+            }
+            d if in_index && d.is_ascii_digit() => {}
+            c => {
+                if in_index && !c.is_ascii_digit() {
+                    in_index = false;
+                }
+                stable.push(c);
+            }
+        }
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for piece in [
+        rule,
+        file,
+        part.unwrap_or(""),
+        &stable,
+        &details.join("\u{1f}"),
+    ] {
+        for b in piece.bytes().chain(std::iter::once(0x1e)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
 pub fn sarif(results: &[CheckResult]) -> String {
     let rules: Vec<Value> = RULES
         .iter()
@@ -210,22 +259,39 @@ pub fn sarif(results: &[CheckResult]) -> String {
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.path}}}]
             }));
         }
+        // A part of a file (`FILE#PART`: a template's resource, a plan's
+        // address, a bundle's role) is the file, with the part named as a
+        // logical location.
+        let (file, part) = match r.path.split_once('#') {
+            Some((f, p)) => (f, Some(p)),
+            None => (r.path.as_str(), None),
+        };
         for f in &r.findings {
             let index = RULES.iter().position(|x| x.id == f.rule).unwrap_or(0);
-            let mut location = json!({"artifactLocation": {"uri": r.path}});
-            // Point at the first statement the finding names, when its line is known.
-            if let (Some(line), Some(o)) = (
-                f.statements.first().and_then(|i| r.statement_lines.get(*i)),
-                location.as_object_mut(),
-            ) {
+            let mut location = json!({"artifactLocation": {"uri": file}});
+            // Point at the part's line, or the first statement the finding
+            // names, when it is known.
+            let line = match part {
+                Some(_) => r.statement_lines.first(),
+                None => f.statements.first().and_then(|i| r.statement_lines.get(*i)),
+            };
+            if let (Some(line), Some(o)) = (line, location.as_object_mut()) {
                 o.insert("region".into(), json!({"startLine": line}));
+            }
+            let mut loc = json!({"physicalLocation": location});
+            if let (Some(p), Some(o)) = (part, loc.as_object_mut()) {
+                o.insert(
+                    "logicalLocations".into(),
+                    json!([{"fullyQualifiedName": p, "kind": "resource"}]),
+                );
             }
             sarif_results.push(json!({
                 "ruleId": f.rule,
                 "ruleIndex": index,
                 "level": sarif_level(f.severity),
                 "message": {"text": f.message},
-                "locations": [{"physicalLocation": location}],
+                "locations": [loc],
+                "partialFingerprints": {"roleguard/v1": fingerprint(f.rule.as_str(), file, part, &f.message, &f.details)},
                 "properties": {"severity": f.severity, "security-severity": security_severity(f.severity), "statements": f.statements, "details": f.details}
             }));
         }

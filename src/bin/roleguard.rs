@@ -553,12 +553,14 @@ fn scan_command(args: ScanArgs) -> ExitCode {
 /// `roleguard rules`.
 fn rules_command(format: Format) -> ExitCode {
     match format {
-        Format::Json | Format::Sarif => print(
+        Format::Json => print(
             &(serde_json::to_string_pretty(rules::RULES)
                 .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
                 + "\n"),
             false,
         ),
+        // A SARIF log with the rules and no results: the tool's description.
+        Format::Sarif => print(&report::sarif(&[]), false),
         Format::Text => {
             let mut s = String::new();
             for r in rules::RULES {

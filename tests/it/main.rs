@@ -28,6 +28,7 @@ mod oracle;
 mod principals;
 mod remediate;
 mod robustness;
+mod sarif;
 mod scan;
 mod sessions;
 mod template;
