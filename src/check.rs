@@ -153,11 +153,82 @@ pub fn check_input(
     }
     match kind {
         Some(Kind::Template) => check_template(path, text, config, account),
-        None if is_template(path, text) => check_template(path, text, config, account),
+        None if is_template(path, text) => {
+            let results = check_template(path, text, config, account);
+            // A YAML file found by its name that is no template at all
+            // (a compose file, a workflow): nothing of IAM's, said as such.
+            match results.as_slice() {
+                [only]
+                    if only
+                        .error
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with(NOT_A_TEMPLATE)) =>
+                {
+                    vec![not_iam(path, "a YAML file that is not a CloudFormation template (no `Resources` mapping)")]
+                }
+                _ => results,
+            }
+        }
         Some(Kind::Role) => check_roles(path, text, config, account),
         None if looks_like_roles(text) => check_roles(path, text, config, account),
+        None => match foreign_json(text) {
+            Some(keys) => vec![not_iam(
+                path,
+                &format!(
+                    "JSON that is no policy, event, template or Terraform plan (keys: {keys})"
+                ),
+            )],
+            None => vec![check_text(path, text, kind, config, account)],
+        },
         _ => vec![check_text(path, text, kind, config, account)],
     }
+}
+
+/// How a template that has no `Resources` mapping is refused.
+const NOT_A_TEMPLATE: &str = "not a CloudFormation template";
+
+/// A skipped input: valid, with nothing of IAM's in it (a CDK
+/// `manifest.json`, `tree.json`, an asset), named so.
+fn not_iam(path: &str, what: &str) -> CheckResult {
+    CheckResult {
+        path: path.into(),
+        kind: None,
+        findings: vec![],
+        notes: vec![],
+        plan: None,
+        skipped: Some(format!("{what}: skipped")),
+        error: None,
+        statement_lines: vec![],
+    }
+}
+
+/// A JSON object with no key of a policy (no `Statement` in any case), an
+/// event, a template or a plan: its first keys. A document with a misspelt
+/// `statement` is still judged, and its error shown.
+fn foreign_json(text: &str) -> Option<String> {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
+        return None;
+    };
+    const IAM_KEYS: &[&str] = &[
+        "Version",
+        "Id",
+        "detail",
+        "eventName",
+        "Records",
+        "Events",
+        "Resources",
+        "AWSTemplateFormatVersion",
+    ];
+    let policy_like = map
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case("statement") || IAM_KEYS.contains(&k.as_str()));
+    (!policy_like && !map.is_empty()).then(|| {
+        let mut keys: Vec<&str> = map.keys().map(String::as_str).take(4).collect();
+        if map.len() > 4 {
+            keys.push("...");
+        }
+        keys.join(", ")
+    })
 }
 
 /// Is this input a description of roles (GetAccountAuthorizationDetails)?

@@ -219,7 +219,10 @@ fn inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
         for (_, p, dir) in entries {
             if dir {
                 walk(&p, out);
-            } else if p.extension().is_some_and(|e| e == "json") {
+            } else if p
+                .extension()
+                .is_some_and(|e| e == "json" || e == "yaml" || e == "yml")
+            {
                 out.push(p);
             }
         }

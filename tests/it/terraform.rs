@@ -96,3 +96,64 @@ fn the_cli_reads_a_plan_by_its_content() {
         .iter()
         .any(|p| p.ends_with("plan.json#module.app.aws_iam_role.worker")));
 }
+
+/// A CDK `cdk.out` directory: the synthesized `*.template.json` are read as
+/// templates; the manifest, the tree, the asset manifest and the assets are
+/// skipped with a note, never an error; YAML that is no template likewise.
+#[test]
+fn a_cdk_out_directory_is_read_as_templates_and_the_rest_skipped() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roleguard"))
+        .args([
+            "check",
+            "--format",
+            "json",
+            "tests/cdk/cdk.out",
+            ".pre-commit-hooks.yaml",
+        ])
+        .current_dir(super::root())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = v["results"].as_array().unwrap();
+    assert!(results.iter().all(|r| r["error"].is_null()), "{results:#?}");
+    let skipped: Vec<&str> = results
+        .iter()
+        .filter(|r| r["skipped"].is_string())
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    for s in [
+        "tests/cdk/cdk.out/manifest.json",
+        "tests/cdk/cdk.out/tree.json",
+        "tests/cdk/cdk.out/App.assets.json",
+        "tests/cdk/cdk.out/asset.3f2a9c/package.json",
+        ".pre-commit-hooks.yaml",
+    ] {
+        assert!(skipped.contains(&s), "{s} skipped: {skipped:?}");
+    }
+    let rules_at = |suffix: &str| -> Vec<&str> {
+        results
+            .iter()
+            .filter(|r| r["path"].as_str().unwrap().ends_with(suffix))
+            .flat_map(|r| r["findings"].as_array().unwrap())
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        rules_at("#PartnerAccess5E4D3C2B.AssumeRolePolicyDocument"),
+        ["trust-any-principal"]
+    );
+    assert!(rules_at("#WorkerDefaultPolicy9F8E7D6C.PolicyDocument")
+        .contains(&"perm-privilege-escalation"));
+    assert_eq!(out.status.code(), Some(1));
+    // A misspelt policy is still an error, not skipped.
+    let dir = std::env::temp_dir().join(format!("roleguard-misspelt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("p.json");
+    std::fs::write(&f, r#"{"Version": "2012-10-17", "Statment": []}"#).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_roleguard"))
+        .arg("check")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
