@@ -356,3 +356,41 @@ async fn a_deleted_required_inline_guardrail_is_put_back_from_the_baseline() {
         Some(&serde_json::from_str::<Value>(guard).unwrap())
     );
 }
+
+/// A new default version of a policy that only a user holds is reverted
+/// too: the policy is attached to something that can use it.
+#[tokio::test]
+async fn a_policy_version_of_a_policy_only_a_user_holds_is_reverted() {
+    const ARN: &str = "arn:aws:iam::111122223333:policy/app-deploy";
+    let iam = MemoryIam::new("111122223333");
+    iam.put_policy(
+        ARN,
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}),
+    );
+    iam.put_policy(ARN, serde_json::from_str(ADMIN_DOC).unwrap());
+    iam.put_user("bob", vec![ARN.into()], vec![]);
+    let text = std::fs::read_to_string(
+        super::root().join("events/create-policy-version-admin.noncompliant.json"),
+    )
+    .unwrap();
+    let mut p: Value = serde_json::from_str(&text).unwrap();
+    p["detail"]["responseElements"] =
+        json!({"policyVersion": {"versionId": "v2", "isDefaultVersion": true}});
+    let e = Event::from_value(p).unwrap();
+    let o = handle(&iam, &e, &Config::default(), false).await.unwrap();
+    assert!(o.assessment.skipped.is_none(), "{:?}", o.assessment.skipped);
+    assert!(o
+        .assessment
+        .judgement
+        .notes
+        .iter()
+        .any(|n| n.contains("is attached to user bob")));
+    assert_eq!(
+        actions(&o)[..2],
+        [
+            ("set_default_policy_version", Status::Done),
+            ("delete_policy_version", Status::Done)
+        ]
+    );
+}
