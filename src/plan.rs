@@ -960,11 +960,12 @@ pub fn assess_with(
                     | Step::PutRolePolicy { .. }
                     | Step::PutRolePermissionsBoundary { .. }
                     | Step::RevokeSessions { .. }
+                    | Step::AttachRolePolicy { .. }
             )
         });
         if a.plan.len() < before {
             a.judgement.notes.push(
-                "roleguard does not rewrite its own roles' trust policy, inline policies or boundary (its role denies it): redeploy its stack to restore them".into(),
+                "roleguard does not rewrite its own roles' trust policy, inline policies, boundary or attachments (its role denies it): redeploy its stack to restore them".into(),
             );
             // Nothing undone: quarantine, where configured, as for any role.
             // (A role whose own Deny refuses it fails the step, loudly.)
