@@ -24,6 +24,7 @@ mod layout;
 mod moto;
 mod notify;
 mod oracle;
+mod records;
 mod remediate;
 mod robustness;
 mod scan;
