@@ -13,6 +13,7 @@ mod audit;
 mod calls;
 mod channels;
 mod cli;
+mod corpus;
 mod e2e;
 mod engine;
 mod events;
