@@ -65,16 +65,7 @@ pub fn check_text(
                 .map_err(plan::AssessError::from)
                 .and_then(|e| plan::assess(&e, config));
             match assessed {
-                Ok(a) => CheckResult {
-                    path: path.into(),
-                    kind: Some(kind),
-                    findings: a.judgement.findings,
-                    notes: a.judgement.notes,
-                    plan: Some(a.plan),
-                    skipped: a.skipped,
-                    error: None,
-                    statement_lines: vec![],
-                },
+                Ok(a) => event_result(path.into(), a),
                 // A valid record of a call roleguard does not judge: nothing
                 // to do, said as such (not an input error).
                 Err(plan::AssessError::Event(crate::event::EventError::Unsupported {
@@ -90,6 +81,7 @@ pub fn check_text(
                         "{service}:{name} is not a call roleguard judges: nothing to do"
                     )),
                     error: None,
+                    records: None,
                     statement_lines: vec![],
                 },
                 Err(e) => CheckResult::failed(path, Some(kind), e.to_string()),
@@ -108,6 +100,75 @@ pub fn check_text(
             "a template gives one result per IAM part (check_input)".into(),
         ),
     }
+}
+
+/// The result of one judged event: its findings, notes and plan, or why it
+/// is left alone.
+pub fn event_result(path: String, a: plan::Assessment) -> CheckResult {
+    CheckResult {
+        path,
+        kind: Some(Kind::Event),
+        findings: a.judgement.findings,
+        notes: a.judgement.notes,
+        plan: Some(a.plan),
+        skipped: a.skipped,
+        error: None,
+        records: None,
+        statement_lines: vec![],
+    }
+}
+
+/// Check a stream of CloudTrail records ([`crate::records`]): each record
+/// is judged as a single event is. The results are those of the IAM changes
+/// with findings or a plan (named `PATH#Records[12]`, `PATH:line 17`) and of
+/// the records that could not be read or judged, then one result for the
+/// input with its counts ([`CheckResult::records`]); when the stream breaks
+/// (cut short, a corrupt gzip stream, a size limit), a last result says
+/// where, and the records before the break stand judged.
+pub fn check_records<R: std::io::BufRead>(
+    path: &str,
+    reader: R,
+    form: crate::records::Form,
+    config: &Config,
+) -> Vec<CheckResult> {
+    use crate::records::{self, Outcome};
+    let mut out = Vec::new();
+    let mut counts = records::Counts::default();
+    let read = records::read(reader, form, |raw| {
+        let outcome = records::judge_raw(&raw, config);
+        counts.add(&outcome);
+        match outcome {
+            Outcome::Assessed(a) => {
+                let acted =
+                    !a.assessment.judgement.findings.is_empty() || !a.assessment.plan.is_empty();
+                if acted {
+                    out.push(event_result(raw.place.label(path), a.assessment));
+                }
+            }
+            Outcome::Error(e) => out.push(CheckResult::failed(
+                &raw.place.label(path),
+                Some(Kind::Event),
+                format!("{e} (the record starts at byte {})", raw.start),
+            )),
+            Outcome::OtherService | Outcome::Failed | Outcome::NotJudged => {}
+        }
+    });
+    let broken = read.err().map(|e| format!("{path}: {e}"));
+    out.push(CheckResult {
+        path: path.into(),
+        kind: Some(Kind::Event),
+        findings: vec![],
+        notes: vec![format!("{}: {}", form.describe(), counts.sentence())],
+        plan: None,
+        skipped: None,
+        error: None,
+        records: Some(counts),
+        statement_lines: vec![],
+    });
+    if let Some(e) = broken {
+        out.push(CheckResult::failed(path, Some(Kind::Event), e));
+    }
+    out
 }
 
 /// Parse, validate and judge a permission or trust policy document.
@@ -198,6 +259,7 @@ fn not_iam(path: &str, what: &str) -> CheckResult {
         plan: None,
         skipped: Some(format!("{what}: skipped")),
         error: None,
+        records: None,
         statement_lines: vec![],
     }
 }
@@ -498,6 +560,7 @@ fn judge_extraction(
                 plan: None,
                 skipped: None,
                 error: None,
+                records: None,
                 statement_lines: vec![],
             });
         }

@@ -38,6 +38,7 @@ pub mod policy;
 pub mod ports;
 pub mod principal;
 pub mod process;
+pub mod records;
 pub mod report;
 mod rule_id;
 pub mod rules;

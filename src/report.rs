@@ -57,7 +57,7 @@ pub fn text(results: &[CheckResult]) -> String {
         if let Some(why) = &r.skipped {
             let _ = writeln!(out, "  skipped: {why}");
         }
-        if r.findings.is_empty() && r.skipped.is_none() {
+        if r.findings.is_empty() && r.skipped.is_none() && r.records.is_none() {
             let _ = writeln!(out, "  no findings");
         }
         for f in &r.findings {

@@ -48,6 +48,7 @@ pub fn judge_role(
         plan: Some(vec![]),
         skipped: None,
         error: None,
+        records: None,
         statement_lines: vec![],
     };
     if config.is_exempt(&role.name, Some(&role.path)) {

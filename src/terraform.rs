@@ -517,6 +517,7 @@ pub fn check_plan(
             plan: None,
             skipped: None,
             error: None,
+            records: None,
             statement_lines: vec![],
         });
     }
@@ -543,6 +544,7 @@ fn note_result(path: &str, r: &Planned, note: &str) -> CheckResult {
         plan: None,
         skipped: None,
         error: None,
+        records: None,
         statement_lines: vec![],
     }
 }

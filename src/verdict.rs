@@ -48,6 +48,10 @@ pub struct CheckResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
     pub error: Option<String>,
+    /// For a stream of CloudTrail records (a log file, lookup-events output,
+    /// JSON Lines): what became of its records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<crate::records::Counts>,
     /// The line (1-based) where each statement starts, for plain JSON files.
     #[serde(skip)]
     pub statement_lines: Vec<usize>,
@@ -64,6 +68,7 @@ impl CheckResult {
             plan: None,
             skipped: None,
             error: Some(error),
+            records: None,
             statement_lines: vec![],
         }
     }
@@ -85,6 +90,7 @@ impl CheckResult {
             plan: None,
             skipped: None,
             error: None,
+            records: None,
             statement_lines,
         }
     }

@@ -10,7 +10,7 @@ use roleguard::lambda::InvocationError;
 use roleguard::report;
 use roleguard::rules::{self, Severity};
 use roleguard::wiring::{self, ConfigFrom};
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -102,9 +102,17 @@ struct CheckArgs {
     /// events it made are skipped, changes to it are tampering.
     #[arg(long = "own-role", value_name = "ROLE_ARN", value_parser = parse_role_arn)]
     own_role: Vec<String>,
-    /// Files, directories (their *.json files, recursively), or - for
-    /// standard input. CloudFormation and SAM templates (*.yaml, *.yml,
-    /// *.template, or JSON with `Resources`) give a result per IAM part.
+    /// The most bytes a gzipped input may inflate to (a gzip bomb stops
+    /// there): bytes, or with KiB, MiB, GiB (KB, MB, GB: powers of 1000).
+    #[arg(long, value_name = "SIZE", default_value = MAX_UNCOMPRESSED, value_parser = parse_size)]
+    max_uncompressed: u64,
+    /// Files, directories (their *.json, *.json.gz, *.jsonl and *.ndjson
+    /// files, recursively), or - for standard input. CloudTrail log files
+    /// (`{"Records": [...]}`, plain or gzipped), `aws cloudtrail
+    /// lookup-events` output and JSON Lines of records are read as streams,
+    /// a result per IAM change with findings and one with the counts.
+    /// CloudFormation and SAM templates (*.yaml, *.yml, *.template, or JSON
+    /// with `Resources`) give a result per IAM part.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
 }
@@ -145,6 +153,33 @@ struct ScanArgs {
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
+}
+
+/// `4GiB`, `500MB`, `1048576`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let unit_bytes: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "{s:?}: a size is bytes, or a number with KiB, MiB, GiB, TiB, KB, MB or GB"
+            ))
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_bytes))
+        .ok_or_else(|| format!("{s:?} is not a size in bytes"))
 }
 
 fn parse_role_arn(s: &str) -> Result<String, String> {
@@ -195,7 +230,27 @@ fn load_config_env(path: Option<&Path>) -> Result<Config, ExitCode> {
     }
 }
 
-/// Expand directories into their JSON files, sorted, recursively.
+/// The files a directory gives: JSON documents, CloudTrail log files as
+/// delivered to S3 (`*.json.gz`), JSON Lines exports.
+fn is_input_name(p: &Path) -> bool {
+    const ENDINGS: &[&str] = &[
+        ".json",
+        ".json.gz",
+        ".jsonl",
+        ".jsonl.gz",
+        ".ndjson",
+        ".ndjson.gz",
+        ".yaml",
+        ".yml",
+    ];
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    ENDINGS.iter().any(|e| name.ends_with(e))
+}
+
+/// Expand directories into their input files, sorted, recursively.
 fn inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -219,10 +274,7 @@ fn inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
         for (_, p, dir) in entries {
             if dir {
                 walk(&p, out);
-            } else if p
-                .extension()
-                .is_some_and(|e| e == "json" || e == "yaml" || e == "yml")
-            {
+            } else if is_input_name(&p) {
                 out.push(p);
             }
         }
@@ -238,7 +290,173 @@ fn inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
+/// The default of `--max-uncompressed`.
+const MAX_UNCOMPRESSED: &str = "4GiB";
+
+/// An input opened for reading: its name as shown and its bytes, a gzip
+/// stream (found by its magic bytes, whatever the name) undone and held to
+/// `max_uncompressed` bytes.
+fn open(path: &Path, max_uncompressed: u64) -> Result<(String, Box<dyn BufRead>), String> {
+    let (shown, raw): (String, Box<dyn Read>) = if path == Path::new("-") {
+        ("standard input".into(), Box::new(std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        (path.display().to_string(), Box::new(f))
+    };
+    let mut raw = std::io::BufReader::with_capacity(STREAM_BUFFER, raw);
+    // Two bytes, however the input hands them out (a pipe may give one).
+    let mut magic = Vec::with_capacity(2);
+    (&mut raw)
+        .take(2)
+        .read_to_end(&mut magic)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let gzip = magic == [0x1f, 0x8b];
+    let raw = std::io::Cursor::new(magic).chain(raw);
+    let reader: Box<dyn BufRead> = if gzip {
+        let inflated = flate2::bufread::MultiGzDecoder::new(raw);
+        Box::new(std::io::BufReader::with_capacity(
+            STREAM_BUFFER,
+            Limited {
+                inner: inflated,
+                read: 0,
+                max: max_uncompressed,
+            },
+        ))
+    } else {
+        Box::new(raw)
+    };
+    Ok((shown, reader))
+}
+
+/// Buffers of streamed input.
+const STREAM_BUFFER: usize = 256 * 1024;
+
+/// A decompressed stream held to a size: past it, an error (a gzip bomb
+/// stops there, its size never reached).
+struct Limited<R> {
+    inner: R,
+    read: u64,
+    max: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let room = self.max.saturating_sub(self.read).saturating_add(1);
+        let take = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(buf.get_mut(..take).unwrap_or_default())?;
+        self.read += n as u64;
+        if self.read > self.max {
+            return Err(std::io::Error::other(format!(
+                "the gzip stream inflates past the --max-uncompressed limit of {} bytes (a gzip bomb?); stopped there",
+                self.max
+            )));
+        }
+        Ok(n)
+    }
+}
+
+/// The first bytes of a stream, read ahead to tell its form, then the rest;
+/// an error met while reading ahead comes after the bytes read before it.
+struct Peeked<R> {
+    head: std::io::Cursor<Vec<u8>>,
+    error: Option<std::io::Error>,
+    rest: R,
+}
+
+fn peek<R: BufRead>(mut reader: R, n: usize) -> Peeked<R> {
+    let mut head = Vec::new();
+    let mut error = None;
+    while head.len() < n {
+        let buf = match reader.fill_buf() {
+            Ok([]) => break,
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        };
+        let take = buf.len().min(n - head.len());
+        head.extend_from_slice(buf.get(..take).unwrap_or_default());
+        reader.consume(take);
+    }
+    Peeked {
+        head: std::io::Cursor::new(head),
+        error,
+        rest: reader,
+    }
+}
+
+impl<R: BufRead> Read for Peeked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let src = self.fill_buf()?;
+        let n = src.len().min(buf.len());
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), src.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Peeked<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if (self.head.position() as usize) < self.head.get_ref().len() {
+            return self.head.fill_buf();
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.rest.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        if (self.head.position() as usize) < self.head.get_ref().len() {
+            self.head.consume(n);
+        } else {
+            self.rest.consume(n);
+        }
+    }
+}
+
+/// One input, opened and its form told: a stream of CloudTrail records, or
+/// a single document's text.
+enum Input {
+    Records(roleguard::records::Form, Peeked<Box<dyn BufRead>>),
+    Document(String),
+}
+
+/// Open an input and tell its form (when `records` allows streams), or read
+/// it whole as one document (bounded: see [`read_text`]).
+fn open_input(
+    path: &Path,
+    bundle: bool,
+    records: bool,
+    max_uncompressed: u64,
+) -> Result<(String, Input), String> {
+    let (shown, reader) = open(path, max_uncompressed)?;
+    let peeked = peek(reader, roleguard::records::SNIFF_BYTES);
+    let form = records
+        .then(|| roleguard::records::sniff(peeked.head.get_ref()))
+        .flatten();
+    let input = match form {
+        Some(form) => Input::Records(form, peeked),
+        None => Input::Document(read_text(&shown, peeked, bundle)?),
+    };
+    Ok((shown, input))
+}
+
+/// One document's text, bounded: a document is never larger than the
+/// largest input roleguard accepts.
 fn read(path: &Path, bundle: bool) -> Result<String, String> {
+    match open_input(path, bundle, false, u64::MAX)? {
+        (_, Input::Document(text)) => Ok(text),
+        (shown, Input::Records(..)) => Err(format!("{shown}: expected one document")),
+    }
+}
+
+fn read_text(shown: &str, reader: impl Read, bundle: bool) -> Result<String, String> {
     // Larger than any input roleguard accepts: said without reading further.
     // Bounded however the input is made (a pipe, /dev/zero, a FIFO), never
     // trusting the size the file system reports. Role bundles
@@ -250,18 +468,7 @@ fn read(path: &Path, bundle: bool) -> Result<String, String> {
             .max(roleguard::event::MAX_EVENT_BYTES)
             .max(roleguard::template::MAX_TEMPLATE_BYTES)
     } as u64;
-    let mut hint = 0u64;
-    let (shown, reader): (String, Box<dyn Read>) = if path == Path::new("-") {
-        ("standard input".into(), Box::new(std::io::stdin()))
-    } else {
-        let f = std::fs::File::open(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        // The reported size only sizes the buffer (one read instead of a
-        // growing series); the limit is kept by `take` whatever it says.
-        hint = f.metadata().map_or(0, |m| m.len()).min(limit) + 1;
-        (path.display().to_string(), Box::new(f))
-    };
-    let mut bytes = Vec::with_capacity(hint as usize);
+    let mut bytes = Vec::new();
     reader
         .take(limit + 1)
         .read_to_end(&mut bytes)
@@ -321,6 +528,7 @@ fn check_command(args: CheckArgs) -> ExitCode {
         kind,
         account,
         own_role,
+        max_uncompressed,
         paths,
     } = args;
     let mut config = match load_config(config.as_deref()) {
@@ -337,10 +545,14 @@ fn check_command(args: CheckArgs) -> ExitCode {
         KindArg::Roles => Some(Kind::Role),
     };
     let files = inputs(&paths);
+    let streams = matches!(kind, None | Some(Kind::Event));
     let check_one = |p: &PathBuf| {
         let shown = p.display().to_string();
-        match read(p, kind == Some(Kind::Role)) {
-            Ok(text) => {
+        match open_input(p, kind == Some(Kind::Role), streams, max_uncompressed) {
+            Ok((_, Input::Records(form, reader))) => {
+                check::check_records(&shown, reader, form, &config)
+            }
+            Ok((_, Input::Document(text))) => {
                 let mut results =
                     check::check_input(&shown, &text, kind, &config, account.as_deref());
                 if matches!(format, Format::Sarif) {

@@ -168,6 +168,7 @@ fn the_core_is_free_of_the_shell() {
         "plan",
         "policy",
         "principal",
+        "records",
         "report",
         "rule_id",
         "rules",
