@@ -27,6 +27,7 @@ mod notify;
 mod oracle;
 mod records;
 mod remediate;
+mod replay;
 mod robustness;
 mod scan;
 mod sessions;
