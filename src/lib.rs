@@ -39,6 +39,7 @@ pub mod ports;
 pub mod principal;
 pub mod process;
 pub mod records;
+pub mod replay;
 pub mod report;
 mod rule_id;
 pub mod rules;

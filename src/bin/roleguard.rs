@@ -69,6 +69,18 @@ enum Command {
     /// Exit status: 0 when nothing is at or above --fail-on, 1 when something
     /// is or a step failed, 2 when the account could not be read.
     Scan(ScanArgs),
+    /// What roleguard would have done over a history of CloudTrail: each IAM
+    /// change judged by the Lambda's own decision, nothing changed (a dry
+    /// run), counted per rule, response, actor and account with the first
+    /// examples of each.
+    ///
+    /// Inputs: CloudTrail log files as delivered to S3 (plain or gzipped),
+    /// `aws cloudtrail lookup-events` output, JSON Lines of records or
+    /// EventBridge events, single events; directories are walked.
+    ///
+    /// Exit status: 0 when every input was read, 2 when an input or a
+    /// record could not be (what was read is still reported).
+    Replay(ReplayArgs),
     /// List the rules.
     Rules {
         #[arg(long, value_enum, default_value = "text")]
@@ -115,6 +127,36 @@ struct CheckArgs {
     /// with `Resources`) give a result per IAM part.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ReplayFormat,
+    /// Configuration file (YAML); the embedded default otherwise.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// roleguard's own role, by ARN (repeatable; added to own_roles): its
+    /// changes are left alone, as the Lambda leaves them.
+    #[arg(long = "own-role", value_name = "ROLE_ARN", value_parser = parse_role_arn)]
+    own_role: Vec<String>,
+    /// How many examples each count shows.
+    #[arg(long, default_value_t = roleguard::replay::EXAMPLES)]
+    examples: usize,
+    /// The most bytes a gzipped input may inflate to (a gzip bomb stops there).
+    #[arg(long, value_name = "SIZE", default_value = MAX_UNCOMPRESSED, value_parser = parse_size)]
+    max_uncompressed: u64,
+    /// Files, directories (their *.json, *.json.gz, *.jsonl and *.ndjson
+    /// files, recursively), or - for standard input.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReplayFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args)]
@@ -514,6 +556,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check_command(args),
         Command::Handle(args) => handle_command(args),
         Command::Scan(args) => scan_command(args),
+        Command::Replay(args) => replay_command(args),
         Command::Rules { format } => rules_command(format),
         Command::Explain { rule } => explain_command(&rule),
     }
@@ -762,6 +805,95 @@ fn scan_command(args: ScanArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `roleguard replay`.
+fn replay_command(args: ReplayArgs) -> ExitCode {
+    let ReplayArgs {
+        format,
+        config,
+        own_role,
+        examples,
+        max_uncompressed,
+        paths,
+    } = args;
+    let mut config = match load_config(config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    config.own_roles.extend(own_role);
+    let mut replay = roleguard::replay::Replay::new(examples);
+    let mut progress = Progress::new();
+    for p in inputs(&paths) {
+        let shown = p.display().to_string();
+        match open_input(&p, false, true, max_uncompressed) {
+            Ok((_, Input::Records(form, reader))) => {
+                replay.stream(&shown, reader, form, &config, &mut |at, counts| {
+                    progress.show(&shown, at, counts)
+                })
+            }
+            Ok((_, Input::Document(text))) => replay.document(&shown, &text, &config),
+            Err(e) => replay.finish_input(&shown, None, Default::default(), Some(e)),
+        }
+    }
+    progress.clear();
+    match format {
+        ReplayFormat::Text => print(&replay.text(), false),
+        ReplayFormat::Json => print_json(&replay),
+    }
+    if replay.complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+/// A progress line on standard error for long replays, only when it is a
+/// terminal: shown after the first second, redrawn at most 4 times a second.
+struct Progress {
+    terminal: bool,
+    start: std::time::Instant,
+    last: Option<std::time::Instant>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            terminal: std::io::stderr().is_terminal(),
+            start: std::time::Instant::now(),
+            last: None,
+        }
+    }
+
+    fn show(&mut self, path: &str, at: u64, counts: &roleguard::records::Counts) {
+        if !self.terminal || self.start.elapsed().as_secs() < 1 {
+            return;
+        }
+        let now = std::time::Instant::now();
+        if self
+            .last
+            .is_some_and(|l| now - l < std::time::Duration::from_millis(250))
+        {
+            return;
+        }
+        self.last = Some(now);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[Kroleguard replay: {path}: {} MB, {} records, {} IAM changes judged",
+            at / 1_000_000,
+            counts.records,
+            counts.judged
+        );
+        let _ = err.flush();
+    }
+
+    fn clear(&self) {
+        if self.last.is_some() {
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
+        }
     }
 }
 

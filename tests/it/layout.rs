@@ -169,6 +169,7 @@ fn the_core_is_free_of_the_shell() {
         "policy",
         "principal",
         "records",
+        "replay",
         "report",
         "rule_id",
         "rules",

@@ -29,6 +29,7 @@ mod oracle;
 mod principals;
 mod records;
 mod remediate;
+mod replay;
 mod robustness;
 mod sarif;
 mod scan;
