@@ -25,6 +25,7 @@ pub struct Example {
     pub account: Option<String>,
     pub actor: Option<String>,
     pub call: String,
+    /// The principal the change is about: `role NAME`, `user NAME` or `group NAME`.
     pub role: Option<String>,
     /// The rules it raised, the most severe first.
     pub rules: Vec<String>,
@@ -150,7 +151,17 @@ impl Replay {
             account: event.account.clone(),
             actor: event.actor().map(str::to_owned),
             call: assessment.call.into(),
-            role: assessment.role_name.clone(),
+            // The principal: `role NAME`, `user NAME` or `group NAME`.
+            role: match (
+                &assessment.role_name,
+                &assessment.user_name,
+                &assessment.group_name,
+            ) {
+                (Some(r), _, _) => Some(format!("role {r}")),
+                (None, Some(u), _) => Some(format!("user {u}")),
+                (None, None, Some(g)) => Some(format!("group {g}")),
+                _ => None,
+            },
             rules: assessment
                 .judgement
                 .findings
@@ -336,8 +347,8 @@ fn section(out: &mut String, key: &str, tally: &Tally, omit: Option<&str>) {
             e.event_id.as_deref().unwrap_or("(no id)"),
             e.call
         );
-        if let Some(role) = &e.role {
-            let _ = write!(line, " role {role}");
+        if let Some(principal) = &e.role {
+            let _ = write!(line, " {principal}");
         }
         if omit != Some("account") {
             if let Some(a) = &e.account {
@@ -449,7 +460,7 @@ mod tests {
         assert_eq!(admin.count, 4);
         assert_eq!(admin.examples.len(), 2, "the first two only");
         assert_eq!(admin.examples[0].source, "t.json#Records[0]");
-        assert_eq!(admin.examples[0].role.as_deref(), Some("a1"));
+        assert_eq!(admin.examples[0].role.as_deref(), Some("role a1"));
         assert_eq!(admin.examples[0].event_id.as_deref(), Some("id-a1"));
         assert_eq!(
             admin.examples[1].time.as_deref(),

@@ -121,7 +121,7 @@ fn replay_counts_what_check_finds() {
     assert_eq!(counts("accounts"), accounts);
     assert_eq!(replay["left_alone"]["count"], 1);
     let example = &replay["rules"]["trust-oidc-unconstrained"]["examples"][0];
-    assert_eq!(example["role"], "ci-deploy");
+    assert_eq!(example["role"], "role ci-deploy");
     assert_eq!(example["call"], "UpdateAssumeRolePolicy");
     assert_eq!(example["response"], "revert");
     assert_eq!(example["time"], "2026-11-20T09:00:42Z");
