@@ -267,14 +267,7 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
             let Some(role) = iam.get_role(role_name).await? else {
                 return Ok((Status::Already, "the role no longer exists".into()));
             };
-            // IAM tag keys are unique without regard to case.
-            let held = |k: &str| {
-                role.tags
-                    .iter()
-                    .find(|(h, _)| h.eq_ignore_ascii_case(k))
-                    .map(|(_, v)| v)
-            };
-            if tags.iter().all(|(k, v)| held(k) == Some(v)) {
+            if already_tagged(&role.tags, tags) {
                 return Ok((Status::Already, "already tagged".into()));
             }
             if let Some(r) = would("would tag") {
@@ -471,13 +464,7 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
             let Some(user) = iam.get_user(user_name).await? else {
                 return Ok((Status::Already, "the user no longer exists".into()));
             };
-            let held = |k: &str| {
-                user.tags
-                    .iter()
-                    .find(|(h, _)| h.eq_ignore_ascii_case(k))
-                    .map(|(_, v)| v)
-            };
-            if tags.iter().all(|(k, v)| held(k) == Some(v)) {
+            if already_tagged(&user.tags, tags) {
                 return Ok((Status::Already, "already tagged".into()));
             }
             if let Some(r) = would("would tag") {
@@ -489,6 +476,20 @@ async fn run<I: Iam>(iam: &I, step: &Step, dry_run: bool) -> Result<(Status, Str
         // Carried out by `revoke`, which knows the time.
         Step::RevokeSessions { .. } => Ok((Status::Skipped, "needs the clock".into())),
     }
+}
+
+/// Does a role or user hold every one of these tags already? IAM tag keys
+/// are unique without regard to case.
+fn already_tagged(
+    held: &std::collections::BTreeMap<String, String>,
+    wanted: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    let value = |k: &str| {
+        held.iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v)
+    };
+    wanted.iter().all(|(k, v)| value(k) == Some(v))
 }
 
 /// The user or group a step acts on.
