@@ -104,6 +104,32 @@ pub fn role_key(account: &str, role: &str) -> String {
     format!("role#{account}#{role}")
 }
 
+/// One scan of the fleet: its id (the time it started, so ids sort by
+/// time), and the accounts it covers. Kept as `scan#latest` and `scan#<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanIndex {
+    pub scan_id: String,
+    /// When the scan started (epoch seconds).
+    pub started_at: i64,
+    /// Every account the scan covers, each with its own result when done.
+    pub accounts: Vec<String>,
+    /// Accounts the configuration left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<String>,
+    pub expires_at: i64,
+}
+
+/// The key of the latest scan's index.
+pub const LATEST_SCAN_KEY: &str = "scan#latest";
+
+pub fn scan_key(scan_id: &str) -> String {
+    format!("scan#{scan_id}")
+}
+
+pub fn scan_result_key(scan_id: &str, account: &str) -> String {
+    format!("scan#{scan_id}#{account}")
+}
+
 /// The expiry of a record written at `now`.
 pub fn expires_at(now: i64, retention_days: u32) -> i64 {
     now + i64::from(retention_days) * 86_400

@@ -114,6 +114,35 @@ impl Default for SessionLookup {
     }
 }
 
+/// The organisation: its accounts, read from AWS Organizations, are the
+/// accounts the scheduled scan covers and the accounts a trust may name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Organization {
+    /// With `organization_id` set: read the organisation's accounts
+    /// (Organizations `ListAccounts`) for the scan and the trust rules.
+    pub discover: bool,
+    /// How long the accounts read are used before they are read again, in seconds.
+    pub accounts_ttl_seconds: u32,
+    /// Accounts the scheduled scan leaves out.
+    pub exclude_accounts: Vec<String>,
+    /// The role (its ARN) in the management account, or in a delegated
+    /// administrator account, that may list the accounts. Unset: the
+    /// function's own credentials (it runs in a delegated administrator account).
+    pub read_role: Option<String>,
+}
+
+impl Default for Organization {
+    fn default() -> Self {
+        Organization {
+            discover: true,
+            accounts_ttl_seconds: 3600,
+            exclude_accounts: vec![],
+            read_role: None,
+        }
+    }
+}
+
 /// How long audit records are kept by default (their TTL), in days.
 pub const DEFAULT_RETENTION_DAYS: u32 = 365;
 
@@ -127,6 +156,13 @@ pub struct Config {
     /// Accounts that may be trusted without an ExternalId. When not empty, any
     /// other foreign account in a trust policy is a finding.
     pub trusted_accounts: Vec<String>,
+    /// The organisation's accounts, when known: listed here, or read from
+    /// Organizations at run time (`organization.discover`) and cached. A
+    /// trust to one of them is a trust inside the organisation; a trust to
+    /// any other account is `trust-untrusted-account`.
+    pub organization_accounts: Vec<String>,
+    /// Reading the organisation's accounts, and the scan's exclusions.
+    pub organization: Organization,
     /// When not empty, the only service principals roles may trust (globs).
     pub allowed_services: Vec<String>,
     /// Service principals whose use of a role is already gated by `iam:PassRole`
@@ -172,8 +208,14 @@ pub struct Config {
     /// The scheduled scan: carry out the plans of the roles it finds (in
     /// enforce mode), not only report them.
     pub scan_remediate: bool,
-    /// Member accounts the scheduled scan covers besides the function's own.
+    /// Member accounts the scheduled scan covers besides the function's own
+    /// (and, with `organization.discover`, the organisation's).
     pub scan_accounts: Vec<String>,
+    /// With the scan's queue: how many times an account's scan is tried
+    /// before it is put on the dead-letter queue with its reason.
+    pub scan_max_attempts: u32,
+    /// Days a stored scan result is kept (its TTL).
+    pub scan_retention_days: u32,
     /// AWS managed policies that must not be attached, by name, with the severity.
     pub denied_managed_policies: BTreeMap<String, Severity>,
     /// Per-rule settings, by rule id.
@@ -199,6 +241,8 @@ impl Default for Config {
             account: None,
             organization_id: None,
             trusted_accounts: vec![],
+            organization_accounts: vec![],
+            organization: Organization::default(),
             allowed_services: vec![],
             confused_deputy_exempt_services: [
                 "lambda.amazonaws.com",
@@ -235,6 +279,8 @@ impl Default for Config {
             audit_retention_days: DEFAULT_RETENTION_DAYS,
             scan_remediate: false,
             scan_accounts: vec![],
+            scan_max_attempts: 3,
+            scan_retention_days: 90,
             denied_managed_policies: denied.iter().map(|(n, s)| (n.to_string(), *s)).collect(),
             rules: BTreeMap::new(),
         }
@@ -324,6 +370,24 @@ impl Config {
         if let Some(v) = get("ROLEGUARD_ORGANIZATION_ID") {
             self.organization_id = Some(v);
         }
+        if let Some(v) = get("ROLEGUARD_ORG_READ_ROLE") {
+            self.organization.read_role = Some(v);
+        }
+        if let Some(v) = get("ROLEGUARD_EXCLUDE_ACCOUNTS") {
+            for a in list(v) {
+                if !self.organization.exclude_accounts.contains(&a) {
+                    self.organization.exclude_accounts.push(a);
+                }
+            }
+        }
+        if let Some(v) = get("ROLEGUARD_SCAN_MAX_ATTEMPTS") {
+            self.scan_max_attempts = v.parse().map_err(|_| {
+                invalid(
+                    "ROLEGUARD_SCAN_MAX_ATTEMPTS",
+                    format!("{v:?} is not a number of attempts"),
+                )
+            })?;
+        }
         if let Some(v) = get("ROLEGUARD_REQUIRED_BOUNDARY") {
             self.required_boundary = Some(v);
         }
@@ -339,6 +403,9 @@ impl Config {
                 let var = match key.split('[').next().unwrap_or(&key) {
                     "trusted_accounts" => "ROLEGUARD_TRUSTED_ACCOUNTS",
                     "organization_id" => "ROLEGUARD_ORGANIZATION_ID",
+                    "organization.read_role" => "ROLEGUARD_ORG_READ_ROLE",
+                    "organization.exclude_accounts" => "ROLEGUARD_EXCLUDE_ACCOUNTS",
+                    "scan_max_attempts" => "ROLEGUARD_SCAN_MAX_ATTEMPTS",
                     "required_boundary" => "ROLEGUARD_REQUIRED_BOUNDARY",
                     "own_roles" => "ROLEGUARD_OWN_ROLES",
                     "required_guardrails" => "ROLEGUARD_REQUIRED_GUARDRAILS",
@@ -388,6 +455,42 @@ impl Config {
                     format!("{o:?} is not an organization id (o- and 10 to 32 lower-case letters or digits)"),
                 ));
             }
+        }
+        for (key, list) in [
+            ("organization_accounts", &self.organization_accounts),
+            (
+                "organization.exclude_accounts",
+                &self.organization.exclude_accounts,
+            ),
+        ] {
+            for (i, a) in list.iter().enumerate() {
+                if !is_account_id(a) {
+                    return Err(invalid(
+                        format!("{key}[{i}]"),
+                        format!("{a:?} is not a 12-digit account id"),
+                    ));
+                }
+            }
+        }
+        if let Some(r) = &self.organization.read_role {
+            if role_of_arn(r).is_none() {
+                return Err(invalid(
+                    "organization.read_role",
+                    format!("{r:?} is not a role ARN (arn:aws:iam::<account>:role/<name>)"),
+                ));
+            }
+        }
+        if !(1..=20).contains(&self.scan_max_attempts) {
+            return Err(invalid(
+                "scan_max_attempts",
+                format!("{} is outside 1 to 20", self.scan_max_attempts),
+            ));
+        }
+        if self.scan_retention_days == 0 {
+            return Err(invalid(
+                "scan_retention_days",
+                "0 would expire every scan result at once; at least 1",
+            ));
         }
         for (i, a) in self.scan_accounts.iter().enumerate() {
             if !is_account_id(a) {

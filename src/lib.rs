@@ -8,7 +8,8 @@
 //! [`event`] reads CloudTrail events, [`plan`] says what to do about them,
 //! [`check`] ties these together for one input and [`report`] renders
 //! results; [`sessions`] revokes what a bad trust handed out and reads who
-//! used it; [`audit`], [`outcome`], [`notify`] and [`member`] are the data
+//! used it; [`fleet`] says which accounts an organisation's scan covers;
+//! [`audit`], [`outcome`], [`notify`] and [`member`] are the data
 //! the shell keeps, reports and sends.
 //!
 //! **The shell** may do I/O: [`ports`] are the small traits for IAM, the
@@ -26,6 +27,7 @@ pub mod config;
 pub mod engine;
 pub mod eval;
 pub mod event;
+pub mod fleet;
 pub mod lambda;
 pub mod member;
 mod memo;

@@ -1,12 +1,15 @@
 //! The one place the shell is put together from the environment: the
 //! configuration, the accounts (IAM here and in member accounts), the audit
-//! table and the alert channels. Both binaries use it.
+//! table, the alert channels, the organisation and the scan's queue. Both binaries use it.
 
 use crate::adapters::channels::AwsChannels;
 use crate::adapters::dynamodb::DynamoStore;
+use crate::adapters::organizations::AwsOrganization;
+use crate::adapters::sqs::AwsScanQueue;
 use crate::adapters::sts::AwsAccounts;
 use crate::config::{Config, ConfigError};
-use crate::engine::{Engine, Mode};
+use crate::engine::{Engine, Mode, OrgCache};
+use crate::lambda::Fleet;
 use crate::ports::SystemClock;
 
 /// Where the configuration comes from.
@@ -23,6 +26,12 @@ pub struct Wiring {
     pub accounts: AwsAccounts,
     pub store: DynamoStore,
     pub channels: AwsChannels,
+    /// The organisation's accounts, with `organization_id` and
+    /// `organization.discover` (through `organization.read_role`, if set).
+    pub org: Option<OrgCache<AwsOrganization>>,
+    /// The scan's queue and dead-letter queue (`ROLEGUARD_SCAN_QUEUE_URL`,
+    /// `ROLEGUARD_SCAN_DLQ_URL`).
+    pub queue: Option<AwsScanQueue>,
 }
 
 /// Put the shell together from the environment: credentials, region and
@@ -48,11 +57,25 @@ pub async fn from_env(config: ConfigFrom) -> Result<Wiring, String> {
     }
     let store = DynamoStore::from_env(accounts.sdk_config());
     let channels = AwsChannels::from_env(accounts.sdk_config());
+    let org = match (&config.organization_id, config.organization.discover) {
+        (Some(_), true) => Some(OrgCache::new(
+            AwsOrganization::new(
+                accounts.sdk_config(),
+                config.organization.read_role.as_deref(),
+            )
+            .await,
+            config.organization.accounts_ttl_seconds,
+        )),
+        _ => None,
+    };
+    let queue = AwsScanQueue::from_env(accounts.sdk_config())?;
     Ok(Wiring {
         config,
         accounts,
         store,
         channels,
+        org,
+        queue,
     })
 }
 
@@ -66,6 +89,14 @@ impl Wiring {
             &SystemClock,
             mode,
         )
+    }
+
+    /// The organisation and the scan's queue, as configured.
+    pub fn fleet(&self) -> Fleet<'_, AwsOrganization, AwsScanQueue> {
+        Fleet {
+            org: self.org.as_ref(),
+            queue: self.queue.as_ref(),
+        }
     }
 }
 

@@ -39,7 +39,7 @@ impl DynamoStore {
     }
 }
 
-use crate::audit::{AuditRecord, Baseline, Claim, RecordStatus};
+use crate::audit::{AuditRecord, Baseline, Claim, RecordStatus, ScanIndex, LATEST_SCAN_KEY};
 use crate::ports::{Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue as Attr;
 use serde_json::Value;
@@ -236,6 +236,226 @@ impl Store for DynamoStore {
         let text = serde_json::to_value(parts)
             .map_err(|e| StoreError(format!("saving the role's baseline: {e}")))?;
         self.save(account, role, ROLE_PARTS, &text).await
+    }
+
+    async fn save_scan(&self, index: &ScanIndex) -> Result<(), StoreError> {
+        let (client, table) = self.table()?;
+        let text = serde_json::to_string(index)
+            .map_err(|e| StoreError(format!("saving the scan's index: {e}")))?;
+        let item = |pk: String| {
+            HashMap::from([
+                ("pk".to_string(), Attr::S(pk)),
+                ("scan_id".to_string(), Attr::S(index.scan_id.clone())),
+                ("index".to_string(), Attr::S(text.clone())),
+                (
+                    "expires_at".to_string(),
+                    Attr::N(index.expires_at.to_string()),
+                ),
+            ])
+        };
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item(crate::audit::scan_key(&index.scan_id))))
+            .send()
+            .await
+            .map_err(store_error("saving the scan's index"))?;
+        // The latest only moves forward: a late duplicate of an older
+        // scheduled event does not take it back.
+        let latest = client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item(LATEST_SCAN_KEY.to_string())))
+            .condition_expression("attribute_not_exists(pk) OR scan_id <= :id")
+            .expression_attribute_values(":id", Attr::S(index.scan_id.clone()))
+            .send()
+            .await;
+        match latest {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(store_error("saving the latest scan")(e)),
+        }
+    }
+
+    async fn save_scan_result(
+        &self,
+        scan_id: &str,
+        account: &str,
+        result: &Value,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let (client, table) = self.table()?;
+        let packed =
+            pack(result).map_err(|e| StoreError(format!("saving the scan result: {e}")))?;
+        let key = crate::audit::scan_result_key(scan_id, account);
+        let chunks: Vec<&[u8]> = packed.chunks(RESULT_CHUNK).collect();
+        // The parts after the first go first: the first names how many there
+        // are, so a reader never sees it without them.
+        for (n, chunk) in chunks.iter().enumerate().skip(1) {
+            client
+                .put_item()
+                .table_name(table)
+                .set_item(Some(HashMap::from([
+                    ("pk".to_string(), Attr::S(format!("{key}#part{n}"))),
+                    ("result".to_string(), Attr::B(chunk.to_vec().into())),
+                    ("expires_at".to_string(), Attr::N(expires_at.to_string())),
+                ])))
+                .send()
+                .await
+                .map_err(store_error("saving the scan result"))?;
+        }
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(HashMap::from([
+                ("pk".to_string(), Attr::S(key)),
+                ("scan_id".to_string(), Attr::S(scan_id.to_string())),
+                ("account".to_string(), Attr::S(account.to_string())),
+                (
+                    "parts".to_string(),
+                    Attr::N(chunks.len().max(1).to_string()),
+                ),
+                (
+                    "result".to_string(),
+                    Attr::B(chunks.first().copied().unwrap_or_default().to_vec().into()),
+                ),
+                ("expires_at".to_string(), Attr::N(expires_at.to_string())),
+            ])))
+            .send()
+            .await
+            .map_err(store_error("saving the scan result"))?;
+        Ok(())
+    }
+
+    async fn latest_scan(&self) -> Result<Option<(ScanIndex, Vec<Value>)>, StoreError> {
+        let (client, table) = self.table()?;
+        let what = "reading the latest scan";
+        let Some(item) = client
+            .get_item()
+            .table_name(table)
+            .key("pk", Attr::S(LATEST_SCAN_KEY.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error(what))?
+            .item
+        else {
+            return Ok(None);
+        };
+        let index: ScanIndex = item
+            .get("index")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|s| serde_json::from_str(s).ok())
+            .ok_or_else(|| StoreError(format!("{what}: the index item is not readable")))?;
+        let mut results = Vec::new();
+        for keys in index.accounts.chunks(100) {
+            let mut pending: Vec<HashMap<String, Attr>> = keys
+                .iter()
+                .map(|a| {
+                    HashMap::from([(
+                        "pk".to_string(),
+                        Attr::S(crate::audit::scan_result_key(&index.scan_id, a)),
+                    )])
+                })
+                .collect();
+            let mut rounds = 0;
+            while !pending.is_empty() {
+                rounds += 1;
+                if rounds > 10 {
+                    return Err(StoreError(format!(
+                        "{what}: DynamoDB left {} keys unprocessed after 10 rounds",
+                        pending.len()
+                    )));
+                }
+                let ka = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError(format!("{what}: {e}")))?;
+                let out = client
+                    .batch_get_item()
+                    .request_items(table, ka)
+                    .send()
+                    .await
+                    .map_err(store_error(what))?;
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(table)
+                    .unwrap_or_default()
+                {
+                    results.push(self.unpack_result(&item).await?);
+                }
+                if let Some(left) = out.unprocessed_keys.and_then(|mut u| u.remove(table)) {
+                    pending = left.keys;
+                    if !pending.is_empty() {
+                        tokio::time::sleep(std::time::Duration::from_millis(50 << rounds.min(6)))
+                            .await;
+                    }
+                }
+            }
+        }
+        Ok(Some((index, results)))
+    }
+}
+
+/// The largest part of a stored scan result (DynamoDB takes items of at
+/// most 400 KB).
+const RESULT_CHUNK: usize = 350 * 1024;
+
+/// A scan result as stored: gzip'd JSON.
+fn pack(result: &Value) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    serde_json::to_writer(&mut gz, result)?;
+    gz.flush()?;
+    gz.finish()
+}
+
+fn unpack(bytes: &[u8]) -> std::io::Result<Value> {
+    let gz = flate2::read::GzDecoder::new(bytes);
+    Ok(serde_json::from_reader(gz)?)
+}
+
+impl DynamoStore {
+    /// A stored result, its parts read and put together.
+    async fn unpack_result(&self, item: &HashMap<String, Attr>) -> Result<Value, StoreError> {
+        let (client, table) = self.table()?;
+        let pk = item
+            .get("pk")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let what = format!("reading the scan result {pk}");
+        let mut bytes = item
+            .get("result")
+            .and_then(|v| v.as_b().ok())
+            .map(|b| b.as_ref().to_vec())
+            .ok_or_else(|| StoreError(format!("{what}: no result")))?;
+        let parts: usize = item
+            .get("parts")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        for n in 1..parts {
+            let part = client
+                .get_item()
+                .table_name(table)
+                .key("pk", Attr::S(format!("{pk}#part{n}")))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(store_error(&what))?
+                .item
+                .and_then(|i| {
+                    i.get("result")
+                        .and_then(|v| v.as_b().ok())
+                        .map(|b| b.as_ref().to_vec())
+                })
+                .ok_or_else(|| StoreError(format!("{what}: part {n} of {parts} is missing")))?;
+            bytes.extend(part);
+        }
+        unpack(&bytes).map_err(|e| StoreError(format!("{what}: {e}")))
     }
 }
 

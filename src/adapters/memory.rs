@@ -747,6 +747,10 @@ impl MemoryIam {
 pub struct MemoryStore {
     records: Mutex<BTreeMap<String, AuditRecord>>,
     baselines: Mutex<BTreeMap<(String, String), Baseline>>,
+    /// Scan indexes by id, and the latest id.
+    scans: Mutex<(BTreeMap<String, crate::audit::ScanIndex>, Option<String>)>,
+    /// Scan results by (scan id, account).
+    scan_results: Mutex<BTreeMap<(String, String), Value>>,
     down: AtomicBool,
 }
 
@@ -889,6 +893,43 @@ impl Store for MemoryStore {
             b.inline_policies.insert(name.to_string(), document.clone());
         });
         Ok(())
+    }
+
+    async fn save_scan(&self, index: &crate::audit::ScanIndex) -> Result<(), StoreError> {
+        self.up("saving the scan's index")?;
+        let mut scans = lock(&self.scans);
+        scans.0.insert(index.scan_id.clone(), index.clone());
+        scans.1 = Some(index.scan_id.clone());
+        Ok(())
+    }
+
+    async fn save_scan_result(
+        &self,
+        scan_id: &str,
+        account: &str,
+        result: &Value,
+        _expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.up("saving the account's scan result")?;
+        lock(&self.scan_results).insert((scan_id.to_string(), account.to_string()), result.clone());
+        Ok(())
+    }
+
+    async fn latest_scan(
+        &self,
+    ) -> Result<Option<(crate::audit::ScanIndex, Vec<Value>)>, StoreError> {
+        self.up("reading the latest scan")?;
+        let scans = lock(&self.scans);
+        let Some(index) = scans.1.as_ref().and_then(|id| scans.0.get(id)).cloned() else {
+            return Ok(None);
+        };
+        let results = lock(&self.scan_results);
+        let found = index
+            .accounts
+            .iter()
+            .filter_map(|a| results.get(&(index.scan_id.clone(), a.clone())).cloned())
+            .collect();
+        Ok(Some((index, found)))
     }
 }
 
@@ -1131,5 +1172,189 @@ impl Accounts for MemoryAccounts {
     }
     async fn own_account(&self) -> Result<String, IamError> {
         Ok(self.own.clone())
+    }
+}
+
+/// An organisation in memory: its accounts, how often they were read, and
+/// a switch that makes reading them fail.
+#[derive(Debug, Default)]
+pub struct MemoryOrganization {
+    accounts: Mutex<Vec<crate::ports::OrgAccount>>,
+    reads: std::sync::atomic::AtomicUsize,
+    down: AtomicBool,
+}
+
+impl MemoryOrganization {
+    /// Active accounts with these ids.
+    pub fn with_accounts<S: AsRef<str>>(ids: &[S]) -> MemoryOrganization {
+        let org = MemoryOrganization::default();
+        for id in ids {
+            org.add(id.as_ref(), "ACTIVE");
+        }
+        org
+    }
+
+    pub fn add(&self, id: &str, status: &str) {
+        lock(&self.accounts).push(crate::ports::OrgAccount {
+            id: id.to_string(),
+            name: format!("account-{id}"),
+            status: status.to_string(),
+        });
+    }
+
+    /// How many times the accounts were read.
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+}
+
+impl crate::ports::Organization for MemoryOrganization {
+    async fn accounts(&self) -> Result<Vec<crate::ports::OrgAccount>, crate::ports::OrgError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Err(crate::ports::OrgError(
+                "Organizations ListAccounts: AccessDeniedException: You don't have permissions to access this resource.".into(),
+            ));
+        }
+        Ok(lock(&self.accounts).clone())
+    }
+}
+
+/// The scan's queue in memory: the messages waiting, each with how many
+/// times it was received, and the dead-letter queue with each reason.
+/// Messages are taken as Lambda's event-source mapping takes them
+/// ([`MemoryQueue::receive`]).
+#[derive(Debug, Default)]
+pub struct MemoryQueue {
+    state: Mutex<QueueState>,
+    down: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    next_id: u64,
+    /// (message id, body, times received), in order.
+    waiting: std::collections::VecDeque<(String, String, u32)>,
+    /// Received, not yet deleted or returned.
+    in_flight: BTreeMap<String, (String, u32)>,
+    dead: Vec<(crate::ports::ScanJob, String, u32)>,
+    requests: usize,
+}
+
+/// One message as the event-source mapping hands it to the function.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub message_id: String,
+    pub body: String,
+    pub receive_count: u32,
+}
+
+impl MemoryQueue {
+    pub fn new() -> MemoryQueue {
+        MemoryQueue::default()
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Up to `max` waiting messages, now in flight.
+    pub fn receive(&self, max: usize) -> Vec<Received> {
+        let mut st = lock(&self.state);
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some((id, body, count)) = st.waiting.pop_front() else {
+                break;
+            };
+            let count = count + 1;
+            out.push(Received {
+                message_id: id.clone(),
+                body: body.clone(),
+                receive_count: count,
+            });
+            st.in_flight.insert(id, (body, count));
+        }
+        out
+    }
+
+    /// The function's answer for a batch: the failed messages go back to
+    /// the queue, the others are deleted.
+    pub fn settle(&self, batch: &[Received], failed: &[String]) {
+        let mut st = lock(&self.state);
+        for m in batch {
+            if let Some((body, count)) = st.in_flight.remove(&m.message_id) {
+                if failed.contains(&m.message_id) {
+                    st.waiting.push_back((m.message_id.clone(), body, count));
+                }
+            }
+        }
+    }
+
+    /// Put a raw message body on the queue (a malformed message, say).
+    pub fn push_raw(&self, body: &str) -> String {
+        let mut st = lock(&self.state);
+        st.next_id += 1;
+        let id = format!("m-{}", st.next_id);
+        st.waiting.push_back((id.clone(), body.to_string(), 0));
+        id
+    }
+
+    pub fn waiting(&self) -> usize {
+        lock(&self.state).waiting.len()
+    }
+
+    /// The dead-letter queue: each job with its reason and attempts.
+    pub fn dead_letters(&self) -> Vec<(crate::ports::ScanJob, String, u32)> {
+        lock(&self.state).dead.clone()
+    }
+
+    /// Requests made to put messages (SendMessageBatch), as SQS would count them.
+    pub fn requests(&self) -> usize {
+        lock(&self.state).requests
+    }
+}
+
+impl crate::ports::ScanQueue for MemoryQueue {
+    async fn enqueue(
+        &self,
+        jobs: &[crate::ports::ScanJob],
+    ) -> Result<usize, crate::ports::QueueError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(crate::ports::QueueError(
+                "SendMessageBatch: AWS.SimpleQueueService.NonExistentQueue: The specified queue does not exist.".into(),
+            ));
+        }
+        let mut st = lock(&self.state);
+        let batches = jobs.len().div_ceil(10);
+        st.requests += batches;
+        for job in jobs {
+            st.next_id += 1;
+            let id = format!("m-{}", st.next_id);
+            let body =
+                serde_json::to_string(job).map_err(|e| crate::ports::QueueError(e.to_string()))?;
+            st.waiting.push_back((id, body, 0));
+        }
+        Ok(batches)
+    }
+
+    async fn dead_letter(
+        &self,
+        job: &crate::ports::ScanJob,
+        reason: &str,
+        attempts: u32,
+    ) -> Result<(), crate::ports::QueueError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(crate::ports::QueueError(
+                "SendMessage to the dead-letter queue: the queue cannot be reached".into(),
+            ));
+        }
+        lock(&self.state)
+            .dead
+            .push((job.clone(), reason.to_string(), attempts));
+        Ok(())
     }
 }

@@ -8,9 +8,11 @@ pub mod dynamodb;
 pub mod eventbridge;
 pub mod iam;
 pub mod memory;
+pub mod organizations;
 pub mod securityhub;
 pub mod slack;
 pub mod sns;
+pub mod sqs;
 pub mod ssm;
 pub mod sts;
 

@@ -6,7 +6,9 @@
 //! default otherwise), `ROLEGUARD_REMEDIATION_ROLE` and `ROLEGUARD_EXTERNAL_ID`
 //! (member accounts), `ROLEGUARD_TABLE` (the audit table),
 //! `ROLEGUARD_SNS_TOPIC_ARN`, `ROLEGUARD_EVENT_BUS`, `ROLEGUARD_SECURITY_HUB`
-//! (alert channels),
+//! (alert channels), `ROLEGUARD_ORGANIZATION_ID` and `ROLEGUARD_ORG_READ_ROLE`
+//! (the organisation's accounts), `ROLEGUARD_SCAN_QUEUE_URL` and
+//! `ROLEGUARD_SCAN_DLQ_URL` (the scan's fan-out),
 //! `AWS_LAMBDA_LOG_FORMAT=JSON` for JSON logs, `RUST_LOG`
 //! for the level.
 
@@ -15,7 +17,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use roleguard::engine::Mode;
-use roleguard::lambda::{account_of_arn, handle_payload, metric_lines};
+use roleguard::lambda::{account_of_arn, invoke, metric_lines};
 use roleguard::ports::Store as _;
 use roleguard::ports::{Clock, SystemClock};
 use roleguard::wiring::{self, ConfigFrom};
@@ -50,12 +52,12 @@ async fn main() -> Result<(), Error> {
             shell.accounts.set_own_account(account);
             shell.channels.set_own_account(account);
         }
-        let reply = handle_payload(engine, &shell.accounts, event.payload).await;
+        let reply = invoke(engine, &shell.accounts, &shell.fleet(), event.payload).await;
         // CloudWatch metrics: EMF lines on standard output.
         let mut lines = metric_lines(&reply, SystemClock.now() * 1000).join("\n");
         lines.push('\n');
         print!("{lines}");
-        reply.map_err(|e| {
+        reply.map(|r| r.response()).map_err(|e| {
             tracing::error!(error = %e, "invocation failed");
             Error::from(e.to_string())
         })

@@ -6,12 +6,14 @@
 mod execute;
 mod forward;
 mod handle;
+mod org;
 mod scan;
 mod window;
 
 pub use execute::execute;
 pub use forward::{Counting, InAccount};
 pub use handle::fetch_role;
+pub use org::OrgCache;
 pub use scan::{RoleScan, ScanOutcome, SCAN_CONCURRENCY};
 pub use window::who_used;
 

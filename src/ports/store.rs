@@ -1,7 +1,7 @@
 //! The store port: the audit records, the claim that makes handling
 //! idempotent, and each role's baseline.
 
-use crate::audit::{AuditRecord, Baseline, Claim};
+use crate::audit::{AuditRecord, Baseline, Claim, ScanIndex};
 use serde_json::Value;
 
 /// Why the store failed.
@@ -49,6 +49,19 @@ pub trait Store {
         name: &str,
         document: &Value,
     ) -> Result<(), StoreError>;
+    /// Record a scan's index: as the scan `scan#<id>` and as the latest.
+    async fn save_scan(&self, index: &ScanIndex) -> Result<(), StoreError>;
+    /// Record one account's result of a scan (the scan's JSON, or its error).
+    async fn save_scan_result(
+        &self,
+        scan_id: &str,
+        account: &str,
+        result: &Value,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    /// The latest scan's index and the results stored for it so far (an
+    /// account still being scanned has none yet).
+    async fn latest_scan(&self) -> Result<Option<(ScanIndex, Vec<Value>)>, StoreError>;
 }
 
 /// No table: roleguard is stateless.
@@ -89,5 +102,20 @@ impl Store for NoStore {
         _: &Value,
     ) -> Result<(), StoreError> {
         Ok(())
+    }
+    async fn save_scan(&self, _: &ScanIndex) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn save_scan_result(
+        &self,
+        _: &str,
+        _: &str,
+        _: &Value,
+        _: i64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn latest_scan(&self) -> Result<Option<(ScanIndex, Vec<Value>)>, StoreError> {
+        Ok(None)
     }
 }

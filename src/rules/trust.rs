@@ -14,7 +14,9 @@
 //! - `trust-cross-account-no-external-id`: a principal of a named foreign
 //!   account (not in `trusted_accounts`) can assume the role without sending
 //!   an external id and without MFA.
-//! - `trust-untrusted-account`: with `trusted_accounts` or `organization_id`
+//! - `trust-untrusted-account`: with `trusted_accounts`, `organization_id`
+//!   or the organisation's accounts (`organization_accounts`, read from
+//!   Organizations by the Lambda)
 //!   configured, a principal of a named account outside them, or of an
 //!   organisation other than the configured one, can assume the role.
 //! - `trust-oidc-unconstrained`: a web-identity token of the same provider
@@ -500,9 +502,13 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
         }
         return out;
     };
-    let list_configured = !config.trusted_accounts.is_empty() || org.is_some();
+    // The organisation's accounts, when known (configured, or read from
+    // Organizations): a trust inside the organisation is no foreign trust.
+    let members = &config.organization_accounts;
+    let list_configured =
+        !config.trusted_accounts.is_empty() || org.is_some() || !members.is_empty();
     for (account, shown) in named_accounts(policy, own) {
-        if config.trusted_accounts.contains(&account) {
+        if config.trusted_accounts.contains(&account) || members.contains(&account) {
             continue;
         }
         // Outside the configured organisation, if any: in an organisation of
@@ -526,10 +532,18 @@ pub fn judge(policy: &Policy, ctx: &Context) -> Judgement {
                 Finding::new(
                     RuleId::TrustUntrustedAccount,
                     Severity::High,
-                    format!(
-                        "{} trusts account {account}, which is not in trusted_accounts",
-                        labels(policy, &freely)
-                    ),
+                    if members.is_empty() {
+                        format!(
+                            "{} trusts account {account}, which is not in trusted_accounts",
+                            labels(policy, &freely)
+                        )
+                    } else {
+                        format!(
+                            "{} trusts account {account}, which is outside {} and not in trusted_accounts",
+                            labels(policy, &freely),
+                            org.map_or_else(|| "the organisation".to_string(), |o| format!("organisation {o}"))
+                        )
+                    },
                 )
                 .statements(freely.clone())
                 .details(vec![shown.clone()]),

@@ -152,7 +152,7 @@ async fn a_scheduled_event_scans_the_function_account() {
     )
     .await
     .unwrap();
-    let Reply::Scanned { accounts } = reply else {
+    let Reply::Scanned { accounts, .. } = reply else {
         panic!("a scan expected")
     };
     assert_eq!(accounts.len(), 1);
