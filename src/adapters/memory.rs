@@ -1358,3 +1358,30 @@ impl crate::ports::ScanQueue for MemoryQueue {
         Ok(())
     }
 }
+
+/// A batch of messages as Lambda's event-source mapping for SQS hands it to
+/// the function (the `Records` of an SQS event).
+pub fn sqs_event(batch: &[Received], queue_arn: &str) -> Value {
+    let records: Vec<Value> = batch
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "messageId": m.message_id,
+                "receiptHandle": format!("rh-{}-{}", m.message_id, m.receive_count),
+                "body": m.body,
+                "attributes": {
+                    "ApproximateReceiveCount": m.receive_count.to_string(),
+                    "SentTimestamp": "1795341600000",
+                    "SenderId": "AROAEXAMPLE:roleguard",
+                    "ApproximateFirstReceiveTimestamp": "1795341600000"
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}

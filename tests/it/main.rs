@@ -19,6 +19,7 @@ mod e2e;
 mod engine;
 mod events;
 mod faults;
+mod fleet;
 mod fuzz;
 mod guard;
 mod lambda;
