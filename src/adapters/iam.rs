@@ -47,13 +47,15 @@ impl Accounts for AwsIam {
     }
 }
 
-pub(super) fn error<E: ProvideErrorMetadata + std::fmt::Debug>(e: E) -> IamError {
+pub(super) fn error<E: ProvideErrorMetadata + std::error::Error + 'static>(e: E) -> IamError {
     match e.code() {
         Some("NoSuchEntity") => {
             IamError::NotFound(e.message().unwrap_or("no such entity").to_string())
         }
         Some(code) => IamError::Other(format!("{code}: {}", e.message().unwrap_or(""))),
-        None => IamError::Other(format!("{e:?}")),
+        // No code: a response that is not IAM's (a proxy's error page), a
+        // timeout, a connection refused: the error and its causes.
+        None => IamError::Other(super::source_chain(&e)),
     }
 }
 

@@ -20,6 +20,7 @@ mod engine;
 mod events;
 mod faults;
 mod fleet;
+mod fleet_moto;
 mod fuzz;
 mod guard;
 mod lambda;

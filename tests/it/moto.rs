@@ -31,25 +31,34 @@ fn binary() -> String {
 impl Moto {
     /// A server whose default account is [`ACCOUNT`].
     pub fn start() -> Moto {
-        Moto::spawn(Some(ACCOUNT))
+        Moto::spawn(Some(ACCOUNT), true)
     }
 
     /// A server for tests that cross accounts: its default account is moto's
     /// own, [`DEFAULT_ACCOUNT`]. (With `MOTO_ACCOUNT_ID` set, moto 5.2.5 keeps
     /// the requests made with assumed-role credentials in the default account.)
     pub fn start_multi_account() -> Moto {
-        Moto::spawn(None)
+        Moto::spawn(None, true)
     }
 
-    fn spawn(account: Option<&str>) -> Moto {
+    /// A server for many accounts, without AWS's managed policies: moto
+    /// loads them into every account it meets (seconds each), so a test of
+    /// fifty accounts uses inline policies instead.
+    pub fn start_many_accounts() -> Moto {
+        Moto::spawn(None, false)
+    }
+
+    fn spawn(account: Option<&str>, managed_policies: bool) -> Moto {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let mut cmd = Command::new(binary());
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).env(
+            "MOTO_IAM_LOAD_MANAGED_POLICIES",
+            managed_policies.to_string(),
+        );
         if let Some(account) = account {
             cmd.env("MOTO_ACCOUNT_ID", account);
         }
