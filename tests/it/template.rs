@@ -197,7 +197,11 @@ fn check(args: &[&str]) -> (i32, serde_json::Value) {
 /// every optional statement in (both arms of every `!If` are judged).
 #[test]
 fn roleguards_own_roles_pass_its_own_rules() {
-    let (status, json) = check(&["template.yaml", "template-member.yaml"]);
+    let (status, json) = check(&[
+        "template.yaml",
+        "template-member.yaml",
+        "template-org-reader.yaml",
+    ]);
     let results = json["results"].as_array().unwrap();
     let paths: Vec<&str> = results
         .iter()
@@ -211,6 +215,9 @@ fn roleguards_own_roles_pass_its_own_rules() {
         "template-member.yaml#RemediationRole.AssumeRolePolicyDocument",
         "template-member.yaml#RemediationRole.Policies[remediate]",
         "template-member.yaml#ForwardRole.AssumeRolePolicyDocument",
+        "template.yaml#FunctionRole.Policies[scan]",
+        "template-org-reader.yaml#OrganizationReadRole.AssumeRolePolicyDocument",
+        "template-org-reader.yaml#OrganizationReadRole.Policies[list-accounts]",
     ] {
         assert!(paths.contains(&must), "{must} not judged: {paths:?}");
     }
@@ -394,4 +401,59 @@ fn the_dashboard_shows_the_metrics_the_function_writes() {
         "{{{},Rule,Severity}}",
         roleguard::metrics::NAMESPACE
     )));
+}
+
+/// The scan's fan-out as deployed: the queue's event-source mapping reports
+/// partial-batch failures and is bounded by ScanConcurrency; the function
+/// is told both queues; the visibility timeout is six times the function's
+/// timeout; the redrive policy leaves the function room to dead-letter an
+/// account itself (with its reason) first; the organisation reader's trust
+/// names the session name the adapter uses.
+#[test]
+fn the_scan_fans_out_through_the_queue_as_the_code_expects() {
+    use serde_json::json;
+    let j = |v: &Value| serde_json::to_value(v).unwrap();
+    let t = template("template.yaml");
+    let function = &t["Resources"]["Function"]["Properties"];
+    let esm = &function["Events"]["ScanAccounts"];
+    assert_eq!(j(&esm["Type"]), json!("SQS"));
+    assert_eq!(
+        j(&esm["Properties"]["Queue"]),
+        json!({"!GetAtt": "ScanQueue.Arn"})
+    );
+    assert_eq!(
+        j(&esm["Properties"]["FunctionResponseTypes"]),
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(
+        j(&esm["Properties"]["ScalingConfig"]["MaximumConcurrency"]),
+        json!({"!Ref": "ScanConcurrency"})
+    );
+    let env = &function["Environment"]["Variables"];
+    assert_eq!(
+        j(&env["ROLEGUARD_SCAN_QUEUE_URL"]),
+        json!({"!Ref": "ScanQueue"})
+    );
+    assert_eq!(
+        j(&env["ROLEGUARD_SCAN_DLQ_URL"]),
+        json!({"!Ref": "ScanDeadLetterQueue"})
+    );
+    assert_eq!(
+        j(&env["ROLEGUARD_SCAN_MAX_ATTEMPTS"]),
+        json!({"!Ref": "ScanMaxAttempts"})
+    );
+    let queue = &t["Resources"]["ScanQueue"]["Properties"];
+    let timeout = function["Timeout"].as_i64().unwrap();
+    assert!(queue["VisibilityTimeout"].as_i64().unwrap() >= 6 * timeout);
+    let max_attempts = t["Parameters"]["ScanMaxAttempts"]["MaxValue"]
+        .as_i64()
+        .unwrap();
+    assert!(queue["RedrivePolicy"]["maxReceiveCount"].as_i64().unwrap() > max_attempts);
+    let reader = template("template-org-reader.yaml");
+    let trust =
+        &reader["Resources"]["OrganizationReadRole"]["Properties"]["AssumeRolePolicyDocument"];
+    assert_eq!(
+        j(&trust["Statement"][0]["Condition"]["StringEquals"]["sts:RoleSessionName"]),
+        json!(roleguard::adapters::organizations::READ_SESSION_NAME)
+    );
 }
