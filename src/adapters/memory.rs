@@ -84,6 +84,9 @@ pub struct MemoryIam {
     answered: Mutex<Vec<&'static str>>,
     /// A call that panics once, as a process that dies mid-invocation.
     die_on: Mutex<Option<&'static str>>,
+    /// How long each page of the account's read takes (benchmarks: IAM's
+    /// latency); none by default.
+    page_latency: Mutex<Option<std::time::Duration>>,
 }
 
 /// The error IAM gives past its request rate, as the IAM adapter reports it.
@@ -133,7 +136,14 @@ impl MemoryIam {
             deny_changes: AtomicBool::new(false),
             answered: Mutex::default(),
             die_on: Mutex::default(),
+            page_latency: Mutex::default(),
         }
+    }
+
+    /// Each page of the account's read (GetAccountAuthorizationDetails, 100
+    /// items a page) takes `latency`, as IAM's answers take time.
+    pub fn set_page_latency(&self, latency: std::time::Duration) {
+        *lock(&self.page_latency) = Some(latency);
     }
 
     /// The next call named `call` panics: the invocation dies there, as a
@@ -699,6 +709,12 @@ impl Iam for MemoryIam {
 
     async fn account_snapshot(&self) -> Result<AccountSnapshot, IamError> {
         self.call("GetAccountAuthorizationDetails")?;
+        let latency = *lock(&self.page_latency);
+        if let Some(latency) = latency {
+            let items = self.with(|s| s.roles.len() + s.policies.len());
+            let pages = u32::try_from(items.div_ceil(100).max(1)).unwrap_or(u32::MAX);
+            tokio::time::sleep(latency * pages).await;
+        }
         Ok(self.with(|s| AccountSnapshot {
             roles: s
                 .roles
