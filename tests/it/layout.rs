@@ -174,6 +174,7 @@ fn the_core_is_free_of_the_shell() {
         "rule_id",
         "rules",
         "scan",
+        "scan_report",
         "sessions",
         "severity",
         "snapshot",
