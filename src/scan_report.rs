@@ -438,9 +438,9 @@ impl Report {
         let modes: BTreeSet<&str> = scanned
             .iter()
             .map(|a| match (a.remediate, a.dry_run) {
-                (true, false) => "remediating (enforce)",
-                (true, true) => "dry run (nothing changed)",
-                (false, _) => "report only (nothing changed)",
+                (true, false) => "remediating in enforce mode",
+                (true, true) => "remediating in dry run (nothing changed)",
+                (false, _) => "reporting only (nothing changed)",
             })
             .collect();
         match modes.len() {
@@ -505,7 +505,21 @@ fn role_label(arn: &str) -> String {
     format!("{}{name}", path.trim_start_matches('/'))
 }
 
-/// What roleguard did about a role, in a word or three.
+/// The steps worth showing: all but an alert that was not sent (no channel
+/// is configured, or the channels send it themselves).
+pub fn shown_steps(r: &RoleResult) -> impl Iterator<Item = &StepRun> {
+    r.results
+        .iter()
+        .filter(|s| !(action_of(&s.step) == "notify" && s.status == "skipped"))
+}
+
+fn action_of(step: &Value) -> &str {
+    step.get("action")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// What roleguard did about a role, in a word or two.
 pub fn role_status(r: &RoleResult) -> &'static str {
     if r.error.is_some() {
         return "error";
@@ -515,20 +529,25 @@ pub fn role_status(r: &RoleResult) -> &'static str {
     }
     if !r.results.is_empty() {
         let has = |s: &str| r.results.iter().any(|x| x.status == s);
+        let done = |tag: bool| {
+            r.results.iter().any(|x| {
+                let a = action_of(&x.step);
+                x.status == "done" && a != "notify" && a.starts_with("tag_") == tag
+            })
+        };
         return if has("failed") {
             "failed"
         } else if has("would_do") {
             "dry run"
-        } else if has("done") {
-            "remediated"
+        } else if done(false) {
+            "reverted"
+        } else if done(true) {
+            "tagged"
         } else {
             "nothing to change"
         };
     }
-    let planned = r
-        .plan
-        .iter()
-        .any(|s| s.get("action").and_then(Value::as_str) != Some("notify"));
+    let planned = r.plan.iter().any(|s| action_of(s) != "notify");
     if planned {
         "not remediated"
     } else {
@@ -552,15 +571,21 @@ pub fn describe_step(step: &Value) -> String {
             continue;
         }
         let shown = match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+            Value::String(s) => format!("{k}={s}"),
+            // Tags: each as key=value.
+            Value::Object(m) if m.values().all(Value::is_string) => m
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => format!("{k}={other}"),
         };
-        let shown = if shown.chars().count() > 120 {
-            format!("{}…", shown.chars().take(120).collect::<String>())
+        let shown = if shown.chars().count() > 200 {
+            format!("{}…", shown.chars().take(200).collect::<String>())
         } else {
             shown
         };
-        let _ = write!(out, " {k}={shown}");
+        let _ = write!(out, " {shown}");
     }
     out
 }
@@ -584,9 +609,7 @@ pub fn step_documents(step: &Value) -> Vec<(&'static str, &Value)> {
 /// out with how it ended, or what was planned.
 fn actions_text(r: &RoleResult) -> String {
     if !r.results.is_empty() {
-        return r
-            .results
-            .iter()
+        return shown_steps(r)
             .map(|s| format!("{} ({})", describe_step(&s.step), s.status))
             .collect::<Vec<_>>()
             .join("; ");
@@ -660,9 +683,7 @@ fn page_data(report: &Report) -> Value {
         let key = std::ptr::from_ref(r) as usize;
         let index = *role_index.entry(key).or_insert_with(|| {
             let (name, path) = role_name(&r.path);
-            let steps: Vec<Value> = r
-                .results
-                .iter()
+            let steps: Vec<Value> = shown_steps(r)
                 .map(|s| {
                     json!({
                         "do": describe_step(&s.step),
@@ -888,7 +909,11 @@ fn matrix_html(out: &mut String, report: &Report) {
         let _ = write!(out, "<th class=\"num\">{}</th>", capitalise(s));
     }
     out.push_str("<th class=\"num\">Roles</th><th>Status</th></tr></thead>\n<tbody>\n");
-    for (a, c) in accounts {
+    let n = accounts.len();
+    for (i, (a, c)) in accounts.into_iter().enumerate() {
+        // Past the first rows (the worst), a click away: a browser lays out
+        // thousands of rows slowly.
+        let hidden = if i < MATRIX_ROWS { "" } else { " hidden" };
         let account = escape_html(&a.account);
         let link = format!(
             "<a href=\"#account={}\">{account}</a>",
@@ -897,12 +922,15 @@ fn matrix_html(out: &mut String, report: &Report) {
         if let Some(e) = &a.error {
             let _ = writeln!(
                 out,
-                "<tr class=\"error\" data-account=\"{account}\"><td>{account}</td><td colspan=\"5\" class=\"reason\"><b>Not scanned:</b> {}</td><td><span class=\"status error\">error</span></td></tr>",
+                "<tr class=\"error\" data-account=\"{account}\"{hidden}><td>{account}</td><td colspan=\"5\" class=\"reason\"><b>Not scanned:</b> {}</td><td><span class=\"status error\">error</span></td></tr>",
                 escape_html(e)
             );
             continue;
         }
-        let _ = write!(out, "<tr data-account=\"{account}\"><td>{link}</td>");
+        let _ = write!(
+            out,
+            "<tr data-account=\"{account}\"{hidden}><td>{link}</td>"
+        );
         for s in &SEVERITIES[..4] {
             let n = c.get(*s).copied().unwrap_or(0);
             if n == 0 {
@@ -917,7 +945,7 @@ fn matrix_html(out: &mut String, report: &Report) {
         } else if c.is_empty() {
             ("clean", "ok")
         } else if a.remediate && !a.dry_run {
-            ("remediated", "ok")
+            ("enforced", "ok")
         } else if a.remediate {
             ("dry run", "info")
         } else {
@@ -928,8 +956,18 @@ fn matrix_html(out: &mut String, report: &Report) {
             "<td class=\"num\">{roles}</td><td><span class=\"status {class}\">{status}</span></td></tr>"
         );
     }
-    out.push_str("</tbody>\n</table>\n</section>\n");
+    out.push_str("</tbody>\n</table>\n");
+    if n > MATRIX_ROWS {
+        let _ = writeln!(
+            out,
+            "<p><button type=\"button\" id=\"all-accounts\">Show all {n} accounts</button></p>"
+        );
+    }
+    out.push_str("</section>\n");
 }
+
+/// The accounts the matrix shows before "Show all".
+const MATRIX_ROWS: usize = 100;
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
@@ -996,7 +1034,7 @@ fn findings_html(out: &mut String, report: &Report) {
             "<th><button type=\"button\" data-sort=\"{key}\">{label}</button></th>"
         );
     }
-    out.push_str("<th>Finding and advice</th><th>What roleguard did</th></tr></thead>\n<tbody id=\"rows\"></tbody>\n</table>\n");
+    out.push_str("<th>Finding and advice</th><th>What roleguard did</th></tr></thead>\n<tbody id=\"rows\"></tbody>\n</table>\n<p><button type=\"button\" id=\"more\" hidden>Show more</button></p>\n");
     if rows.is_empty() {
         out.push_str("<p class=\"note\" id=\"no-findings\">No findings.</p>\n");
     }
@@ -1019,7 +1057,7 @@ table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
 thead th{background:var(--soft);position:sticky;top:0;z-index:1}
 .num{text-align:right;font-variant-numeric:tabular-nums}
-.matrix{width:auto;min-width:60%}
+.matrix{width:auto}.matrix th,.matrix td{padding:6px 14px}
 .matrix td.zero{color:#c4c8cc}
 .matrix td.sev-critical{background:#fbe3e1;color:var(--crit);font-weight:700}
 .matrix td.sev-high{background:#fde8dc;color:var(--high);font-weight:700}
@@ -1028,7 +1066,7 @@ thead th{background:var(--soft);position:sticky;top:0;z-index:1}
 .matrix tr.error td{background:#fdecea}.reason{color:var(--crit)}
 .status{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;background:var(--soft);border:1px solid var(--line)}
 .status.error,.status.failed{background:var(--crit);color:#fff;border-color:var(--crit)}
-.status.ok,.status.remediated{background:#e6f4ea;border-color:#a8d5b5}
+.status.ok,.status.reverted,.status.tagged{background:#e6f4ea;border-color:#a8d5b5}
 .filters{display:flex;flex-wrap:wrap;gap:10px;align-items:center;margin:0 0 10px;position:sticky;top:0;background:var(--bg);padding:6px 0;z-index:2}
 select,input,button{font:inherit;padding:3px 6px}
 #shown{color:var(--dim)}
@@ -1038,7 +1076,7 @@ th[aria-sort=ascending] button::after{content:" ↑"}th[aria-sort=descending] bu
 .findings thead th{top:44px}
 .sev{display:inline-block;border-radius:4px;padding:0 6px;color:#fff;font-size:12px;font-weight:700;text-transform:uppercase}
 .sev.critical{background:var(--crit)}.sev.high{background:var(--high)}.sev.medium{background:var(--med)}.sev.low{background:var(--low)}.sev.info,.sev.other{background:var(--info)}
-.role b{word-break:break-all}.path,.arn{color:var(--dim);font-size:12px;word-break:break-all}
+.role{min-width:130px}.role b{overflow-wrap:anywhere}.path,.arn{color:var(--dim);font-size:12px;overflow-wrap:anywhere}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .title{font-weight:600}.advice{margin-top:4px;color:#2f4f2f;font-size:13px}
 .details{margin:2px 0 0 16px;padding:0;font-size:12px;color:var(--dim)}
@@ -1102,8 +1140,9 @@ const SCRIPT: &str = r#"(function () {
     return td;
   }
 
-  var rows = data.findings.map(function (f, i) {
-    var role = data.roles[f.role];
+  // A row's element is made when it is first shown.
+  function build(x) {
+    var f = x.f, role = x.role;
     var tr = el('tr', 'finding');
     var sev = el('td');
     sev.appendChild(el('span', 'sev ' + (RANK[f.severity] ? f.severity : 'other'), f.severity));
@@ -1118,8 +1157,7 @@ const SCRIPT: &str = r#"(function () {
     rule.appendChild(el('code', null, f.rule));
     tr.appendChild(rule);
     var msg = el('td');
-    var title = f.title || (data.rules[f.rule] || {}).title;
-    if (title) msg.appendChild(el('div', 'title', title));
+    if (x.title) msg.appendChild(el('div', 'title', x.title));
     msg.appendChild(el('div', null, f.message));
     if (f.details && f.details.length) {
       var ul = el('ul', 'details');
@@ -1130,9 +1168,22 @@ const SCRIPT: &str = r#"(function () {
     if (advice) msg.appendChild(el('div', 'advice', 'Advice: ' + advice));
     tr.appendChild(msg);
     tr.appendChild(actionsCell(role));
-    var hay = [f.account, role.arn, f.rule, f.severity, title || '', f.message].concat(f.details || []).join('\n').toLowerCase();
-    return {f: f, role: role, tr: tr, hay: hay, i: i};
+    return tr;
+  }
+
+  var rows = data.findings.map(function (f, i) {
+    var role = data.roles[f.role];
+    var title = f.title || (data.rules[f.rule] || {}).title || '';
+    var hay = [f.account, role.arn, f.rule, f.severity, title, f.message].concat(f.details || []).join('\n').toLowerCase();
+    return {f: f, role: role, title: title, hay: hay, i: i, tr: null};
   });
+
+  // The rows made so far, in the order of `rows`.
+  function place() {
+    var frag = document.createDocumentFragment();
+    rows.forEach(function (r) { if (r.tr) frag.appendChild(r.tr); });
+    tbody.appendChild(frag);
+  }
 
   function state() {
     var s = {};
@@ -1140,19 +1191,36 @@ const SCRIPT: &str = r#"(function () {
     return s;
   }
 
+  // A large organisation has thousands of findings: the first PAGE that
+  // match are shown, the rest a click away (the browser lays out only those).
+  var PAGE = 500;
+  var limit = PAGE;
+  var more = document.getElementById('more');
+
   function apply() {
     var s = state();
     var q = s.q.trim().toLowerCase();
-    var n = 0;
+    var matched = 0, made = false;
     rows.forEach(function (r) {
       var ok = (!s.account || r.f.account === s.account) &&
         (!s.rule || r.f.rule === s.rule) &&
         (!s.severity || r.f.severity === s.severity) &&
         (!q || r.hay.indexOf(q) !== -1);
-      r.tr.hidden = !ok;
-      if (ok) n++;
+      if (ok) matched++;
+      var show = ok && matched <= limit;
+      if (show && !r.tr) {
+        r.tr = build(r);
+        made = true;
+      }
+      if (r.tr) r.tr.hidden = !show;
     });
-    shown.textContent = n === total ? total + ' findings' : 'Showing ' + n + ' of ' + total + ' findings';
+    if (made) place();
+    var n = Math.min(matched, limit);
+    shown.textContent = n === total ? total + ' findings'
+      : n === matched ? 'Showing ' + n + ' of ' + total + ' findings'
+      : 'Showing the first ' + n + ' of ' + matched + (matched === total ? ' findings' : ' matching findings (' + total + ' in all)');
+    more.hidden = matched <= limit;
+    more.textContent = 'Show ' + Math.min(PAGE, matched - limit) + ' more';
   }
 
   function hashOf(s) {
@@ -1162,6 +1230,7 @@ const SCRIPT: &str = r#"(function () {
   }
 
   function fromHash() {
+    limit = PAGE;
     var p = new URLSearchParams(location.hash.replace(/^#/, ''));
     KEYS.forEach(function (k) {
       var v = p.get(k) || '';
@@ -1178,6 +1247,7 @@ const SCRIPT: &str = r#"(function () {
   }
 
   function changed() {
+    limit = PAGE;
     apply();
     var h = hashOf(state());
     if (location.hash.replace(/^#/, '') !== h) location.hash = h;
@@ -1196,9 +1266,8 @@ const SCRIPT: &str = r#"(function () {
       if (c === 0) c = (RANK[b.f.severity] || 0) - (RANK[a.f.severity] || 0);
       return c || a.i - b.i;
     });
-    var frag = document.createDocumentFragment();
-    rows.forEach(function (r) { frag.appendChild(r.tr); });
-    tbody.appendChild(frag);
+    place();
+    apply();
     Array.prototype.forEach.call(document.querySelectorAll('th button[data-sort]'), function (b) {
       var th = b.parentNode;
       if (b.getAttribute('data-sort') === sortKey) th.setAttribute('aria-sort', sortDir < 0 ? 'descending' : 'ascending');
@@ -1216,6 +1285,15 @@ const SCRIPT: &str = r#"(function () {
 
   ['account', 'rule', 'severity'].forEach(function (k) { controls[k].addEventListener('change', changed); });
   controls.q.addEventListener('input', changed);
+  var allAccounts = document.getElementById('all-accounts');
+  if (allAccounts) allAccounts.addEventListener('click', function () {
+    Array.prototype.forEach.call(document.querySelectorAll('#accounts tbody tr[hidden]'), function (tr) { tr.hidden = false; });
+    allAccounts.hidden = true;
+  });
+  more.addEventListener('click', function () {
+    limit += PAGE;
+    apply();
+  });
   document.getElementById('f-clear').addEventListener('click', function () {
     KEYS.forEach(function (k) { controls[k].value = ''; });
     changed();
@@ -1344,7 +1422,7 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = write!(
         summary,
-        " ({}): {} {}",
+        ", {}: {} {}",
         report.mode(),
         report.accounts.len(),
         plural(report.accounts.len(), "account", "accounts")
@@ -1411,7 +1489,7 @@ pub fn markdown(report: &Report) -> String {
             let status = if a.ok == Some(false) {
                 "steps failed"
             } else if a.remediate && !a.dry_run {
-                "remediated"
+                "enforced"
             } else if a.remediate {
                 "dry run"
             } else {
@@ -1449,7 +1527,7 @@ pub fn markdown(report: &Report) -> String {
         let _ = write!(out, "\n### Account {}\n\n", escape_markdown(account));
         for r in rows {
             let f = r.finding;
-            let _ = write!(
+            let _ = writeln!(
                 out,
                 "- **{}** {} on role {}: {}",
                 escape_markdown(&f.severity),
@@ -1458,13 +1536,13 @@ pub fn markdown(report: &Report) -> String {
                 escape_markdown(&f.message)
             );
             if let Some(a) = advice(&f.rule) {
-                let _ = write!(out, " Advice: {}", escape_markdown(a));
+                let _ = writeln!(out, "  - Advice: {}", escape_markdown(a));
             }
             let _ = writeln!(
                 out,
-                " roleguard: {} ({}).",
-                escape_markdown(&actions_text(r.role)),
-                role_status(r.role)
+                "  - roleguard: {}: {}",
+                role_status(r.role),
+                escape_markdown(&actions_text(r.role))
             );
         }
     }
@@ -1727,7 +1805,7 @@ mod tests {
         assert!(md.contains("1 finding: 1 critical"), "{md}");
         assert!(md.contains("Advice: Name the accounts"), "{md}");
         assert!(
-            md.contains("update\\_assume\\_role\\_policy (done)"),
+            md.contains("  - roleguard: reverted: update\\_assume\\_role\\_policy (done)\n"),
             "{md}"
         );
     }
@@ -1760,7 +1838,7 @@ mod tests {
         assert!(lines[1].ends_with(",not scanned"), "{text}");
         assert_eq!(
             lines[2],
-            "111122223333,</script><script>alert(1)</script>,trust-any-principal,critical,\"'=cmd|' /C calc'!A0, \"\"quoted\"\"\",update_assume_role_policy (done),remediated"
+            "111122223333,</script><script>alert(1)</script>,trust-any-principal,critical,\"'=cmd|' /C calc'!A0, \"\"quoted\"\"\",update_assume_role_policy (done),reverted"
         );
         assert_eq!(lines[3], "", "a CRLF after the last row");
         assert_eq!(lines.len(), 4);
@@ -1816,5 +1894,35 @@ mod tests {
         assert_eq!(role_status(&role), "dry run");
         role.results[0].status = "failed".into();
         assert_eq!(role_status(&role), "failed");
+        role.results[0].status = "done".into();
+        assert_eq!(role_status(&role), "reverted");
+
+        // Tags read as key=value; an alert not sent is left out.
+        let tag = json!({"action": "tag_role", "role_name": "x",
+            "tags": {"roleguard:status": "non-compliant"}});
+        assert_eq!(
+            describe_step(&tag),
+            "tag_role roleguard:status=non-compliant"
+        );
+        let tagged = RoleResult {
+            results: vec![
+                StepRun {
+                    step: tag,
+                    status: "done".into(),
+                    detail: String::new(),
+                },
+                StepRun {
+                    step: json!({"action": "notify", "severity": "high", "rules": []}),
+                    status: "skipped".into(),
+                    detail: "alert channels are not configured".into(),
+                },
+            ],
+            ..RoleResult::default()
+        };
+        assert_eq!(role_status(&tagged), "tagged");
+        assert_eq!(
+            actions_text(&tagged),
+            "tag_role roleguard:status=non-compliant (done)"
+        );
     }
 }

@@ -21,6 +21,7 @@ if (!file) {
 }
 const config = JSON.parse(configText || '{}');
 const pageUrl = pathToFileURL(resolve(file)).href;
+const bigUrl = config.bigPage ? pathToFileURL(resolve(config.bigPage)).href : null;
 const profile = mkdtempSync(join(tmpdir(), 'roleguard-chromium-'));
 
 const out = {
@@ -46,8 +47,8 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 
 try {
-  const isPage = (u) => u.split('#')[0] === pageUrl;
-  // Every request but the page itself is recorded and refused: the page
+  const isPage = (u) => [pageUrl, bigUrl].includes(u.split('#')[0]);
+  // Every request but the pages themselves is recorded and refused: a page
   // must need nothing from anywhere.
   context.on('request', (r) => {
     if (!isPage(r.url())) out.requests.push(r.url());
@@ -161,6 +162,28 @@ try {
   out.documentTexts = await page.$$eval('#rows details pre', (ps) =>
     ps.map((p) => p.textContent),
   );
+
+  // A large organisation's page: the first 500 findings and 100 accounts,
+  // the rest a click away.
+  if (config.bigPage) {
+    const big = await context.newPage();
+    big.on('console', (m) => {
+      if (m.type() === 'error') out.consoleErrors.push(m.text());
+    });
+    big.on('pageerror', (e) => out.pageErrors.push(String(e)));
+    const t = Date.now();
+    await big.goto(bigUrl, { waitUntil: 'load' });
+    const loadMs = Date.now() - t;
+    const accounts = () =>
+      big.$$eval('#accounts tbody tr', (rs) => rs.filter((r) => r.checkVisibility()).length);
+    out.big = { loadMs, shown: await visible(big), accounts: await accounts() };
+    out.big.text = await big.textContent('#shown');
+    while (await big.isVisible('#more')) await big.click('#more');
+    out.big.afterMore = await visible(big);
+    await big.click('#all-accounts');
+    out.big.allAccounts = await accounts();
+    await big.close();
+  }
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });

@@ -332,7 +332,7 @@ async fn report_cli_renders_csv_and_markdown_from_a_file_and_stdin() {
             && r.contains(
                 "detach_role_policy policy_arn=arn:aws:iam::aws:policy/AdministratorAccess (done)"
             )
-            && r.ends_with(",remediated")),
+            && r.ends_with(",reverted")),
         "{csv}"
     );
 
@@ -556,7 +556,43 @@ async fn report_page_works_offline_in_chromium() {
             .filter(|x| p.get("q").is_none_or(|q| x.hay.contains(q)))
             .count() as u64
     };
-    let config = json!({"hashes": hashes, "query": query, "linkAccount": PROD});
+    // A large organisation: the latest scan's accounts copied under 300
+    // account ids.
+    let latest: Vec<&Value> = lines.iter().filter(|l| l["scan_id"] == LATEST).collect();
+    let big: Vec<Value> = (0..300)
+        .map(|i| {
+            let from = latest[i % latest.len()];
+            let old = from["account"].as_str().unwrap();
+            serde_json::from_str(
+                &from
+                    .to_string()
+                    .replace(old, &format!("{:012}", 100_000_000_000u64 + i as u64)),
+            )
+            .unwrap()
+        })
+        .collect();
+    let big_findings = expected(&big).len();
+    assert!(big_findings > 500);
+    let big_input = dir.join("big.jsonl");
+    std::fs::write(&big_input, jsonl(&big)).unwrap();
+    let big_page = dir.join("big.html");
+    let out = roleguard(
+        &[
+            "report",
+            "-o",
+            big_page.to_str().unwrap(),
+            big_input.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let config =
+        json!({"hashes": hashes, "query": query, "linkAccount": PROD, "bigPage": big_page});
 
     let started = std::time::Instant::now();
     let run = Command::new("node")
