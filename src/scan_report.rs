@@ -1070,7 +1070,7 @@ thead th{background:var(--soft);position:sticky;top:0;z-index:1}
 .filters{display:flex;flex-wrap:wrap;gap:10px;align-items:center;margin:0 0 10px;position:sticky;top:0;background:var(--bg);padding:6px 0;z-index:2}
 select,input,button{font:inherit;padding:3px 6px}
 #shown{color:var(--dim)}
-th button{border:0;background:none;font-weight:700;cursor:pointer;padding:0}
+th button{border:0;background:none;font-weight:700;cursor:pointer;padding:0;white-space:nowrap}
 th button::after{content:" ↕";color:var(--dim)}
 th[aria-sort=ascending] button::after{content:" ↑"}th[aria-sort=descending] button::after{content:" ↓"}
 .findings thead th{top:44px}

@@ -740,4 +740,19 @@ async fn report_page_works_offline_in_chromium() {
         docs.iter().any(|d| d.contains("\"AWS\": \"*\"")),
         "the replaced trust policy"
     );
+
+    // The large page: 500 rows and 100 accounts first, then all.
+    let big = &b["big"];
+    assert_eq!(big["shown"], 500, "{big}");
+    assert_eq!(
+        big["text"],
+        format!("Showing the first 500 of {big_findings} findings")
+    );
+    assert_eq!(big["afterMore"], big_findings as u64);
+    assert_eq!(big["accounts"], 100);
+    assert_eq!(big["allAccounts"], 300);
+    eprintln!(
+        "report browser test: the page of 300 accounts loaded in {} ms",
+        big["loadMs"]
+    );
 }
