@@ -10,6 +10,14 @@
 //!
 //! `cargo bench --bench fanout` (ROLEGUARD_FANOUT_ACCOUNTS, _ROLES to change the size).
 
+// Tests and benchmarks report a failure by panicking.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use roleguard::adapters::memory::{
     sqs_event, ManualClock, MemoryAccounts, MemoryIam, MemoryOrganization, MemoryQueue, MemoryStore,
 };

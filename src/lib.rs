@@ -7,8 +7,9 @@
 //! IAM's evaluation, [`rules`] judges trust and permission policies,
 //! [`event`] reads CloudTrail events, [`plan`] says what to do about them,
 //! [`check`] ties these together for one input and [`report`] renders
-//! results; [`sessions`] revokes what a bad trust handed out and reads who
-//! used it; [`fleet`] says which accounts an organisation's scan covers;
+//! results, [`scan_report`] the scans' results (HTML, CSV, Markdown);
+//! [`sessions`] revokes what a bad trust handed out and reads who used it;
+//! [`fleet`] says which accounts an organisation's scan covers;
 //! [`audit`], [`outcome`], [`notify`] and [`member`] are the data
 //! the shell keeps, reports and sends.
 //!
@@ -46,6 +47,7 @@ pub mod report;
 mod rule_id;
 pub mod rules;
 pub mod scan;
+pub mod scan_report;
 pub mod sessions;
 mod severity;
 pub mod snapshot;

@@ -9,6 +9,7 @@ use roleguard::config::Config;
 use roleguard::lambda::InvocationError;
 use roleguard::report;
 use roleguard::rules::{self, Severity};
+use roleguard::scan_report;
 use roleguard::wiring::{self, ConfigFrom};
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -81,6 +82,18 @@ enum Command {
     /// Exit status: 0 when every input was read, 2 when an input or a
     /// record could not be (what was read is still reported).
     Replay(ReplayArgs),
+    /// Render scan results for people: one self-contained HTML page
+    /// (accounts × severity, every finding with its advice and what roleguard
+    /// did, filters), CSV, or Markdown for tickets.
+    ///
+    /// Inputs: `roleguard scan --format json` output, a JSON array of such
+    /// results, the scheduled scan's reply (`{"verdict": "scanned", ...}`),
+    /// or JSON Lines of them (stored results). When they hold several scans
+    /// (`scan_id`), the report covers the latest.
+    ///
+    /// Exit status: 0 when the report was written, 2 when an input could
+    /// not be read or is not scan results.
+    Report(ReportArgs),
     /// List the rules.
     Rules {
         #[arg(long, value_enum, default_value = "text")]
@@ -151,6 +164,26 @@ struct ReplayArgs {
     /// files, recursively), or - for standard input.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "html")]
+    format: ReportFormat,
+    /// Write the report to this file; standard output otherwise.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Result files (plain or gzipped), or - for standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Html,
+    Csv,
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -557,6 +590,7 @@ fn main() -> ExitCode {
         Command::Handle(args) => handle_command(args),
         Command::Scan(args) => scan_command(args),
         Command::Replay(args) => replay_command(args),
+        Command::Report(args) => report_command(args),
         Command::Rules { format } => rules_command(format),
         Command::Explain { rule } => explain_command(&rule),
     }
@@ -847,6 +881,59 @@ fn replay_command(args: ReplayArgs) -> ExitCode {
     } else {
         ExitCode::from(2)
     }
+}
+
+/// `roleguard report`.
+fn report_command(args: ReportArgs) -> ExitCode {
+    let ReportArgs {
+        format,
+        output,
+        inputs,
+    } = args;
+    let accounts = match read_scan_results(&inputs) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("roleguard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = scan_report::Report::from_accounts(accounts);
+    let text = match format {
+        ReportFormat::Html => scan_report::html(&report),
+        ReportFormat::Csv => scan_report::csv(&report),
+        ReportFormat::Markdown => scan_report::markdown(&report),
+    };
+    match output {
+        Some(path) => match std::fs::write(&path, text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("roleguard: cannot write {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        },
+        None => {
+            print(&text, false);
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The account results in result files (or standard input), in order.
+fn read_scan_results(paths: &[PathBuf]) -> Result<Vec<scan_report::AccountScan>, String> {
+    let mut accounts = Vec::new();
+    for p in paths {
+        let (shown, mut reader) = open(p, parse_size(MAX_UNCOMPRESSED)?)?;
+        let mut text = String::new();
+        reader.read_to_string(&mut text).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                format!("{shown} is not UTF-8 text")
+            } else {
+                format!("cannot read {shown}: {e}")
+            }
+        })?;
+        accounts.extend(scan_report::parse(&shown, &text).map_err(|e| e.to_string())?);
+    }
+    Ok(accounts)
 }
 
 /// A progress line on standard error for long replays, only when it is a

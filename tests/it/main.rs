@@ -32,6 +32,7 @@ mod principals;
 mod records;
 mod remediate;
 mod replay;
+mod report;
 mod robustness;
 mod sarif;
 mod scan;
