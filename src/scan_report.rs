@@ -203,6 +203,34 @@ pub fn accounts_of(v: Value) -> Result<Vec<AccountScan>, String> {
     }
 }
 
+/// The results stored for a scan (the audit table's `scan#latest`): every
+/// account of its index, each with its result, or, while none is stored,
+/// the reason it has none.
+pub fn from_index(
+    index: &crate::audit::ScanIndex,
+    results: Vec<Value>,
+) -> Result<Vec<AccountScan>, String> {
+    let mut out: Vec<AccountScan> = results
+        .into_iter()
+        .map(|v| {
+            account_of(v).map_err(|e| format!("a stored result of scan {}: {e}", index.scan_id))
+        })
+        .collect::<Result<_, _>>()?;
+    for account in &index.accounts {
+        if !out.iter().any(|a| &a.account == account) {
+            out.push(AccountScan {
+                account: account.clone(),
+                scan_id: Some(index.scan_id.clone()),
+                error: Some(
+                    "no result stored yet: the account is still queued, or its scan was lost (see the scan's dead-letter queue)".into(),
+                ),
+                ..AccountScan::default()
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// One account's result from its JSON object.
 pub fn account_of(v: Value) -> Result<AccountScan, String> {
     let Value::Object(m) = &v else {

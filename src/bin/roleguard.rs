@@ -174,8 +174,12 @@ struct ReportArgs {
     /// Write the report to this file; standard output otherwise.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// The latest scan stored in this audit table (DynamoDB; the stack's
+    /// AuditTableName output), instead of files.
+    #[arg(long, value_name = "TABLE", conflicts_with = "inputs")]
+    table: Option<String>,
     /// Result files (plain or gzipped), or - for standard input.
-    #[arg(required = true, value_name = "INPUT")]
+    #[arg(required_unless_present = "table", value_name = "INPUT")]
     inputs: Vec<PathBuf>,
 }
 
@@ -888,9 +892,14 @@ fn report_command(args: ReportArgs) -> ExitCode {
     let ReportArgs {
         format,
         output,
+        table,
         inputs,
     } = args;
-    let accounts = match read_scan_results(&inputs) {
+    let read = match &table {
+        Some(table) => read_stored_scan(table),
+        None => read_scan_results(&inputs),
+    };
+    let accounts = match read {
         Ok(a) => a,
         Err(e) => {
             eprintln!("roleguard: {e}");
@@ -916,6 +925,24 @@ fn report_command(args: ReportArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// The latest scan stored in the audit table: every account of it, with
+/// its result or why it has none.
+fn read_stored_scan(table: &str) -> Result<Vec<scan_report::AccountScan>, String> {
+    use roleguard::ports::Store as _;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let sdk = roleguard::adapters::sdk_config().await;
+        let store = roleguard::adapters::dynamodb::DynamoStore::new(&sdk, Some(table.to_string()));
+        match store.latest_scan().await.map_err(|e| e.to_string())? {
+            Some((index, results)) => scan_report::from_index(&index, results),
+            None => Err(format!("audit table {table}: no scan is stored yet")),
+        }
+    })
 }
 
 /// The account results in result files (or standard input), in order.

@@ -360,4 +360,37 @@ async fn an_organisation_of_50_accounts_is_scanned_through_the_queue() {
     let mut expected = bad.clone();
     expected.sort();
     assert_eq!(found, expected);
+
+    // `roleguard report --table` renders the stored scan: the trust finding
+    // in each of the 5 accounts, and the account that was not scanned with
+    // its reason.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roleguard"))
+        .args(["report", "--table", "roleguard-audit", "--format", "csv"])
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", key.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", key.secret_access_key())
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut public: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.contains(",trust-any-principal,"))
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    public.sort();
+    assert_eq!(public, expected, "{csv}");
+    let not_scanned: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.ends_with(",not scanned"))
+        .collect();
+    assert_eq!(not_scanned.len(), 1, "{csv}");
+    assert!(not_scanned[0].starts_with(&format!("{missing},")), "{csv}");
 }
