@@ -197,13 +197,7 @@ where
         }
         _ => None,
     };
-    let engine = &Engine::new(
-        members.as_ref().unwrap_or(engine.config),
-        engine.store,
-        engine.channels,
-        engine.clock,
-        engine.mode,
-    );
+    let engine = &engine.with_config(members.as_ref().unwrap_or(engine.config));
     let iam = InAccount::new(accounts, event.account.as_deref());
     let outcome = Box::pin(engine.handle_in(&iam, &iam, &event)).await?;
     let actions: Vec<String> = outcome
@@ -358,13 +352,7 @@ where
     let config = org
         .as_deref()
         .map(|o| crate::fleet::with_members(engine.config, o));
-    let engine = &Engine::new(
-        config.as_ref().unwrap_or(engine.config),
-        engine.store,
-        engine.channels,
-        engine.clock,
-        engine.mode,
-    );
+    let engine = &engine.with_config(config.as_ref().unwrap_or(engine.config));
     if engine.store.enabled() {
         engine.store.save_scan(&index).await?;
     }
@@ -472,13 +460,7 @@ where
         },
         None => None,
     };
-    let engine = &Engine::new(
-        members.as_ref().unwrap_or(engine.config),
-        engine.store,
-        engine.channels,
-        engine.clock,
-        engine.mode,
-    );
+    let engine = &engine.with_config(members.as_ref().unwrap_or(engine.config));
     // The messages by account, in arrival order within each.
     let mut by_account: Vec<(String, Vec<&aws_lambda_events::sqs::SqsMessage>)> = Vec::new();
     for m in &event.records {

@@ -120,6 +120,18 @@ impl<'a, S: Store, C: Channels, K: Clock> Engine<'a, S, C, K> {
         }
     }
 
+    /// The same engine with another configuration (the organisation's
+    /// accounts filled in).
+    pub fn with_config<'b>(&'b self, config: &'b Config) -> Engine<'b, S, C, K> {
+        Engine {
+            config,
+            store: self.store,
+            channels: self.channels,
+            clock: self.clock,
+            mode: self.mode,
+        }
+    }
+
     /// Judge an event and carry out its plan (in a dry run: say what would
     /// be done). See [`handle::handle`].
     /// With no CloudTrail: a trust revert's window is not looked up (the
