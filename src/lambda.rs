@@ -552,6 +552,9 @@ where
     let reason = match scanned {
         Ok(o) if o.ok => {
             log_scanned(&o);
+            if !engine.store.enabled() {
+                return JobEnd::Scanned;
+            }
             let result = crate::fleet::scanned_result(&job.scan_id, engine.clock.now(), &o);
             return match engine
                 .store
@@ -559,7 +562,10 @@ where
                 .await
             {
                 Ok(()) => JobEnd::Scanned,
-                Err(e) => JobEnd::Retry(format!("account {}: {e}", job.account)),
+                Err(e) => {
+                    tracing::warn!(account = %job.account, error = %e, "the scan result could not be stored; tried again");
+                    JobEnd::Retry(format!("account {}: {e}", job.account))
+                }
             };
         }
         Ok(o) => {
@@ -588,6 +594,9 @@ where
         return JobEnd::Retry(format!("{reason}; and {e}"));
     }
     let result = crate::fleet::failed_result(&job, engine.clock.now(), attempts, &reason);
+    if !engine.store.enabled() {
+        return JobEnd::DeadLettered(reason);
+    }
     if let Err(e) = engine
         .store
         .save_scan_result(&job.scan_id, &job.account, &result, expires_at)

@@ -65,9 +65,16 @@ async fn lambda_binary_reverts_through_the_runtime_api() {
         .to_string();
     let log_path = std::env::temp_dir().join(format!("roleguard-watch-{port}.log"));
     let log = std::fs::File::create(&log_path).unwrap();
+    // The scan's queue and dead-letter queue, as the template makes them.
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
+    let mut urls = vec![];
+    for name in ["roleguard-scan", "roleguard-scan-dlq"] {
+        let out = sqs.create_queue().queue_name(name).send().await.unwrap();
+        urls.push(out.queue_url().unwrap().to_string());
+    }
     let env = format!(
-        "AWS_ENDPOINT_URL={},AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,AWS_REGION=us-east-1,ROLEGUARD_MODE=enforce,AWS_LAMBDA_LOG_FORMAT=JSON",
-        moto.endpoint
+        "AWS_ENDPOINT_URL={},AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,AWS_REGION=us-east-1,ROLEGUARD_MODE=enforce,AWS_LAMBDA_LOG_FORMAT=JSON,ROLEGUARD_SCAN_QUEUE_URL={},ROLEGUARD_SCAN_DLQ_URL={}",
+        moto.endpoint, urls[0], urls[1]
     );
     let _watch = Watch {
         child: cargo_with_venv()
@@ -161,4 +168,81 @@ async fn lambda_binary_reverts_through_the_runtime_api() {
         handled["fields"]["actions"],
         "detach_role_policy:done tag_role:done notify:skipped"
     );
+
+    // The schedule puts one message per account on the queue; a batch of
+    // the queue (that message, and one that is no job) is answered with
+    // exactly the partial-batch response: nothing to try again (the scan
+    // succeeded; the bad message went to the dead-letter queue).
+    let invoke = |data: &std::path::Path| {
+        let out = cargo_with_venv()
+            .args([
+                "lambda",
+                "invoke",
+                "roleguard-lambda",
+                "-P",
+                &port,
+                "--data-file",
+            ])
+            .arg(data)
+            .args(["-o", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("the reply is JSON")
+    };
+    let scratch = std::env::temp_dir().join(format!("roleguard-e2e-{port}"));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let scheduled = scratch.join("scheduled.json");
+    std::fs::write(
+        &scheduled,
+        serde_json::json!({"version": "0", "id": "sched-1", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "111122223333", "time": "2026-11-28T03:00:00Z",
+            "region": "us-east-1", "resources": [], "detail": {}})
+        .to_string(),
+    )
+    .unwrap();
+    let reply = invoke(&scheduled);
+    assert_eq!(reply["verdict"], "enqueued", "{reply}");
+    assert_eq!(reply["accounts"], 1, "{reply}");
+    let got = sqs
+        .receive_message()
+        .queue_url(&urls[0])
+        .max_number_of_messages(10)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let message = &got.messages()[0];
+    let record = |id: &str, body: &str| {
+        serde_json::json!({"messageId": id, "receiptHandle": "rh", "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+            "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:roleguard-scan"})
+    };
+    let batch = scratch.join("batch.json");
+    std::fs::write(
+        &batch,
+        serde_json::json!({"Records": [
+            record(message.message_id().unwrap(), message.body().unwrap()),
+            record("m-bad", "not a job"),
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    assert_eq!(invoke(&batch), serde_json::json!({"batchItemFailures": []}));
+    let dead = sqs
+        .receive_message()
+        .queue_url(&urls[1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dead.messages().len(), 1);
+    assert!(dead.messages()[0]
+        .body()
+        .unwrap()
+        .contains("is not a scan job"));
 }
