@@ -34,8 +34,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const OWN: &str = "100000000000";
-/// A model of IAM's latency per page of GetAccountAuthorizationDetails.
+/// A model of IAM's latency per page of GetAccountAuthorizationDetails,
+/// and of Organizations' per page of ListAccounts.
 const IAM_PAGE_MS: u64 = 150;
+/// A model of SQS's latency per SendMessageBatch.
+const SQS_MS: u64 = 20;
 /// Lambda on arm64 (us-east-1, 2026 list price): per GB-second and per request.
 const LAMBDA_GB_S: f64 = 0.000_013_333_4;
 const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
@@ -124,7 +127,9 @@ fn main() {
         m.with_findings
     );
     println!(
-        "schedule (ListAccounts modelled at 50 pages x {IAM_PAGE_MS} ms, 100 SendMessageBatch): {:.2} s",
+        "schedule (ListAccounts modelled at {} pages x {IAM_PAGE_MS} ms, {} SendMessageBatch x {SQS_MS} ms): {:.2} s",
+        m.messages.div_ceil(20),
+        m.sends,
         m.schedule_s
     );
     println!(
@@ -186,7 +191,8 @@ async fn measure(accounts: &MemoryAccounts, ids: &[String], config: &Config) -> 
         panic!("the schedule enqueues")
     };
     // The in-memory queue and organisation answer at once; AWS would not.
-    let modelled = (ids.len().div_ceil(20) + sends) as f64 * IAM_PAGE_MS as f64 / 1000.0;
+    let modelled =
+        (ids.len().div_ceil(20) as u64 * IAM_PAGE_MS + sends as u64 * SQS_MS) as f64 / 1000.0;
     let schedule_s = start.elapsed().as_secs_f64() + modelled;
     // One batch at a time, as one container sees it.
     let mut durations = Vec::new();
