@@ -1,5 +1,6 @@
 //! The organisation-scale scan against moto (Organizations, STS, IAM, SQS,
-//! DynamoDB): an organisation of 50 accounts, the schedule putting 50
+//! DynamoDB): an organisation of 50 accounts listed through the management
+//! account's read role, the schedule putting 50
 //! messages on a real SQS queue, the messages consumed as Lambda's
 //! event-source mapping consumes them (ReceiveMessage with the receive
 //! count, the partial-batch response, failed messages made visible again,
@@ -175,6 +176,27 @@ async fn an_organisation_of_50_accounts_is_scanned_through_the_queue() {
         .unwrap()
         .to_string();
     moto.audit_table("roleguard-audit").await;
+    // The management account's read role (template-org-reader.yaml): it may
+    // list the accounts and nothing else; with moto's authorization on, the
+    // listing goes through its policy (without ListAccounts in it, the scan
+    // fails: tried by hand).
+    super::moto::create_role(
+        &iam,
+        "roleguard-org-reader",
+        &format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{DEFAULT_ACCOUNT}:user/roleguard"}},"Action":"sts:AssumeRole"}}]}}"#
+        ),
+    )
+    .await;
+    iam.put_role_policy()
+        .role_name("roleguard-org-reader")
+        .policy_name("list-accounts")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"organizations:ListAccounts","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
 
     enforce_auth(&moto);
     let sdk = sdk_with(&moto, key.access_key_id(), key.secret_access_key(), None).await;
@@ -187,7 +209,8 @@ async fn an_organisation_of_50_accounts_is_scanned_through_the_queue() {
     );
     let store = DynamoStore::new(&sdk, Some("roleguard-audit".into()));
     let queue = AwsScanQueue::new(&sdk, queue_url.clone(), dlq_url.clone());
-    let org = OrgCache::new(AwsOrganization::new(&sdk, None).await, 3600);
+    let read_role = format!("arn:aws:iam::{DEFAULT_ACCOUNT}:role/roleguard-org-reader");
+    let org = OrgCache::new(AwsOrganization::new(&sdk, Some(&read_role)).await, 3600);
     let mut config = Config {
         organization_id: Some(org_id),
         ..Config::default()
