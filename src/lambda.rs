@@ -155,12 +155,14 @@ where
     Q: ScanQueue,
 {
     if is_queue_batch(&payload) {
-        return scan_batch(engine, accounts, fleet, payload).await;
+        // Boxed, as the other large sub-futures: the handler's own future
+        // stays small (a debug build's 2 MiB test stack overflowed).
+        return Box::pin(scan_batch(engine, accounts, fleet, payload)).await;
     }
     if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
         let time = payload.get("time").and_then(Value::as_str);
         let scan_id = crate::fleet::scan_id(time, engine.clock.now());
-        return scheduled_scan(engine, accounts, fleet, scan_id).await;
+        return Box::pin(scheduled_scan(engine, accounts, fleet, scan_id)).await;
     }
     let envelope: EventBridgeEvent<CloudTrail> =
         serde_json::from_value(payload).map_err(|e| InvocationError::BadEvent(e.to_string()))?;
