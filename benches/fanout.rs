@@ -28,7 +28,6 @@ use roleguard::config::Config;
 use roleguard::engine::{Engine, Mode, OrgCache};
 use roleguard::lambda::{invoke, Fleet, Reply};
 use roleguard::ports::NoChannels;
-use roleguard::snapshot::RoleSnapshot;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -69,17 +68,11 @@ fn main() {
             iam.put_lambda_role(&format!("app-{r}"), vec![]);
         }
         if i % 10 == 3 {
-            iam.put_role(&RoleSnapshot {
-                name: "open-door".into(),
-                arn: format!("arn:aws:iam::{id}:role/open-door"),
-                path: "/".into(),
-                trust_policy: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            iam.put_role_trusting(
+                "open-door",
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
                     "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}),
-                max_session_duration: 3600,
-                permissions_boundary: None,
-                attached: vec![],
-                inline: vec![],
-            });
+            );
         }
         iam.set_page_latency(Duration::from_millis(IAM_PAGE_MS));
         let iam = Arc::new(iam);

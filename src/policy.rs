@@ -259,7 +259,8 @@ fn json_message(e: &serde_json::Error) -> String {
     }
 }
 
-fn kind_of(v: &Value) -> &'static str {
+/// What a JSON value is, for a message: `a string`, `a list`.
+pub(crate) fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -260,16 +260,7 @@ pub fn account_of(v: Value) -> Result<AccountScan, String> {
     })
 }
 
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
+use crate::policy::kind_of;
 
 /// A scan the report leaves out: an earlier one.
 #[derive(Debug, Clone, PartialEq)]

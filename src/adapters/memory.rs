@@ -252,6 +252,20 @@ impl MemoryIam {
         });
     }
 
+    /// Create a role with this trust policy and nothing else.
+    pub fn put_role_trusting(&self, name: &str, trust_policy: Value) {
+        self.put_role(&RoleSnapshot {
+            name: name.to_string(),
+            arn: format!("arn:aws:iam::{}:role/{name}", self.account),
+            path: "/".into(),
+            trust_policy,
+            max_session_duration: 3600,
+            permissions_boundary: None,
+            attached: vec![],
+            inline: vec![],
+        });
+    }
+
     /// Create a user with `attached` managed policies, in `groups`.
     pub fn put_user(&self, name: &str, attached: Vec<String>, groups: Vec<String>) {
         let arn = format!("arn:aws:iam::{}:user/{name}", self.account);

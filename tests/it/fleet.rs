@@ -80,7 +80,7 @@ impl Org {
             let iam = Arc::new(MemoryIam::new(&id));
             iam.put_lambda_role("app", vec![]);
             if bad.contains(&i) {
-                iam.put_role(&public_role(&id, "open-door"));
+                iam.put_role_trusting("open-door", public_role(&id, "open-door").trust_policy);
             }
             accounts = accounts.with(iam.clone());
             iams.push(iam);
